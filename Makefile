@@ -1,0 +1,46 @@
+# Each target builds .venv first. `make run` and `make test` are the two commands of the README.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSSTAMP := $(VENV)/.system-deps
+DB ?= data/optdesk.duckdb
+MAILBOX ?= maildir:data/demo-mailbox
+
+.PHONY: run test lint lab bench venv system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python scripts/lab_settings.py
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+$(SYSSTAMP): scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	mkdir -p $(VENV) && touch $(SYSSTAMP)
+
+system-deps: $(SYSSTAMP)
+
+run: $(STAMP)
+	$(BIN)/optdesk --db $(DB) init --demo --if-absent
+	$(BIN)/optdesk --db $(DB) demo-mailbox --if-absent data/demo-mailbox
+	$(BIN)/optdesk --db $(DB) --mailbox $(MAILBOX) --data-group demo run
+
+lint: $(STAMP)
+	$(BIN)/ruff check daemon tests bench scripts
+
+test: $(STAMP) $(SYSSTAMP) lint
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/optdesk --db $(DB) init --demo --if-absent
+	PATH=$(CURDIR)/$(BIN):$$PATH OPTDESK_DB=$(CURDIR)/$(DB) $(BIN)/optdesk --db $(DB) lab
+
+bench: $(STAMP) $(SYSSTAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from optdesk.cli import main
+
+raise SystemExit(main())

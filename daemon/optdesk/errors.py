@@ -1,0 +1,33 @@
+"""Domain errors. The CLI and the widgets translate these at the edge; nothing else catches them."""
+
+
+class OptdeskError(Exception):
+    """Base of every error optdesk raises on purpose. Its message is meant for a person."""
+
+
+class ConfigError(OptdeskError):
+    """Raised when optdesk.toml or an OPTDESK_* variable holds a value that cannot be used."""
+
+
+class StoreBusy(OptdeskError):
+    """Raised when the store file stayed locked by another process past the retry budget."""
+
+
+class NotFound(OptdeskError):
+    """Raised when a contact, data group, list or invitation named by the caller does not exist."""
+
+
+class ImportFailed(OptdeskError):
+    """Raised when a contacts file has a bad row; names the row number and column. Nothing is applied."""
+
+
+class RuleError(OptdeskError):
+    """Raised when a rules file is invalid; names the file, the line and the reason."""
+
+
+class HeaderInjection(OptdeskError):
+    """Raised when a value meant for an email header contains CR, LF or another control character."""
+
+
+class MailboxError(OptdeskError):
+    """Raised when a mailbox source cannot be reached, logged into, or read."""
