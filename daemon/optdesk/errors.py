@@ -31,3 +31,26 @@ class HeaderInjection(OptdeskError):
 
 class MailboxError(OptdeskError):
     """Raised when a mailbox source cannot be reached, logged into, or read."""
+
+
+class MailboxAuthError(MailboxError):
+    """Raised when the mailbox refuses the login, or no password or token is configured for it."""
+
+
+class MailboxUnavailable(MailboxError):
+    """Raised when the mailbox cannot be reached or the connection dropped; ``connect()`` again later."""
+
+
+class MailboxTLSError(MailboxUnavailable):
+    """Raised when the server's TLS certificate cannot be verified (set ``imap.ca_file`` for a private CA)."""
+
+
+class BadToken(OptdeskError):
+    """Raised when an unsubscribe or invitation token is malformed, forged or expired.
+
+    ``reason`` is one of "malformed", "bad signature", "expired", "wrong purpose".
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"token rejected: {reason}" + (f" ({detail})" if detail else ""))
+        self.reason = reason
