@@ -1,0 +1,189 @@
+"""``maildir:PATH`` — a local Maildir, the embedded default source.
+
+The inbox folder is the Maildir root (``cur/``, ``new/``, ``tmp/``). Processed mail goes to
+Maildir++ subfolders: ``optdesk/opt_out`` is the directory ``PATH/.optdesk.opt_out`` (``/`` maps
+to ``.``; a ``.`` inside a part is refused), with a ``maildirfolder`` marker, exactly as Dovecot
+lays out the same folder, so a Maildir written here can later be served over IMAP.
+
+UIDs come from ``optdesk-uidlist`` (see ``optdesk.sources.uidlist``). Reading never renames a
+file or touches its flags: a message in ``new/`` stays there; ``:2,S`` (seen) is left as it is.
+Moving renames the file into the same subdirectory (``new/`` or ``cur/``) of the target folder,
+keeping its name and so its flags. No Maildir operation is a protocol command: ``commands``
+stays 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pathlib
+import time
+from collections.abc import Iterator, Sequence
+
+from optdesk.errors import ConfigError, MailboxError, MailboxUnavailable
+from optdesk.sources import FolderState, RawMessage, SourceBase, split_folder
+from optdesk.sources import uidlist as uidlist_mod
+
+SUBDIRS = ("new", "cur")
+FLAG_LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(base, flag letters) of a Maildir file name: ``"123.M1.host:2,FS"`` → ``("123.M1.host", "FS")``."""
+    base, sep, info = name.partition(":")
+    return base, info[2:] if sep and info.startswith("2,") else ""
+
+
+def flags_of(name: str) -> set[str]:
+    """IMAP flags encoded in a Maildir file name (unknown letters are keywords, ignored)."""
+    return {FLAG_LETTERS[c] for c in split_name(name)[1] if c in FLAG_LETTERS}
+
+
+def folder_dir(root: pathlib.Path, folder: str) -> pathlib.Path:
+    """The Maildir++ directory of a ``/``-separated folder name (``INBOX`` is the root)."""
+    if folder.upper() == "INBOX":
+        return root
+    parts = split_folder(folder)
+    if any("." in p for p in parts):
+        raise ConfigError(f"folder {folder!r}: '.' is the Maildir++ separator; use '/' between parts")
+    return root / ("." + ".".join(parts))
+
+
+def ensure_folder(path: pathlib.Path, subfolder: bool = True) -> None:
+    """Create a Maildir (and the Maildir++ ``maildirfolder`` marker) if it does not exist."""
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    if subfolder:
+        (path / "maildirfolder").touch(exist_ok=True)
+
+
+def scan(path: pathlib.Path) -> dict[str, tuple[str, str]]:
+    """base → (subdir, file name) of every message file in ``new/`` and ``cur/``."""
+    found: dict[str, tuple[str, str]] = {}
+    for sub in SUBDIRS:
+        try:
+            names = os.listdir(path / sub)
+        except FileNotFoundError as exc:
+            raise MailboxUnavailable(f"Maildir {path}: {sub}/ is missing") from exc
+        for name in names:
+            if not name.startswith(".") and "\n" not in name:
+                found[split_name(name)[0]] = (sub, name)
+    return found
+
+
+class MaildirSource(SourceBase):
+    """A Maildir on the local disk. See the module docstring for the layout."""
+
+    def __init__(self, path: str | os.PathLike, batch_size: int = 500, poll_every: float = 0.2):
+        self.root = pathlib.Path(path)
+        self.url = f"maildir:{path}"
+        self.batch_size = batch_size
+        self.poll_every = poll_every
+        self.commands = 0
+        self.connected = False
+        self._files: dict[int, tuple[str, str]] = {}
+        self._known: set[str] = set()
+
+    def connect(self) -> None:
+        if not all((self.root / sub).is_dir() for sub in ("cur", "new", "tmp")):
+            raise MailboxUnavailable(f"Maildir {self.root} does not exist (needs cur/, new/, tmp/)")
+        self.connected = True
+
+    def close(self) -> None:
+        self.connected = False
+
+    def _sync(self) -> uidlist_mod.UidList:
+        """Scan the inbox, give new files UIDs, drop vanished ones; refresh the UID → file index."""
+        if not self.connected:
+            self.connect()
+        found = scan(self.root)
+        with uidlist_mod.locked(self.root):
+            ul = uidlist_mod.load(self.root)
+            dropped = ul.retain(set(found))
+            fresh = sorted((b for b in found if b not in ul.uids), key=lambda b: self._age(found[b], b))
+            if ul.assign(fresh) or dropped or not (self.root / uidlist_mod.FILENAME).exists():
+                uidlist_mod.save(self.root, ul)
+        self._files = {uid: found[base] for base, uid in ul.uids.items()}
+        self._known = set(found)
+        return ul
+
+    def _age(self, entry: tuple[str, str], base: str) -> tuple[int, str]:
+        try:
+            return (os.stat(self.root / entry[0] / entry[1]).st_mtime_ns, base)
+        except FileNotFoundError:
+            return (0, base)
+
+    def folder_state(self) -> FolderState:
+        ul = self._sync()
+        return FolderState("INBOX", ul.uidvalidity, ul.uidnext)
+
+    def new_uids(self, after_uid: int) -> list[int]:
+        self._sync()
+        return sorted(uid for uid in self._files if uid > after_uid)
+
+    def _read(self, uid: int) -> RawMessage | None:
+        for attempt in range(2):
+            entry = self._files.get(uid)
+            if entry is None:
+                return None
+            path = self.root / entry[0] / entry[1]
+            try:
+                data = path.read_bytes()
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                if attempt == 0:
+                    self._sync()  # a mail client renamed it (new/ → cur/, flags): look again
+                continue
+            return RawMessage(uid, data, dt.datetime.fromtimestamp(int(mtime), dt.UTC))
+        return None
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[RawMessage]:
+        if not self._files:
+            self._sync()
+        for uid in sorted(set(uids)):
+            message = self._read(uid)
+            if message is not None:
+                yield message
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        target = folder_dir(self.root, folder)
+        if target == self.root:
+            raise MailboxError(f"cannot move messages from INBOX of {self.root} into itself")
+        ensure_folder(target)
+        wanted = set(uids)
+        if not wanted.issubset(self._files):
+            self._sync()
+        with uidlist_mod.locked(self.root):
+            ul = uidlist_mod.load(self.root)
+            for uid in sorted(wanted):
+                entry = self._files.pop(uid, None)
+                if entry is not None:
+                    self._move_file(entry, target, uid)
+                    ul.uids.pop(split_name(entry[1])[0], None)
+            uidlist_mod.save(self.root, ul)
+
+    def _move_file(self, entry: tuple[str, str], target: pathlib.Path, uid: int) -> None:
+        sub, name = entry
+        dest = target / sub / name
+        if dest.exists():
+            raise MailboxError(f"UID {uid}: {dest} already exists; not overwriting it")
+        try:
+            os.rename(self.root / sub / name, dest)
+        except FileNotFoundError:
+            # renamed meanwhile by a mail client: find it under its new name
+            current = scan(self.root).get(split_name(name)[0])
+            if current is None:
+                raise MailboxError(f"UID {uid}: {name} vanished from {self.root}") from None
+            os.rename(self.root / current[0] / current[1], target / current[0] / current[1])
+
+    def wait_for_new(self, timeout: float) -> bool:
+        if not self.connected:
+            self.connect()
+        deadline = time.monotonic() + timeout
+        while True:
+            if set(scan(self.root)) - self._known:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(self.poll_every, remaining))
