@@ -1,0 +1,35 @@
+"""Small helpers shared by the command modules: opening the store, printing frames."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import polars as pl
+
+from optdesk.settings import Settings
+
+
+def open_store(settings: Settings):
+    from optdesk.store import Store
+
+    return Store(settings.db)
+
+
+def group(args: argparse.Namespace, settings: Settings) -> str:
+    """The data group named on the subcommand, else the global option/config value."""
+    return getattr(args, "data_group", None) or settings.data_group
+
+
+def add_group(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-group", dest="data_group", metavar="G",
+                        help="data group (default: the configured one, 'demo')")
+
+
+def stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_frame(df: pl.DataFrame) -> None:
+    with pl.Config(tbl_rows=200, tbl_cols=20, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+        print(df)

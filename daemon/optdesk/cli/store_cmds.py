@@ -1,0 +1,124 @@
+"""Commands over the store: init, import, export, suppressions, opt-out, contact."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
+from optdesk.errors import OptdeskError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create the store (and demo data with --demo)")
+    p.add_argument("--demo", action="store_true", help="fill the 'demo' data group")
+    p.add_argument("--contacts", type=int, default=2000, help="demo contacts (up to 2,000,000)")
+    p.add_argument("--if-absent", action="store_true", help="do nothing when the store exists")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", help="import data")
+    isub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    c = isub.add_parser("contacts", help="contacts from CSV or Parquet")
+    c.add_argument("file")
+    add_group(c)
+    c.set_defaults(func=cmd_import_contacts)
+
+    p = sub.add_parser("export", help="export data")
+    esub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    c = esub.add_parser("opted-out", help="everyone opted out of a data group")
+    add_group(c)
+    c.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    c.add_argument("--out", help="file to write (default: stdout for csv)")
+    c.set_defaults(func=cmd_export_opted_out)
+
+    p = sub.add_parser("suppressions", help="addresses a data group must not mail")
+    add_group(p)
+    p.add_argument("--format", choices=("lines", "csv"), default="lines")
+    p.set_defaults(func=cmd_suppressions)
+
+    p = sub.add_parser("opt-out", help="opt a contact out by hand (source: manual)")
+    p.add_argument("--contact", type=int, required=True)
+    add_group(p)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--actor", default=None, help="who did it (default: $USER)")
+    p.set_defaults(func=cmd_opt_out)
+
+    p = sub.add_parser("contact", help="show a contact's record")
+    p.add_argument("contact_id", type=int)
+    add_group(p)
+    p.set_defaults(func=cmd_contact)
+
+
+def cmd_init(args, settings) -> int:
+    path = pathlib.Path(settings.db)
+    if args.if_absent and path.exists():
+        print(f"{path} exists; left as it is")
+        return 0
+    store = open_store(settings)
+    if args.demo:
+        counts = store.init_demo(args.contacts, progress=lambda m: stderr(f"init: {m}"))
+        print(f"{path}: demo data group 'demo': " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    else:
+        print(f"{path}: store ready")
+    return 0
+
+
+def cmd_import_contacts(args, settings) -> int:
+    store = open_store(settings)
+    counts = store.import_contacts(args.file, group(args, settings),
+                                   progress=lambda m: stderr(f"import: {m}"))
+    print(f"imported {counts['rows']:,} rows: {counts['contacts']:,} contacts "
+          f"({counts['new_contacts']:,} new) into data group {group(args, settings)!r}")
+    return 0
+
+
+def cmd_export_opted_out(args, settings) -> int:
+    df = open_store(settings).opted_out(group(args, settings), limit=None).drop("total")
+    if args.format == "parquet":
+        if not args.out:
+            raise OptdeskError("--format parquet needs --out FILE")
+        df.write_parquet(args.out)
+    elif args.out:
+        df.write_csv(args.out)
+    else:
+        sys.stdout.write(df.write_csv())
+    if args.out:
+        print(f"wrote {df.height:,} opted-out contacts to {args.out}")
+    return 0
+
+
+def cmd_suppressions(args, settings) -> int:
+    df = open_store(settings).suppressions(group(args, settings))
+    if args.format == "csv":
+        sys.stdout.write(df.write_csv())
+    else:
+        sys.stdout.write("".join(f"{e}\n" for e in df["email"]))
+    return 0
+
+
+def cmd_opt_out(args, settings) -> int:
+    import getpass
+
+    actor = args.actor or getpass.getuser()
+    changed = open_store(settings).opt_out(
+        args.contact, group(args, settings), source="manual", actor=actor, reason=args.reason
+    )
+    print(f"contact {args.contact}: " + ("opted out" if changed else "already opted out; unchanged"))
+    return 0
+
+
+def cmd_contact(args, settings) -> int:
+    record = open_store(settings).contact(args.contact_id, group(args, settings))
+    c = record["contact"]
+    print(f"{c['name']} — {c['title'] or ''}, {c['outlet'] or 'no outlet'} "
+          f"(reach {c['reach']}, {c['country']}, {c['language']})")
+    o = record["optout"]
+    print("opted out: " + (f"yes, {o['source']} by {o['actor']} at {o['opted_out_at']:%Y-%m-%d %H:%M}"
+                           f" ({o['reason'] or 'no reason'})" if o else "no"))
+    print("addresses:")
+    print_frame(record["addresses"])
+    print("lists: " + (", ".join(record["lists"]["name"]) or "none"))
+    print("history:")
+    print_frame(record["history"].drop("evidence"))
+    return 0

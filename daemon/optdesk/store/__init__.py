@@ -1,0 +1,24 @@
+"""The store: the only place with SQL. One DuckDB file; see db.py for how it is shared.
+
+``Store(path)`` is assembled from mixins, one module per concern. Queries return polars frames.
+"""
+
+from optdesk.store.base import SOURCES, StoreBase, utcnow
+from optdesk.store.contacts import ContactQueries
+from optdesk.store.demo import DemoData
+from optdesk.store.importer import ContactImport
+from optdesk.store.optouts import OptOutOps
+
+
+class Store(
+    # one mixin per line; keep StoreBase last
+    ContactQueries,
+    ContactImport,
+    DemoData,
+    OptOutOps,
+    StoreBase,
+):
+    """The opt-out record and everything around it. Safe to share a file between processes."""
+
+
+__all__ = ["SOURCES", "Store", "utcnow"]

@@ -1,0 +1,83 @@
+"""What every part of the store shares: the database handle, the clock, event writing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+from typing import Any
+
+import duckdb
+
+from optdesk.store.db import Database
+from optdesk.store.migrations import migrate
+
+SOURCES = ("reply", "manual", "list_unsubscribe", "complaint")
+EVENT_KINDS = (
+    "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
+    "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",
+    "address_suppressed", "review_resolved", "list_member_removed",
+)
+
+
+def utcnow() -> dt.datetime:
+    """Now, as the naive UTC timestamp the store keeps."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class StoreBase:
+    """Holds the Database and writes events. Mixins in sibling modules add the public API."""
+
+    def __init__(self, path: str | pathlib.Path, *, busy_timeout: float = 30.0, burst: float = 1.0):
+        self.db = Database(path, busy_timeout=busy_timeout, burst=burst)
+        with self.db.connection() as con:
+            migrate(con)
+
+    @property
+    def path(self) -> pathlib.Path:
+        return self.db.path
+
+    def release(self) -> None:
+        """Let go of the file now, e.g. at the end of the daemon's batch."""
+        self.db.release()
+
+    @staticmethod
+    def _event(
+        con: duckdb.DuckDBPyConnection,
+        kind: str,
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        contact_id: int | None = None,
+        data_group: str | None = None,
+        email: str | None = None,
+        source: str | None = None,
+        reason: str | None = None,
+        evidence: Any = None,
+        message_hash: str | None = None,
+        invitation_id: int | None = None,
+    ) -> int:
+        """Append one event inside the caller's transaction; return its id. Events are never updated."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+        evidence_json = None if evidence is None else json.dumps(evidence, default=str, sort_keys=True)
+        row = con.execute(
+            "INSERT INTO events (occurred_at, kind, contact_id, data_group, email, source, actor, reason,"
+            " evidence, message_hash, invitation_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " RETURNING event_id",
+            [at or utcnow(), kind, contact_id, data_group, email, source, actor, reason,
+             evidence_json, message_hash, invitation_id],
+        ).fetchall()
+        return int(row[0][0])
+
+    @staticmethod
+    def _ensure_group(con: duckdb.DuckDBPyConnection, data_group: str) -> None:
+        if not data_group or not data_group.strip():
+            raise ValueError("a data group name is required")
+        con.execute(
+            "INSERT INTO data_groups VALUES (?, ?) ON CONFLICT DO NOTHING", [data_group, utcnow()]
+        )

@@ -1,0 +1,127 @@
+"""Set-based writes from a registered ``stage`` relation (import) and the name index."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import duckdb
+
+TOKENS_SELECT = """
+    SELECT tok.token, c.contact_id, c.name, o.name AS outlet, c.reach
+    FROM contacts c
+    LEFT JOIN outlets o ON o.outlet_id = c.outlet_id,
+    LATERAL (SELECT DISTINCT unnest(string_split(
+        regexp_replace(strip_accents(lower(c.name)), '[,;]', ' ', 'g'), ' ')) AS token) tok
+    WHERE tok.token <> ''
+"""
+
+
+def rebuild_name_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = False) -> None:
+    """Refresh the type-ahead index: all of it (sorted by token), or the staged contacts only."""
+    if only_staged:
+        con.execute(
+            "DELETE FROM name_tokens WHERE contact_id IN (SELECT DISTINCT contact_id FROM stage)"
+        )
+        con.execute(
+            f"INSERT INTO name_tokens {TOKENS_SELECT}"
+            " AND c.contact_id IN (SELECT DISTINCT contact_id FROM stage) ORDER BY tok.token"
+        )
+    else:
+        con.execute("DELETE FROM name_tokens")
+        con.execute(f"INSERT INTO name_tokens {TOKENS_SELECT} ORDER BY tok.token")
+
+
+def apply_stage(
+    con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None]
+) -> dict:
+    """Upsert outlets, contacts, addresses, lists and memberships from ``stage``."""
+    before = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    con.execute("""
+        INSERT INTO outlets
+        SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name),
+               name, reach
+        FROM (SELECT outlet AS name, max(outlet_reach) AS reach FROM stage
+              WHERE outlet IS NOT NULL AND outlet <> '' GROUP BY outlet) s
+        WHERE NOT EXISTS (SELECT 1 FROM outlets o WHERE o.name = s.name)
+    """)
+    con.execute("""
+        UPDATE outlets SET reach = s.reach
+        FROM (SELECT outlet, max(outlet_reach) AS reach FROM stage GROUP BY outlet) s
+        WHERE outlets.name = s.outlet AND s.reach IS NOT NULL
+    """)
+    say("outlets written")
+    con.execute("""
+        INSERT OR REPLACE INTO contacts
+        SELECT s.contact_id, s.first_name, s.last_name,
+               trim(concat_ws(' ', nullif(s.first_name, ''), nullif(s.last_name, ''))),
+               o.outlet_id, s.title, s.country, s.language, s.reach, ?
+        FROM (SELECT DISTINCT ON (contact_id) * FROM stage ORDER BY contact_id, _row) s
+        LEFT JOIN outlets o ON o.name = s.outlet
+    """, [now])
+    total = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    say(f"contacts written ({total - before} new)")
+    _apply_addresses(con, data_group, now)
+    say("addresses written")
+    _apply_lists(con, data_group, now)
+    say("lists written")
+    staged = con.execute("SELECT count(DISTINCT contact_id) FROM stage").fetchall()[0][0]
+    rebuild_name_tokens(con, only_staged=staged < max(50_000, total // 10))
+    say("name index rebuilt")
+    return {
+        "rows": con.execute("SELECT count(*) FROM stage").fetchall()[0][0],
+        "contacts": staged,
+        "new_contacts": total - before,
+    }
+
+
+def _apply_addresses(con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime) -> None:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE staged_addresses AS
+        SELECT DISTINCT ON (email, kind) email, contact_id, kind,
+               CASE WHEN kind = 'system' THEN '' ELSE ? END AS data_group, _row
+        FROM (SELECT email, contact_id, email_kind AS kind, _row FROM stage)
+        ORDER BY email, kind, _row
+    """, [data_group])
+    con.execute("""
+        DELETE FROM addresses a USING staged_addresses s
+        WHERE a.email = s.email AND a.kind = s.kind AND a.data_group = s.data_group
+    """)
+    con.execute("""
+        INSERT INTO addresses (email, contact_id, kind, data_group, is_primary, added_at)
+        SELECT email, contact_id, kind, data_group, false, ? FROM staged_addresses ORDER BY _row
+    """, [now])
+    # primary: a contact's first system address in file order, else its first private one
+    con.execute("""
+        UPDATE addresses SET is_primary = (addresses.email = p.email)
+        FROM (SELECT DISTINCT ON (contact_id) contact_id, email FROM staged_addresses
+              ORDER BY contact_id, (kind = 'system') DESC, _row) p
+        WHERE addresses.contact_id = p.contact_id
+          AND (addresses.kind = 'system' OR addresses.data_group = ?)
+    """, [data_group])
+    con.execute("DROP TABLE staged_addresses")
+
+
+def _apply_lists(con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime) -> None:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE staged_members AS
+        SELECT DISTINCT contact_id, trim(name) AS name
+        FROM (SELECT contact_id, unnest(string_split(lists, ';')) AS name FROM stage
+              WHERE lists IS NOT NULL)
+        WHERE trim(name) <> ''
+    """)
+    con.execute("""
+        INSERT INTO media_lists
+        SELECT (SELECT coalesce(max(list_id), 0) FROM media_lists) + row_number() OVER (ORDER BY name),
+               ?, name, ?
+        FROM (SELECT DISTINCT name FROM staged_members) s
+        WHERE NOT EXISTS (SELECT 1 FROM media_lists l WHERE l.data_group = ? AND l.name = s.name)
+    """, [data_group, now, data_group])
+    con.execute("""
+        INSERT INTO list_members
+        SELECT l.list_id, s.contact_id FROM staged_members s
+        JOIN media_lists l ON l.data_group = ? AND l.name = s.name
+        WHERE NOT EXISTS (SELECT 1 FROM list_members m
+                          WHERE m.list_id = l.list_id AND m.contact_id = s.contact_id)
+    """, [data_group])
+    con.execute("DROP TABLE staged_members")

@@ -1,0 +1,142 @@
+"""Contacts, their addresses and media lists: type-ahead search and the contact record."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import polars as pl
+
+from optdesk.errors import NotFound
+
+_TOP = "\U0010ffff"
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, as the name index does (DuckDB's strip_accents(lower()))."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def query_words(text: str) -> list[str]:
+    return [w for w in fold(text).replace(",", " ").split() if w]
+
+
+class ContactQueries:
+    """Mixin: read-side queries about contacts. Needs ``self.db`` (a Database)."""
+
+    def find_contacts(self, text: str, data_group: str | None = None, limit: int = 20) -> pl.DataFrame:
+        """Contacts whose name has a word starting with each word typed, biggest reach first.
+
+        Columns: contact_id, name, outlet, reach, title, country, language, opted_out.
+        """
+        words = query_words(text)
+        if not words:
+            return _empty_find()
+        first, rest = words[0], words[1:]
+        extra = "".join(" AND strip_accents(lower(t.name)) LIKE ?" for _ in rest)
+        params: list = [first, first + _TOP, *[f"%{w}%" for w in rest], int(limit)]
+        sql = f"""
+            WITH hits AS (
+                SELECT t.contact_id, any_value(t.name) AS name, any_value(t.outlet) AS outlet,
+                       any_value(t.reach) AS reach
+                FROM name_tokens t
+                WHERE t.token >= ? AND t.token < ?{extra}
+                GROUP BY t.contact_id
+                ORDER BY reach DESC NULLS LAST, name, t.contact_id
+                LIMIT ?
+            )
+            SELECT h.contact_id, h.name, h.outlet, h.reach, c.title, c.country, c.language,
+                   (o.contact_id IS NOT NULL) AS opted_out
+            FROM hits h
+            JOIN contacts c ON c.contact_id = h.contact_id
+            LEFT JOIN optouts o ON o.contact_id = h.contact_id AND o.data_group = ?
+            ORDER BY h.reach DESC NULLS LAST, h.name, h.contact_id
+        """
+        return self.db.frame(sql, [*params, data_group or ""])
+
+    def contact(self, contact_id: int, data_group: str) -> dict:
+        """The whole record of one contact as seen from one data group.
+
+        Keys: contact (dict), addresses, lists, history, invitations (polars frames),
+        optout (dict or None).
+        """
+        with self.db.connection() as con:
+            info = con.sql(
+                "SELECT c.contact_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
+                " o.reach AS outlet_reach, c.title, c.country, c.language, c.reach"
+                " FROM contacts c LEFT JOIN outlets o USING (outlet_id) WHERE c.contact_id = ?",
+                params=[int(contact_id)],
+            ).pl()
+            if info.height == 0:
+                raise NotFound(f"no contact with id {contact_id}")
+            addresses = con.sql(
+                "SELECT a.email, a.kind, a.data_group, a.is_primary,"
+                " coalesce(d.undeliverable, false) AS undeliverable,"
+                " coalesce(d.bounce_score, 0.0) AS bounce_score"
+                " FROM addresses a LEFT JOIN deliverability d USING (email)"
+                " WHERE a.contact_id = ? AND (a.kind = 'system' OR a.data_group = ?)"
+                " ORDER BY a.is_primary DESC, a.kind DESC, a.email",
+                params=[int(contact_id), data_group],
+            ).pl()
+            lists = con.sql(
+                "SELECT l.list_id, l.name FROM list_members m JOIN media_lists l USING (list_id)"
+                " WHERE m.contact_id = ? AND l.data_group = ? ORDER BY l.name",
+                params=[int(contact_id), data_group],
+            ).pl()
+            optout = con.sql(
+                "SELECT source, actor, reason, opted_out_at, event_id FROM optouts"
+                " WHERE contact_id = ? AND data_group = ?",
+                params=[int(contact_id), data_group],
+            ).pl()
+            history = con.sql(
+                "SELECT event_id, occurred_at, kind, source, actor, reason, email, evidence FROM events"
+                " WHERE contact_id = ? AND data_group = ? ORDER BY occurred_at DESC, event_id DESC",
+                params=[int(contact_id), data_group],
+            ).pl()
+            invitations = con.sql(
+                "SELECT invitation_id, email, status, language, subject, sent_at, expires_at,"
+                " answered_at FROM invitations WHERE contact_id = ? AND data_group = ?"
+                " ORDER BY created_at DESC",
+                params=[int(contact_id), data_group],
+            ).pl()
+        return {
+            "contact": info.row(0, named=True),
+            "addresses": addresses,
+            "lists": lists,
+            "optout": optout.row(0, named=True) if optout.height else None,
+            "history": history,
+            "invitations": invitations,
+        }
+
+    def contacts_for_email(self, email: str, data_group: str) -> list[int]:
+        """Contacts that own this address as seen from the data group (system or its private)."""
+        rows = self.db.rows(
+            "SELECT DISTINCT contact_id FROM addresses WHERE email = ?"
+            " AND (kind = 'system' OR data_group = ?) ORDER BY contact_id",
+            [email.strip().lower(), data_group],
+        )
+        return [int(r[0]) for r in rows]
+
+    def lists(self, data_group: str) -> pl.DataFrame:
+        """Media lists of a data group: list_id, name, members, opted_out."""
+        return self.db.frame(
+            "SELECT l.list_id, l.name, count(m.contact_id) AS members,"
+            " count(o.contact_id) AS opted_out"
+            " FROM media_lists l LEFT JOIN list_members m USING (list_id)"
+            " LEFT JOIN optouts o ON o.contact_id = m.contact_id AND o.data_group = l.data_group"
+            " WHERE l.data_group = ? GROUP BY l.list_id, l.name ORDER BY l.name",
+            [data_group],
+        )
+
+    def data_groups(self) -> list[str]:
+        return [r[0] for r in self.db.rows("SELECT data_group FROM data_groups ORDER BY 1")]
+
+
+def _empty_find() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "contact_id": pl.Int64, "name": pl.String, "outlet": pl.String, "reach": pl.Int64,
+            "title": pl.String, "country": pl.String, "language": pl.String,
+            "opted_out": pl.Boolean,
+        }
+    )

@@ -1,0 +1,222 @@
+"""Named, ordered schema migrations, recorded in the table ``schema_migrations``.
+
+Append new migrations at the end with the next number; never edit one that has shipped.
+Times are stored as naive UTC TIMESTAMPs. Evidence is JSON text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from optdesk.errors import OptdeskError
+
+CORE = """
+CREATE TABLE data_groups (
+    data_group VARCHAR PRIMARY KEY,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE outlets (
+    outlet_id BIGINT PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    reach BIGINT
+);
+CREATE TABLE contacts (
+    contact_id BIGINT PRIMARY KEY,
+    first_name VARCHAR,
+    last_name VARCHAR,
+    name VARCHAR NOT NULL,
+    outlet_id BIGINT,
+    title VARCHAR,
+    country VARCHAR,
+    language VARCHAR,
+    reach BIGINT,
+    updated_at TIMESTAMP
+);
+-- kind 'system': from the media database, data_group ''. kind 'private': added by one data group.
+CREATE TABLE addresses (
+    email VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    kind VARCHAR NOT NULL CHECK (kind IN ('system', 'private')),
+    data_group VARCHAR NOT NULL DEFAULT '',
+    is_primary BOOLEAN NOT NULL DEFAULT false,
+    added_at TIMESTAMP,
+    CHECK ((kind = 'system') = (data_group = ''))
+);
+CREATE INDEX addresses_email ON addresses (email);
+-- search index for type-ahead: one row per word of a contact's name, kept sorted by token
+CREATE TABLE name_tokens (
+    token VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    name VARCHAR,
+    outlet VARCHAR,
+    reach BIGINT
+);
+CREATE TABLE media_lists (
+    list_id BIGINT PRIMARY KEY,
+    data_group VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    created_at TIMESTAMP
+);
+CREATE TABLE list_members (
+    list_id BIGINT NOT NULL,
+    contact_id BIGINT NOT NULL
+);
+CREATE TABLE optouts (
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    opted_out_at TIMESTAMP NOT NULL,
+    event_id BIGINT,
+    PRIMARY KEY (contact_id, data_group)
+);
+-- an address that asked to be removed but belongs to no contact
+CREATE TABLE address_suppressions (
+    email VARCHAR NOT NULL,
+    data_group VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    reason VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    event_id BIGINT,
+    PRIMARY KEY (email, data_group)
+);
+CREATE SEQUENCE event_ids START 1;
+CREATE TABLE events (
+    event_id BIGINT PRIMARY KEY DEFAULT nextval('event_ids'),
+    occurred_at TIMESTAMP NOT NULL,
+    kind VARCHAR NOT NULL,
+    contact_id BIGINT,
+    data_group VARCHAR,
+    email VARCHAR,
+    source VARCHAR,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    evidence VARCHAR,
+    message_hash VARCHAR,
+    invitation_id BIGINT
+);
+CREATE TABLE deliverability (
+    email VARCHAR PRIMARY KEY,
+    undeliverable BOOLEAN NOT NULL DEFAULT false,
+    bounce_score DOUBLE NOT NULL DEFAULT 0,
+    score_at TIMESTAMP,
+    soft_bounces INTEGER NOT NULL DEFAULT 0,
+    hard_bounced_at TIMESTAMP,
+    last_bounce_at TIMESTAMP,
+    last_reason VARCHAR
+);
+CREATE SEQUENCE invitation_ids START 1;
+CREATE TABLE invitations (
+    invitation_id BIGINT PRIMARY KEY DEFAULT nextval('invitation_ids'),
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    email VARCHAR NOT NULL,
+    nonce VARCHAR NOT NULL UNIQUE,
+    sender_name VARCHAR,
+    sender_email VARCHAR,
+    subject VARCHAR,
+    comments VARCHAR,
+    language VARCHAR,
+    status VARCHAR NOT NULL,
+    actor VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    sent_at TIMESTAMP,
+    expires_at TIMESTAMP,
+    answered_at TIMESTAMP,
+    answer_message_hash VARCHAR,
+    message_id VARCHAR,
+    error VARCHAR
+);
+-- the processed-message ledger: one row per message the daemon has seen, keyed by content hash
+CREATE TABLE messages (
+    message_hash VARCHAR PRIMARY KEY,
+    mailbox VARCHAR,
+    folder VARCHAR,
+    uid BIGINT,
+    uidvalidity BIGINT,
+    message_id VARCHAR,
+    sender VARCHAR,
+    subject VARCHAR,
+    received_at TIMESTAMP,
+    processed_at TIMESTAMP NOT NULL,
+    kind VARCHAR,
+    stage VARCHAR,
+    rule VARCHAR,
+    confidence DOUBLE,
+    language VARCHAR,
+    evidence VARCHAR,
+    new_text VARCHAR,
+    contact_id BIGINT,
+    data_group VARCHAR,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    moved_to VARCHAR,
+    review BOOLEAN NOT NULL DEFAULT false,
+    review_reason VARCHAR,
+    review_state VARCHAR,
+    resolved_by VARCHAR,
+    resolved_at TIMESTAMP,
+    resolution VARCHAR
+);
+CREATE TABLE mailbox_state (
+    mailbox VARCHAR NOT NULL,
+    folder VARCHAR NOT NULL,
+    uidvalidity BIGINT,
+    last_uid BIGINT NOT NULL DEFAULT 0,
+    last_poll_at TIMESTAMP,
+    PRIMARY KEY (mailbox, folder)
+);
+CREATE TABLE job_runs (
+    job VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    ok BOOLEAN,
+    detail VARCHAR,
+    error VARCHAR
+);
+"""
+
+# (name, SQL). Order is the order of application.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_core", CORE),
+]
+
+
+def applied(con: duckdb.DuckDBPyConnection) -> list[str]:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+    )
+    return [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations=None) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    done = set(applied(con))
+    unknown = done - {name for name, _ in migrations}
+    if unknown:
+        raise OptdeskError(
+            f"the store has migrations this optdesk does not know: {sorted(unknown)}; "
+            "upgrade optdesk"
+        )
+    new = []
+    for name, sql in migrations:
+        if name in done:
+            continue
+        con.begin()
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?)",
+                [name, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        new.append(name)
+    return new

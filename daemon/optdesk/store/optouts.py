@@ -1,0 +1,275 @@
+"""Opt-outs per (contact, data group), the suppression list and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from optdesk.errors import NotFound
+from optdesk.store.base import SOURCES, normalise_email, utcnow
+from optdesk.store.contacts import fold
+
+SORTS = {
+    "name": "c.name",
+    "outlet": "ot.name",
+    "reach": "c.reach",
+    "opted_out_at": "o.opted_out_at",
+}
+
+# addresses a data group can mail: every system address and its own private ones
+_VISIBLE = "(a.kind = 'system' OR a.data_group = ?)"
+
+
+def _in(column: str, values: Sequence) -> tuple[str, list]:
+    return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
+
+
+class OptOutOps:
+    """Mixin: the opt-out record. Needs ``self.db`` and StoreBase's ``_event``/``_ensure_group``."""
+
+    def opt_out(
+        self,
+        contact_id: int,
+        data_group: str,
+        *,
+        source: str,
+        actor: str,
+        reason: str | None = None,
+        evidence: Any = None,
+        at: dt.datetime | None = None,
+        message_hash: str | None = None,
+    ) -> bool:
+        """Opt a contact out of mail from one data group: all its system and that group's private
+        addresses. Returns True when the state changed; a contact already opted out (from any
+        source) is left as it is and no event is added.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"unknown opt-out source {source!r}; one of {', '.join(SOURCES)}")
+        with self.db.transaction() as con:
+            if not con.execute(
+                "SELECT 1 FROM contacts WHERE contact_id = ?", [int(contact_id)]
+            ).fetchall():
+                raise NotFound(f"no contact with id {contact_id}")
+            if con.execute(
+                "SELECT 1 FROM optouts WHERE contact_id = ? AND data_group = ?",
+                [int(contact_id), data_group],
+            ).fetchall():
+                return False
+            self._ensure_group(con, data_group)
+            at = at or utcnow()
+            event_id = self._event(
+                con, "opt_out", actor=actor, at=at, contact_id=int(contact_id),
+                data_group=data_group, source=source, reason=reason, evidence=evidence,
+                message_hash=message_hash,
+            )
+            con.execute(
+                "INSERT INTO optouts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [int(contact_id), data_group, source, actor, reason, at, event_id],
+            )
+        return True
+
+    def opt_in(
+        self,
+        contact_id: int,
+        data_group: str,
+        *,
+        source: str,
+        actor: str,
+        reason: str | None = None,
+        evidence: Any = None,
+        invitation_id: int | None = None,
+        message_hash: str | None = None,
+    ) -> bool:
+        """Lift a contact's opt-out in one data group. Returns False when there was none."""
+        with self.db.transaction() as con:
+            deleted = con.execute(
+                "DELETE FROM optouts WHERE contact_id = ? AND data_group = ? RETURNING contact_id",
+                [int(contact_id), data_group],
+            ).fetchall()
+            if not deleted:
+                return False
+            self._event(
+                con, "opt_in", actor=actor, contact_id=int(contact_id), data_group=data_group,
+                source=source, reason=reason, evidence=evidence, invitation_id=invitation_id,
+                message_hash=message_hash,
+            )
+        return True
+
+    def suppress_address(
+        self, email: str, data_group: str, *, source: str, actor: str,
+        reason: str | None = None, evidence: Any = None, message_hash: str | None = None,
+    ) -> bool:
+        """Suppress one address that belongs to no contact (e.g. an opt-out from a stranger)."""
+        email = normalise_email(email)
+        with self.db.transaction() as con:
+            if con.execute(
+                "SELECT 1 FROM address_suppressions WHERE email = ? AND data_group = ?",
+                [email, data_group],
+            ).fetchall():
+                return False
+            self._ensure_group(con, data_group)
+            at = utcnow()
+            event_id = self._event(
+                con, "address_suppressed", actor=actor, at=at, data_group=data_group,
+                email=email, source=source, reason=reason, evidence=evidence,
+                message_hash=message_hash,
+            )
+            con.execute(
+                "INSERT INTO address_suppressions VALUES (?, ?, ?, ?, ?, ?)",
+                [email, data_group, source, reason, at, event_id],
+            )
+        return True
+
+    def opted_out(
+        self,
+        data_group: str,
+        *,
+        lists: Sequence[str | int] | None = None,
+        outlets: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        since: dt.datetime | dt.date | None = None,
+        until: dt.datetime | dt.date | None = None,
+        countries: Sequence[str] | None = None,
+        languages: Sequence[str] | None = None,
+        text: str | None = None,
+        sort_by: str = "name",
+        descending: bool = False,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> pl.DataFrame:
+        """Everyone opted out of the data group, filtered (filters combine) and sorted.
+
+        Columns: contact_id, name, outlet, reach, title, country, language, source, actor,
+        reason, opted_out_at, total (the count of all matching rows, before limit/offset).
+        ``until`` given as a date includes that whole day.
+        """
+        if sort_by not in SORTS:
+            raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(SORTS)}")
+        where, params = self._opted_out_filters(
+            data_group, lists, outlets, sources, since, until, countries, languages, text
+        )
+        order = f"{SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST, c.contact_id"
+        page = ""
+        if limit is not None:
+            page = " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        sql = (
+            "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
+            " c.language, o.source, o.actor, o.reason, o.opted_out_at,"
+            " count(*) OVER () AS total"
+            " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
+            " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
+            f" WHERE {' AND '.join(where)} ORDER BY {order}{page}"
+        )
+        return self.db.frame(sql, params)
+
+    @staticmethod
+    def _opted_out_filters(data_group, lists, outlets, sources, since, until, countries,
+                           languages, text) -> tuple[list[str], list]:
+        where, params = ["o.data_group = ?"], [data_group]
+        if lists:
+            names = [x for x in lists if isinstance(x, str)]
+            ids = [int(x) for x in lists if not isinstance(x, str)]
+            conds, lparams = [], []
+            if names:
+                c, p = _in("l.name", names)
+                conds.append(c)
+                lparams += p
+            if ids:
+                c, p = _in("l.list_id", ids)
+                conds.append(c)
+                lparams += p
+            where.append(
+                "o.contact_id IN (SELECT m.contact_id FROM list_members m"
+                " JOIN media_lists l ON l.list_id = m.list_id"
+                f" WHERE l.data_group = ? AND ({' OR '.join(conds)}))"
+            )
+            params += [data_group, *lparams]
+        for column, values in (("ot.name", outlets), ("o.source", sources),
+                               ("c.country", countries), ("c.language", languages)):
+            if values:
+                c, p = _in(column, values)
+                where.append(c)
+                params += p
+        if since is not None:
+            where.append("o.opted_out_at >= ?")
+            params.append(_start(since))
+        if until is not None:
+            where.append("o.opted_out_at < ?" if _is_date(until) else "o.opted_out_at <= ?")
+            params.append(_start(until) + dt.timedelta(days=1) if _is_date(until) else until)
+        if text and text.strip():
+            where.append(
+                "(strip_accents(lower(c.name)) LIKE ? OR strip_accents(lower(ot.name)) LIKE ?)"
+            )
+            needle = f"%{fold(text.strip())}%"
+            params += [needle, needle]
+        return where, params
+
+    def is_suppressed(self, email: str, data_group: str) -> bool:
+        """True when this data group must not mail this address."""
+        email = normalise_email(email)
+        return bool(self.db.scalar(
+            "SELECT EXISTS (SELECT 1 FROM addresses a JOIN optouts o"
+            "   ON o.contact_id = a.contact_id AND o.data_group = ?"
+            f"   WHERE a.email = ? AND {_VISIBLE})"
+            " OR EXISTS (SELECT 1 FROM address_suppressions WHERE email = ? AND data_group = ?)"
+            " OR EXISTS (SELECT 1 FROM deliverability WHERE email = ? AND undeliverable)",
+            [data_group, email, data_group, email, data_group, email],
+        ))
+
+    def suppressions(self, data_group: str) -> pl.DataFrame:
+        """Every address this data group must not mail: columns email, reason."""
+        return self.db.frame(
+            "SELECT email, min(reason) AS reason FROM ("
+            " SELECT a.email, 'opted_out' AS reason FROM optouts o"
+            "  JOIN addresses a ON a.contact_id = o.contact_id"
+            f"  WHERE o.data_group = ? AND {_VISIBLE}"
+            " UNION ALL SELECT email, 'address_opt_out' FROM address_suppressions"
+            "  WHERE data_group = ?"
+            " UNION ALL SELECT d.email, 'undeliverable' FROM deliverability d WHERE d.undeliverable"
+            "  AND (EXISTS (SELECT 1 FROM addresses q WHERE q.email = d.email"
+            "        AND (q.kind = 'system' OR q.data_group = ?))"
+            "       OR NOT EXISTS (SELECT 1 FROM addresses p WHERE p.email = d.email))"
+            ") GROUP BY email ORDER BY email",
+            [data_group, data_group, data_group, data_group],
+        )
+
+    def events(
+        self, contact_id: int | None = None, data_group: str | None = None,
+        kinds: Sequence[str] | None = None, limit: int | None = None,
+    ) -> pl.DataFrame:
+        """The append-only audit log, newest first."""
+        where, params = ["true"], []
+        if contact_id is not None:
+            where.append("contact_id = ?")
+            params.append(int(contact_id))
+        if data_group is not None:
+            where.append("data_group = ?")
+            params.append(data_group)
+        if kinds:
+            c, p = _in("kind", kinds)
+            where.append(c)
+            params += p
+        tail = ""
+        if limit is not None:
+            tail = " LIMIT ?"
+            params.append(int(limit))
+        return self.db.frame(
+            "SELECT event_id, occurred_at, kind, contact_id, data_group, email, source, actor, reason,"
+            " evidence, message_hash, invitation_id FROM events"
+            f" WHERE {' AND '.join(where)} ORDER BY event_id DESC{tail}",
+            params,
+        )
+
+
+def _is_date(value) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _start(value) -> dt.datetime:
+    if _is_date(value):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
