@@ -89,7 +89,12 @@ class MaildirBackend:
         return out
 
 
-BACKENDS = ["fake", "maildir"]
+BACKENDS = [
+    "fake",
+    "maildir",
+    pytest.param("imap", marks=pytest.mark.imap),
+    pytest.param("imap-copy", marks=pytest.mark.imap),
+]
 
 
 @pytest.fixture(params=BACKENDS)

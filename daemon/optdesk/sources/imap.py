@@ -1,0 +1,310 @@
+"""``imap://`` and ``imaps://`` — an IMAP mailbox through imapclient (the only module importing it).
+
+Commands per operation (``commands`` counts IMAP tags after login):
+
+* connect: CAPABILITY when the login response did not carry it, NAMESPACE, SELECT;
+* ``folder_state``: one SELECT (re-selecting refreshes UIDNEXT and never expunges);
+* ``new_uids``: one ``UID SEARCH UID n+1:*``, preceded by a NOOP unless the previous command was
+  the SELECT of ``folder_state`` (Dovecot shows new mail to a session only between commands);
+* ``fetch``: one ``UID FETCH (BODY.PEEK[] INTERNALDATE)`` per ``batch_size`` UIDs (at most 2,000);
+* ``move``: one ``UID MOVE`` per ~8 KB of UID set; without MOVE: ``UID COPY``,
+  ``UID STORE +FLAGS.SILENT (\\Deleted)``, ``UID EXPUNGE`` of exactly those UIDs (UIDPLUS). Without
+  UIDPLUS the copies are flagged ``\\Deleted`` but nothing is expunged (a plain EXPUNGE could
+  remove other people's deleted mail). A missing target folder costs CREATE + SUBSCRIBE once.
+* ``wait_for_new``: IDLE (+ DONE) when the server has it, else NOOP every few seconds.
+
+The source never sends CLOSE or plain EXPUNGE, and never STOREs ``\\Seen``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from optdesk.errors import MailboxAuthError, MailboxError, MailboxTLSError, MailboxUnavailable
+from optdesk.settings import ImapSettings
+from optdesk.sources import FolderState, RawMessage, SourceBase, split_folder, uid_ranges
+from optdesk.sources.imap_config import ImapTarget, credential, ssl_context
+
+log = logging.getLogger(__name__)
+
+BODY = b"BODY[]"
+MOVE_SET_LEN = 8000
+MAX_FETCH_BATCH = 2000  # imapclient sends UID lists uncompressed; keeps the line under ~16 KB
+IDLE_FALLBACK_POLL = 5.0
+
+
+class ImapSource(SourceBase):
+    """An IMAP mailbox. ``open_source("imaps://user@host/INBOX", settings)`` builds one."""
+
+    def __init__(
+        self,
+        target: ImapTarget,
+        imap: ImapSettings,
+        batch_size: int = 500,
+        use_move: bool = True,
+        env: Mapping[str, str] | None = None,
+    ):
+        self.target = target
+        self.imap = imap
+        self.url = target.url
+        self.batch_size = max(1, min(batch_size, MAX_FETCH_BATCH))
+        self.use_move = use_move
+        self._env = env
+        self._ssl = ssl_context(imap) if target.tls != "none" else None
+        self._client: IMAPClient | None = None
+        self._done_commands = 0
+        self._tag_base = 0
+        self._prefix = ""
+        self._delimiter: str | None = "/"
+        self._folders: set[str] = set()
+        self._warned_no_uidplus = False
+        self._synced_tag = -1
+
+    # -- connection -------------------------------------------------------------------------
+
+    @property
+    def commands(self) -> int:
+        """IMAP commands issued after login, over every connection this source made."""
+        live = self._client._imap.tagnum - self._tag_base if self._client else 0
+        return self._done_commands + live
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def connect(self) -> None:
+        if self._client is not None:
+            return
+        client = self._open()
+        try:
+            self._login(client)
+            client.normalise_times = False
+            self._tag_base = client._imap.tagnum
+            self._client = client
+            with self._guard("setup"):
+                self._learn_namespace()
+                self._client.select_folder(self.folder)
+                self._synced_tag = client._imap.tagnum
+        except BaseException:
+            self._drop(client)
+            raise
+        log.info("connected to %s", self.url)
+
+    def _open(self) -> IMAPClient:
+        t = self.target
+        try:
+            client = IMAPClient(
+                t.host, t.port, ssl=t.tls == "implicit", ssl_context=self._ssl, timeout=self.imap.timeout
+            )
+            if t.tls == "starttls":
+                client.starttls(self._ssl)
+            return client
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxTLSError(
+                f"{self.url}: TLS certificate not trusted ({exc.verify_message}); "
+                "set imap.ca_file to the CA that signed it"
+            ) from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxUnavailable(f"{self.url}: cannot connect: {_reason(exc)}") from None
+
+    def _login(self, client: IMAPClient) -> None:
+        cred = credential(self.imap, self.url, self._env)
+        try:
+            if cred.kind == "xoauth2":
+                client.oauth2_login(self.target.user, cred.secret)
+            else:
+                client.login(self.target.user, cred.secret)
+        except LoginError as exc:
+            raise MailboxAuthError(
+                f"{self.url}: login as {self.target.user} refused ({cred.kind}): {_reason(exc)}"
+            ) from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxUnavailable(f"{self.url}: connection lost during login: {_reason(exc)}") from None
+
+    def _learn_namespace(self) -> None:
+        client = self._client
+        if client.has_capability("NAMESPACE"):
+            personal = client.namespace().personal
+            if personal:
+                self._prefix, self._delimiter = personal[0][0], personal[0][1]
+                return
+        listed = client.list_folders("", "")
+        self._delimiter = listed[0][1].decode() if listed and listed[0][1] else None
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        self._done_commands += client._imap.tagnum - self._tag_base
+        try:
+            client.logout()
+        except (OSError, IMAPClientError):
+            self._drop(client)
+
+    def _drop(self, client: IMAPClient | None) -> None:
+        if client is self._client and client is not None:
+            self._done_commands += client._imap.tagnum - self._tag_base
+            self._client = None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Translate imapclient/socket errors; a broken connection is dropped for reconnecting."""
+        try:
+            yield
+        except (IMAPClientAbortError, OSError, imaplib.IMAP4.abort) as exc:
+            self._drop(self._client)
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise MailboxTLSError(f"{self.url}: {what}: {_reason(exc)}") from None
+            raise MailboxUnavailable(f"{self.url}: {what}: connection lost: {_reason(exc)}") from None
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.url}: {what} failed: {_reason(exc)}") from None
+
+    def _live(self) -> IMAPClient:
+        self.connect()
+        assert self._client is not None
+        return self._client
+
+    # -- folders ----------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> str:
+        return self.server_folder(self.target.folder)
+
+    def server_folder(self, folder: str) -> str:
+        """The server's name for a ``/``-separated folder (its delimiter and personal prefix)."""
+        if folder.upper() == "INBOX":
+            return "INBOX"
+        parts = split_folder(folder)
+        name = (self._delimiter or "/").join(parts)
+        if self._prefix and not name.upper().startswith(self._prefix.upper()):
+            name = self._prefix + name
+        return name
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def folder_state(self) -> FolderState:
+        client = self._live()
+        with self._guard(f"SELECT {self.folder}"):
+            info = client.select_folder(self.folder)
+            if b"UIDNEXT" not in info:
+                info.update(client.folder_status(self.folder, [b"UIDNEXT"]))
+            self._synced_tag = client._imap.tagnum
+        return FolderState(self.target.folder, int(info[b"UIDVALIDITY"]), int(info[b"UIDNEXT"]))
+
+    def new_uids(self, after_uid: int) -> list[int]:
+        client = self._live()
+        with self._guard(f"UID SEARCH after UID {after_uid}"):
+            if client._imap.tagnum != self._synced_tag:
+                client.noop()  # the server shows new mail to a session only between commands
+            found = client.search(["UID", f"{after_uid + 1}:*"])
+        return sorted(uid for uid in found if uid > after_uid)  # "n:*" also matches the last UID
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[RawMessage]:
+        ordered = sorted(set(uids))
+        for start in range(0, len(ordered), self.batch_size):
+            batch = ordered[start : start + self.batch_size]
+            client = self._live()
+            with self._guard(f"UID FETCH of {len(batch)} UIDs from {batch[0]}"):
+                found = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+            for uid in batch:
+                item = found.get(uid)
+                if item is not None and BODY in item:
+                    yield RawMessage(uid, bytes(item[BODY]), item.get(b"INTERNALDATE"))
+
+    # -- moving -----------------------------------------------------------------------------
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        if not uids:
+            return
+        client = self._live()
+        target = self.server_folder(folder)
+        if target == self.folder:
+            raise MailboxError(f"{self.url}: cannot move messages from {target} into itself")
+        for uid_set in uid_ranges(uids, MOVE_SET_LEN):
+            self._with_folder(client, target, lambda s=uid_set: self._move_set(client, s, target))
+
+    def _with_folder(self, client: IMAPClient, target: str, action) -> None:
+        """Run ``action``; if the target folder is missing (TRYCREATE), create it and retry once."""
+        with self._guard(f"move to {target}"):
+            try:
+                action()
+            except IMAPClientError as exc:
+                if target in self._folders or isinstance(exc, IMAPClientAbortError):
+                    raise
+                if client.folder_exists(target):
+                    raise
+                client.create_folder(target)
+                with contextlib.suppress(IMAPClientError):
+                    client.subscribe_folder(target)
+                log.info("%s: created folder %s", self.url, target)
+                action()
+            self._folders.add(target)
+
+    def _move_set(self, client: IMAPClient, uid_set: str, target: str) -> None:
+        if self.use_move and client.has_capability("MOVE"):
+            client.move(uid_set, target)
+            return
+        client.copy(uid_set, target)
+        client.add_flags(uid_set, [b"\\Deleted"], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uid_set)
+        elif not self._warned_no_uidplus:
+            self._warned_no_uidplus = True
+            log.warning(
+                "%s: server has neither MOVE nor UIDPLUS: moved messages stay in %s flagged "
+                "\\Deleted (a plain EXPUNGE could remove other people's mail)",
+                self.url,
+                self.folder,
+            )
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def wait_for_new(self, timeout: float) -> bool:
+        client = self._live()
+        deadline = time.monotonic() + timeout
+        with self._guard("IDLE"):
+            if not client.has_capability("IDLE"):
+                return self._poll_noop(client, deadline)
+            client.idle()
+            arrived = False
+            try:
+                while not arrived and (remaining := deadline - time.monotonic()) > 0:
+                    responses = client.idle_check(timeout=remaining)
+                    arrived = _has_exists(responses)
+                    if not responses and deadline - time.monotonic() > 0.05:
+                        break  # woke early with nothing: EOF; idle_done() tells a drop apart
+            finally:
+                _, rest = client.idle_done()
+            return arrived or _has_exists(rest)
+
+    def _poll_noop(self, client: IMAPClient, deadline: float) -> bool:
+        while True:
+            if _has_exists(client.noop()[1]):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(IDLE_FALLBACK_POLL, remaining))
+
+
+def _has_exists(responses) -> bool:
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] == b"EXISTS" for r in responses or ())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    text = str(exc).strip() or type(exc).__name__
+    return text[:300]
