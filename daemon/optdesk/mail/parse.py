@@ -92,6 +92,11 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
     return [(name, addr.strip().lower()) for name, addr in pairs if "@" in addr]
 
 
+def addresses_in(values: list[str]) -> list[str]:
+    """Lower-case addresses found in decoded address-header values."""
+    return [addr for _, addr in _addresses(values)]
+
+
 def _message_ids(msg: Message) -> tuple[str, ...]:
     ids: list[str] = []
     for name in ("in-reply-to", "references"):

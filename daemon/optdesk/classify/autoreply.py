@@ -1,0 +1,81 @@
+"""Stage 3: automatic replies (RFC 3834 headers, out-of-office subjects and bodies).
+
+An automatic reply is never an opt-out, whatever words it holds. The return date is read when
+stated.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from optdesk.classify.context import Context
+from optdesk.classify.dates import read_date
+from optdesk.classify.decision import Decision
+from optdesk.classify.phrases import find_phrases
+
+STAGE = "auto_reply"
+
+
+def _header_hits(ctx: Context) -> list[dict]:
+    hits = []
+    for rule in ctx.rules.of("auto_reply_header"):
+        value = ctx.mail.header(rule.header)
+        if not value or not rule.pattern.search(value):
+            continue
+        if rule.unless is not None and rule.unless.search(value):
+            continue
+        hits.append({"rule": rule.id, "header": rule.header, "matched": value[:80],
+                     "confidence": rule.confidence, "language": None})
+    return hits
+
+
+def _pattern_hits(ctx: Context, rule_type: str, text: str) -> list[dict]:
+    hits = []
+    for rule in ctx.rules.of(rule_type):
+        for pattern in rule.patterns:
+            m = pattern.search(text)
+            if m:
+                hits.append({"rule": rule.id, "matched": m.group(0).strip()[:120],
+                             "confidence": rule.confidence, "language": rule.language})
+                break
+    return hits
+
+
+def return_date(ctx: Context, language: str | None) -> tuple[date | None, dict | None]:
+    """The first stated return date, trying rules of the message's language first."""
+    rules = sorted(ctx.rules.of("return_date"), key=lambda r: r.language != language)
+    text = ctx.new_text[:4000] or ctx.mail.text[:4000]
+    for rule in rules:
+        for pattern in rule.patterns:
+            for m in pattern.finditer(text):
+                found = read_date(m.group("date"), rule.language, ctx.today)
+                if found is not None:
+                    return found, {"rule": rule.id, "matched": m.group(0).strip()[:120]}
+    return None, None
+
+
+def run(ctx: Context) -> tuple[Decision | None, dict]:
+    if ctx.bounce_like:
+        return None, {"reason": "looks like a bounce without failed recipients; left for people"}
+    headers = _header_hits(ctx)
+    subjects = _pattern_hits(ctx, "auto_reply_subject", ctx.mail.subject)
+    bodies = _pattern_hits(ctx, "auto_reply_body", ctx.new_text[:4000])
+    hits = headers + subjects + bodies
+    if not hits:
+        return None, {"reason": "no automatic-reply header, subject or body"}
+    best = max(hits, key=lambda h: h["confidence"])
+    language = next((h["language"] for h in subjects + bodies), None) or ctx.language
+    when, date_evidence = return_date(ctx, language)
+    evidence = {"signals": hits, "return_date": when.isoformat() if when else None}
+    if date_evidence:
+        evidence["return_date_rule"] = date_evidence
+    decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],
+                        evidence=evidence, language=language, return_date=when)
+    if not headers and not subjects:
+        optouts = find_phrases(ctx.rules.of("opt_out_phrase"), ctx.new_text, ctx.rules.of("negation"))
+        live = [m for m in optouts if m.negated_by is None]
+        if live:
+            decision.review = True
+            evidence["opt_out_words"] = [m.to_dict() for m in live]
+            ctx.review_reasons.append("out-of-office wording only, but it also asks to be removed")
+    return decision, evidence

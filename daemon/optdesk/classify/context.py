@@ -1,0 +1,62 @@
+"""What every stage reads about one message: the parsed mail, its new text, the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from optdesk.classify.phrases import guess_language, normalise, strip_reply_prefix
+from optdesk.classify.rules import RuleSet
+from optdesk.mail import NewText, ParsedMail, extract_new_text
+
+InvitationLookup = Callable[[str], dict[str, Any] | None]
+
+
+@dataclass
+class Context:
+    mail: ParsedMail
+    rules: RuleSet
+    signing_key: bytes
+    invitation_lookup: InvitationLookup | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    bounce_like: bool = False
+    review_reasons: list[str] = field(default_factory=list)
+
+    @cached_property
+    def new(self) -> NewText:
+        """The reply's own words: from the HTML (quotes dropped) when there is no plain part."""
+        source = self.mail.html_new_text if self.mail.html_new_text is not None else self.mail.text
+        return extract_new_text(
+            source[:50_000],
+            footer=self.rules.patterns("footer"),
+            markers=self.rules.patterns("quote_marker"),
+        )
+
+    @cached_property
+    def new_text(self) -> str:
+        return normalise(self.new.text)
+
+    @cached_property
+    def subject(self) -> str:
+        """The subject without reply prefixes, normalised."""
+        return normalise(strip_reply_prefix(self.mail.subject))
+
+    @cached_property
+    def language(self) -> str | None:
+        return guess_language(f"{self.subject}\n{self.new_text}")
+
+    def tokens_for(self, prefix: str) -> list[tuple[str, str]]:
+        """(address, token) for recipient addresses like ``prefix+TOKEN@domain``."""
+        found = []
+        for address in self.mail.recipients:
+            local = address.split("@", 1)[0]
+            if local.startswith(prefix + "+") and len(local) > len(prefix) + 1:
+                found.append((address, local[len(prefix) + 1 :]))
+        return found
+
+    @property
+    def today(self):
+        return (self.mail.date or self.now).date()

@@ -1,0 +1,102 @@
+"""Stage 4: acceptance of an opt-in invitation.
+
+Only replies that carry an invitation token decide here: ``optin+TOKEN@…`` among the recipients,
+or an In-Reply-To/References id that ``invitation_lookup`` knows. A valid token with an
+affirmative answer (and no declining one) is ``opt_in``. A decline, an unclear answer or a bad
+token is decisive too: kind ``human`` with ``review`` set (``decline`` True for a decline), so
+an invitation reply never falls through to the opt-out rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optdesk.classify.context import Context
+from optdesk.classify.decision import Decision
+from optdesk.classify.phrases import find_phrases
+from optdesk.errors import BadToken
+from optdesk.tokens import TokenPayload, token_matches_email, verify_token
+
+STAGE = "opt_in"
+
+
+def _from_lookup(ctx: Context, rejected: list[dict]) -> tuple[dict | None, str | None]:
+    if ctx.invitation_lookup is None:
+        return None, None
+    for message_id in ctx.mail.in_reply_to:
+        info = ctx.invitation_lookup(message_id)
+        if not info:
+            continue
+        if info.get("token"):
+            payload = _verify(ctx, str(info["token"]), f"in-reply-to {message_id}", rejected)
+            if payload is not None:
+                return payload, message_id
+            continue
+        return dict(info), message_id
+    return None, None
+
+
+def _verify(ctx: Context, token: str, where: str, rejected: list[dict]) -> dict | None:
+    try:
+        payload: TokenPayload = verify_token(ctx.signing_key, token, "optin", now=ctx.now)
+    except BadToken as exc:
+        rejected.append({"where": where, "reason": exc.reason, "token": token[:80]})
+        return None
+    out = payload.to_dict()
+    out["token"] = token
+    if ctx.mail.sender and token_matches_email(ctx.signing_key, payload, ctx.mail.sender):
+        out["email"] = ctx.mail.sender
+    return out
+
+
+def _answer(ctx: Context) -> tuple[str, list[dict], str | None]:
+    rules = ctx.rules.of("opt_in_answer")
+    matches = find_phrases(rules, ctx.new_text[:4000], ctx.rules.of("negation"))
+    live = [m for m in matches if m.negated_by is None]
+    answers = {m.rule.answer for m in live}
+    answer = answers.pop() if len(answers) == 1 else ("unclear" if answers else "none")
+    language = live[0].rule.language if live else None
+    return answer, [m.to_dict() for m in matches], language
+
+
+def run(ctx: Context) -> tuple[Decision | None, dict]:
+    if ctx.bounce_like:
+        return None, {"reason": "looks like a bounce"}
+    rejected: list[dict] = []
+    payload, via = None, None
+    for address, token in ctx.tokens_for("optin"):
+        payload = _verify(ctx, token, address, rejected)
+        if payload is not None:
+            via = address
+            break
+    if payload is None:
+        payload, via = _from_lookup(ctx, rejected)
+    if payload is None and not rejected:
+        return None, {"reason": "no invitation token"}
+    if payload is None:
+        ctx.review_reasons.append("invitation token rejected: " + rejected[0]["reason"])
+        evidence = {"token_rejected": rejected}
+        return Decision("human", STAGE, rule="optin-token-rejected", confidence=1.0,
+                        evidence=evidence, review=True), evidence
+    return _decide(ctx, payload, via, rejected), {"token": _public(payload), "via": via}
+
+
+def _public(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "token"}
+
+
+def _decide(ctx: Context, payload: dict, via: str | None, rejected: list[dict]) -> Decision:
+    answer, matches, language = _answer(ctx)
+    matches_sender = payload.get("email") is not None and payload.get("email") == ctx.mail.sender
+    evidence = {"token": _public(payload), "via": via, "answer": answer, "matches": matches,
+                "sender_matches_token": matches_sender}
+    if rejected:
+        evidence["token_rejected"] = rejected
+    if answer == "accept":
+        return Decision("opt_in", STAGE, rule=next(m["rule"] for m in matches if "negated_by" not in m),
+                        confidence=0.95, evidence=evidence, language=language, token=payload)
+    reason = {"decline": "invitation declined", "unclear": "invitation answer both yes and no",
+              "none": "invitation reply without a clear answer"}[answer]
+    ctx.review_reasons.append(reason)
+    return Decision("human", STAGE, rule=f"optin-{answer}", confidence=1.0, evidence=evidence,
+                    language=language, review=True, token=payload, decline=answer == "decline")
