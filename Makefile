@@ -3,7 +3,6 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSSTAMP := $(VENV)/.system-deps
 DB ?= data/optdesk.duckdb
 MAILBOX ?= maildir:data/demo-mailbox
 
@@ -18,11 +17,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(SYSSTAMP): scripts/system-deps.sh
+# a no-op when Dovecot and Chromium are there already
+system-deps:
 	bash scripts/system-deps.sh
-	mkdir -p $(VENV) && touch $(SYSSTAMP)
-
-system-deps: $(SYSSTAMP)
 
 run: $(STAMP)
 	$(BIN)/optdesk --db $(DB) init --demo --if-absent
@@ -32,14 +29,14 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests bench scripts
 
-test: $(STAMP) $(SYSSTAMP) lint
+test: $(STAMP) system-deps lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/optdesk --db $(DB) init --demo --if-absent
 	PATH=$(CURDIR)/$(BIN):$$PATH OPTDESK_DB=$(CURDIR)/$(DB) $(BIN)/optdesk --db $(DB) lab
 
-bench: $(STAMP) $(SYSSTAMP)
+bench: $(STAMP) system-deps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/run_all.py
 
 clean:
