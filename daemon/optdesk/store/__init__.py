@@ -8,6 +8,7 @@ from optdesk.store.contacts import ContactQueries
 from optdesk.store.demo import DemoData
 from optdesk.store.importer import ContactImport
 from optdesk.store.optouts import OptOutOps
+from optdesk.store.reports import ReportQueries
 
 
 class Store(
@@ -16,6 +17,7 @@ class Store(
     ContactImport,
     DemoData,
     OptOutOps,
+    ReportQueries,
     StoreBase,
 ):
     """The opt-out record and everything around it. Safe to share a file between processes."""
