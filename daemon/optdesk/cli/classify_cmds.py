@@ -1,0 +1,157 @@
+"""Commands of the classifier: classify, rules check, rules test, list-unsubscribe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+from collections.abc import Iterator
+
+from optdesk.cli.common import add_group, group, open_store, stderr
+from optdesk.errors import NotFound, OptdeskError
+from optdesk.settings import Settings, signing_key
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="classify .eml files and Maildirs, one line per message")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--rules", help="rules directory (default: settings rules_dir)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file or Maildir")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("rules", help="validate the rules, or explain a decision step by step")
+    rsub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    c = rsub.add_parser("check", help="load and validate every rules file")
+    c.add_argument("--rules", help="rules directory (default: settings rules_dir)")
+    c.set_defaults(func=cmd_rules_check)
+    c = rsub.add_parser("test", help="explain the decision on a message, stage by stage")
+    c.add_argument("--rules", help="rules directory (default: settings rules_dir)")
+    c.add_argument("--json", action="store_true", help="the steps as JSON")
+    c.add_argument("files", nargs="+", metavar="FILE.eml")
+    c.set_defaults(func=cmd_rules_test)
+
+    p = sub.add_parser("list-unsubscribe",
+                       help="List-Unsubscribe header values for a send to one contact")
+    p.add_argument("--contact", type=int, required=True, help="contact id")
+    add_group(p)
+    p.add_argument("--email", help="address the send goes to (default: the primary address)")
+    p.add_argument("--https-url", help="one-click https endpoint; enables List-Unsubscribe-Post")
+    p.set_defaults(func=cmd_list_unsubscribe)
+
+
+def _classifier(args: argparse.Namespace, settings: Settings):
+    from optdesk.classify import Classifier, load_rules
+
+    rules = load_rules(args.rules or settings.rules_dir)
+    return Classifier(rules, signing_key=signing_key(settings),
+                      review_threshold=settings.review_threshold)
+
+
+def _maildir_files(folder: pathlib.Path) -> list[pathlib.Path]:
+    files = []
+    for sub in ("new", "cur"):
+        if (folder / sub).is_dir():
+            files.extend(sorted(p for p in (folder / sub).iterdir() if p.is_file()))
+    return files
+
+
+def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(name, raw bytes or None, error or None) for each .eml file or Maildir message."""
+    for name in paths:
+        path = pathlib.Path(name)
+        if path.is_dir():
+            if not any((path / sub).is_dir() for sub in ("cur", "new")):
+                raise OptdeskError(f"{path}: a directory but not a Maildir (no cur/ or new/)")
+            targets = _maildir_files(path)
+        elif path.exists():
+            targets = [path]
+        else:
+            raise OptdeskError(f"{path}: no such file or Maildir")
+        for target in targets:
+            try:
+                yield str(target), target.read_bytes(), None
+            except OSError as exc:
+                yield str(target), None, f"read error: {exc.strerror or exc}"
+
+
+def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
+    from optdesk.classify import Decision
+
+    clf = _classifier(args, settings)
+    out = sys.stdout
+    for name, raw, error in iter_messages(args.paths):
+        if raw is None:
+            d = Decision("human", "read", confidence=0.0, evidence={"error": error}, review=True)
+        else:
+            d = clf.classify(raw)
+        if args.json:
+            out.write(json.dumps(d.to_json(name), ensure_ascii=False) + "\n")
+        else:
+            flag = "\treview" if d.review else ""
+            out.write(f"{name}\t{d.kind}\t{','.join(d.addresses) or '-'}\t{d.rule or '-'}"
+                      f"\t{d.confidence:.2f}{flag}\n")
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
+    from optdesk.classify import load_rules
+
+    rules = load_rules(args.rules or settings.rules_dir)
+    counts: dict[str, int] = {}
+    for rule in rules.rules:
+        counts[rule.type] = counts.get(rule.type, 0) + 1
+    print(f"{len(rules)} rules in {len(rules.files)} files: OK")
+    for rule_type, count in sorted(counts.items()):
+        print(f"  {rule_type:20} {count}")
+    s = rules.bounce_scoring
+    print(f"  soft-bounce scoring: +{s.weight} per bounce, half-life {s.half_life_days} days, "
+          f"threshold {s.threshold}")
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
+    clf = _classifier(args, settings)
+    for name in args.files:
+        try:
+            raw = pathlib.Path(name).read_bytes()
+        except OSError as exc:
+            raise OptdeskError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        steps = clf.explain(raw)
+        if args.json:
+            print(json.dumps({"file": name, "steps": [s.__dict__ for s in steps]},
+                             ensure_ascii=False))
+            continue
+        print(f"== {name}")
+        for i, step in enumerate(steps, 1):
+            verdict = "DECISIVE" if step.decisive else "not decisive"
+            print(f"{i}. {step.stage:11} {verdict}")
+            for key, value in step.details.items():
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                print(f"     {key}: {text}")
+    return 0
+
+
+def _primary_email(settings: Settings, contact_id: int, data_group: str) -> str:
+    info = open_store(settings).contact(contact_id, data_group)
+    addresses = info["addresses"]
+    if addresses.height == 0:
+        raise NotFound(f"contact {contact_id} has no address in data group {data_group!r}")
+    primary = addresses.filter(addresses["is_primary"])
+    row = (primary if primary.height else addresses).row(0, named=True)
+    return str(row["email"])
+
+
+def cmd_list_unsubscribe(args: argparse.Namespace, settings: Settings) -> int:
+    from optdesk.tokens import list_unsubscribe_headers
+
+    data_group = group(args, settings)
+    email = args.email or _primary_email(settings, args.contact, data_group)
+    headers = list_unsubscribe_headers(signing_key(settings), args.contact, data_group, email,
+                                       settings.unsubscribe_domain, args.https_url)
+    for key, value in headers.items():
+        print(f"{key}: {value}")
+    if "List-Unsubscribe-Post" not in headers:
+        stderr("optdesk: note: no List-Unsubscribe-Post header: RFC 8058 one-click needs an "
+               "https URL (--https-url); the mailto address alone is RFC 2369")
+    return 0
