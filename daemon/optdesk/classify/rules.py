@@ -183,10 +183,10 @@ def load_rules(rules_dir: str | pathlib.Path) -> RuleSet:
             raise RuleError(f"{name}:1: cannot read: {exc}") from None
         for rule in _FileLoader(name).load(text):
             if rule.id in seen:
-                raise RuleError(f"{rule.where}: duplicate rule id {rule.id!r} (first at {seen[rule.id].where})")
+                raise RuleError(f"{rule.location}: duplicate rule id {rule.id!r} (first at {seen[rule.id].location})")
             seen[rule.id] = rule
             rules.append(rule)
     if len([r for r in rules if r.type == "bounce_scoring"]) > 1:
         second = [r for r in rules if r.type == "bounce_scoring"][1]
-        raise RuleError(f"{second.where}: only one bounce_scoring rule is allowed")
+        raise RuleError(f"{second.location}: only one bounce_scoring rule is allowed")
     return RuleSet(rules, [f"{folder.name}/{p.name}" for p in files])

@@ -159,5 +159,5 @@ class Rule:
             raise AttributeError(name) from None
 
     @property
-    def where(self) -> str:
+    def location(self) -> str:
         return f"{self.file}:{self.line}"

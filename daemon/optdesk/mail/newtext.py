@@ -37,8 +37,8 @@ ORIGINAL_MESSAGE = re.compile(
 _HEADER_FROM = re.compile(r"^\s*\*?(from|de|von|da|van|remetente)\s*\*?\s*:", _I)
 _HEADER_NEXT = re.compile(
     r"^\s*\*?(sent|date|to|subject|cc|envoy[ée]|[àa]|objet|date|gesendet|an|betreff|datum|"
-    r"enviado|para|asunto|fecha|inviato|a|oggetto|data|verzonden|aan|onderwerp|assunto)"
-    r"\s*\*?\s*:",
+    r"enviado|enviada|para|asunto|fecha|inviato|a|oggetto|data|verzonden|aan|onderwerp|assunto)"
+    r"(\s+(el|em|on|le|am|il))?\s*\*?\s*:",
     _I,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
