@@ -7,6 +7,7 @@ from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.demo import DemoData
 from optdesk.store.importer import ContactImport
+from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
 
@@ -18,6 +19,7 @@ class Store(
     DemoData,
     OptOutOps,
     ReportQueries,
+    LedgerOps,
     StoreBase,
 ):
     """The opt-out record and everything around it. Safe to share a file between processes."""

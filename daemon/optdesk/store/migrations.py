@@ -179,9 +179,16 @@ CREATE TABLE job_runs (
 );
 """
 
+LEDGER_MOVES = """
+ALTER TABLE messages ADD COLUMN moved_at TIMESTAMP;
+ALTER TABLE deliverability ADD COLUMN away_until TIMESTAMP;
+ALTER TABLE deliverability ADD COLUMN last_auto_reply_at TIMESTAMP;
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
+    ("0002_ledger_moves", LEDGER_MOVES),
 ]
 
 

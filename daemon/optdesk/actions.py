@@ -1,0 +1,249 @@
+"""What a classified message does to the store: the plan, and applying it.
+
+``plan_message`` turns one message and its Decision into a Plan (pure: no writes), using a
+batch-wide address → contacts lookup. ``apply_plan`` carries the plan out inside the caller's
+transaction. The rules of the domain live here:
+
+* ``opt_out`` and ``complaint`` → ``store.opt_out`` (source ``reply``, ``list_unsubscribe`` when
+  the mail came to the ``unsubscribe+TOKEN`` address — the token names the contact — or
+  ``complaint``). An address that belongs to no contact (or to several) is suppressed as an
+  address and the message goes to review. Never an opt-out the message did not ask for.
+* ``bounce_hard`` → the failed addresses are undeliverable (the contact is never opted out);
+  ``bounce_soft`` → a decaying score; policy refusals (5.7.x) carry no addresses and count for
+  nothing.
+* ``auto_reply`` → recorded with the return date.
+* ``opt_in`` → ``store.accept_invitation`` (verified acceptance) when the store has it, else review.
+* ``human`` → left in place, untouched. Low-confidence decisions → review, nothing applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from optdesk.sources import RawMessage
+from optdesk.store.deliverability import BounceScoring
+
+MOVED_KINDS = ("opt_out", "complaint", "bounce_hard", "bounce_soft", "auto_reply", "opt_in")
+ACTOR = "daemon"
+
+
+def message_hash(data: bytes) -> str:
+    """The ledger key: SHA-256 of the exact message bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Plan:
+    """One message's fate. ``status``: applied (then moved to ``target``), left, review, error."""
+
+    uid: int
+    hash: str
+    received_at: dt.datetime | None
+    data_group: str
+    decision: Any = None
+    status: str = "left"
+    contact_id: int | None = None
+    review_reason: str | None = None
+    error: str | None = None
+    target: str | None = None
+    steps: list[str] = field(default_factory=list)
+    sender: str | None = None
+    subject: str | None = None
+    in_reply_to: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str | None:
+        return getattr(self.decision, "kind", None)
+
+    def describe(self) -> str:
+        what = "; ".join(self.steps) or "nothing to apply"
+        where = f" → move to {self.target}" if self.target else " (left in place)"
+        review = f" [review: {self.review_reason}]" if self.review_reason else ""
+        return f"UID {self.uid}: {self.kind or 'unreadable'}: {what}{where}{review}"
+
+
+def _naive_utc(when: dt.datetime | None) -> dt.datetime | None:
+    if when is None or when.tzinfo is None:
+        return when
+    return when.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def error_plan(raw: RawMessage, data_group: str, error: str) -> Plan:
+    """A message that could not be read or classified: recorded, left in place, for review."""
+    return Plan(raw.uid, message_hash(raw.data), _naive_utc(raw.internaldate), data_group,
+                status="error", error=error, review_reason="could not be processed: " + error)
+
+
+def lookup_addresses(decision: Any) -> list[str]:
+    """Addresses whose contacts this decision needs resolved."""
+    out = [a for a in getattr(decision, "addresses", ()) or () if a]
+    sender = getattr(decision, "sender", None)
+    if sender:
+        out.append(sender)
+    return out
+
+
+def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], data_group: str,
+                 folders: dict[str, str]) -> Plan:
+    """Decide what to do with one classified message (no writes)."""
+    plan = Plan(raw.uid, message_hash(raw.data), _naive_utc(raw.internaldate), data_group,
+                decision=decision)
+    kind = decision.kind
+    first = (list(decision.addresses) or [decision.sender or ""])[0]
+    ids = owners.get((first or "").lower(), [])
+    plan.contact_id = ids[0] if len(ids) == 1 else None
+    if getattr(decision, "review", False):
+        plan.status = "review"
+        plan.review_reason = _review_reason(decision)
+        plan.steps.append(f"{kind} at confidence {decision.confidence:.2f}: nothing applied")
+        return plan
+    handler = _PLANNERS.get(kind)
+    if handler is None:  # human, or an unknown kind: people look at it
+        if getattr(decision, "decline", False):
+            plan.steps.append("declines an invitation: recorded")
+        return plan
+    handler(plan, decision, owners, data_group)
+    if plan.status == "applied" and kind in MOVED_KINDS:
+        plan.target = folders.get(kind, f"optdesk/{kind}")
+    return plan
+
+
+def _review_reason(decision: Any) -> str:
+    evidence = getattr(decision, "evidence", None) or {}
+    reasons = evidence.get("review_reasons") if isinstance(evidence, dict) else None
+    if reasons:
+        return "; ".join(str(r) for r in reasons)
+    return f"low confidence ({decision.confidence:.2f})"
+
+
+def _plan_opt_out(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+    token = decision.token if isinstance(getattr(decision, "token", None), dict) else None
+    source = "complaint" if decision.kind == "complaint" else "reply"
+    if token and token.get("purpose", "unsubscribe") == "unsubscribe" and token.get("contact_id") is not None:
+        plan.contact_id = int(token["contact_id"])
+        plan.data_group = token.get("data_group") or group
+        plan.status = "applied"
+        plan.steps.append(f"opt out contact {plan.contact_id} in {plan.data_group!r} "
+                          "(list_unsubscribe)")
+        return
+    address = (list(decision.addresses) or [decision.sender or ""])[0].lower()
+    ids = owners.get(address, [])
+    if not address:
+        plan.status, plan.review_reason = "review", f"{decision.kind} without an address"
+        return
+    plan.status = "applied"
+    if len(ids) == 1:
+        plan.contact_id = ids[0]
+        plan.steps.append(f"opt out contact {ids[0]} in {group!r} ({source})")
+        return
+    plan.contact_id = None
+    plan.steps.append(f"suppress address {address} in {group!r} ({source})")
+    plan.review_reason = (f"{address} belongs to no contact" if not ids else
+                          f"{address} is shared by contacts {', '.join(map(str, ids))}")
+
+
+def _plan_bounce(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+    addresses = list(decision.addresses)
+    if not addresses:
+        plan.steps.append("no failed recipient to count")
+        plan.status = "applied"
+        return
+    plan.status = "applied"
+    verb = "undeliverable" if decision.kind == "bounce_hard" else "soft bounce for"
+    plan.steps.extend(f"{verb} {a}" for a in addresses)
+
+
+def _plan_auto_reply(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+    plan.status = "applied"
+    until = getattr(decision, "return_date", None)
+    plan.steps.append(f"automatic reply from {decision.sender}"
+                      + (f", back on {until:%Y-%m-%d}" if until else ""))
+
+
+def _plan_opt_in(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+    plan.status = "applied"
+    plan.steps.append(f"verify the invitation acceptance from {decision.sender}")
+
+
+_PLANNERS = {
+    "opt_out": _plan_opt_out,
+    "complaint": _plan_opt_out,
+    "bounce_hard": _plan_bounce,
+    "bounce_soft": _plan_bounce,
+    "auto_reply": _plan_auto_reply,
+    "opt_in": _plan_opt_in,
+}
+
+
+def _evidence(plan: Plan) -> dict:
+    d = plan.decision
+    return {"stage": d.stage, "rule": d.rule, "confidence": d.confidence,
+            "uid": plan.uid, "details": d.evidence, "message_id": d.message_id}
+
+
+def apply_plan(store, plan: Plan, scoring: BounceScoring) -> None:
+    """Carry out an ``applied`` plan (joins the caller's transaction). May turn it into review."""
+    d = plan.decision
+    if plan.status != "applied" and not getattr(d, "decline", False):
+        return
+    common = {"actor": ACTOR, "message_hash": plan.hash}
+    if d.kind in ("opt_out", "complaint"):
+        _apply_opt_out(store, plan, common)
+    elif d.kind == "bounce_hard":
+        for address in d.addresses:
+            store.mark_undeliverable(address, reason=_diag(d), evidence=_evidence(plan),
+                                     contact_id=plan.contact_id, data_group=plan.data_group,
+                                     **common)
+    elif d.kind == "bounce_soft":
+        for address in d.addresses:
+            store.record_soft_bounce(address, scoring, reason=_diag(d), evidence=_evidence(plan),
+                                     contact_id=plan.contact_id, data_group=plan.data_group,
+                                     **common)
+    elif d.kind == "auto_reply" and d.sender:
+        store.record_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
+                                data_group=plan.data_group, evidence=_evidence(plan), **common)
+    elif d.kind == "opt_in" or getattr(d, "decline", False):
+        _apply_invitation_answer(store, plan)
+
+
+def _diag(decision: Any) -> str:
+    return f"{decision.kind} ({decision.rule or decision.stage})"
+
+
+def _apply_opt_out(store, plan: Plan, common: dict) -> None:
+    d = plan.decision
+    source = "complaint" if d.kind == "complaint" else "reply"
+    token = d.token if isinstance(getattr(d, "token", None), dict) else None
+    if token and token.get("contact_id") is not None and d.kind == "opt_out":
+        source = "list_unsubscribe"
+    reason = (d.new_text or d.subject or d.kind)[:200]
+    if plan.contact_id is not None:
+        store.opt_out(plan.contact_id, plan.data_group, source=source, reason=reason,
+                      evidence=_evidence(plan), **common)
+        return
+    address = (list(d.addresses) or [d.sender or ""])[0]
+    store.suppress_address(address, plan.data_group, source=source, reason=reason,
+                           evidence=_evidence(plan), **common)
+
+
+def _apply_invitation_answer(store, plan: Plan) -> None:
+    d = plan.decision
+    accept = getattr(store, "accept_invitation", None)
+    if accept is None:
+        plan.status, plan.target = "review", None
+        plan.review_reason = "opt-in acceptance: verification not available, check by hand"
+        return
+    details = d.evidence if isinstance(d.evidence, dict) else {}
+    result = accept(d.token, sender=d.sender, message_hash=plan.hash, message_id=d.message_id,
+                    in_reply_to=list(plan.in_reply_to), affirmative=d.kind == "opt_in",
+                    received_at=plan.received_at, token_error=details.get("token_error"),
+                    actor=ACTOR, evidence={"rule": d.rule, "confidence": d.confidence})
+    plan.steps.append(f"invitation answer: {result.reason}")
+    if not result.accepted:
+        plan.status, plan.target = ("review", None) if d.kind == "opt_in" else ("left", None)
+        plan.review_reason = f"invitation answer not applied: {result.reason}"
+    if getattr(result, "contact_id", None) is not None:
+        plan.contact_id = result.contact_id

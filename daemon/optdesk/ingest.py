@@ -1,0 +1,324 @@
+"""One poll: source → classify → resolve contact → store (one transaction per batch) → move.
+
+Safety rules, in the order they bite:
+
+* UID-based: the store remembers UIDVALIDITY and the last UID handled per mailbox folder; every
+  message after it is read (``BODY.PEEK[]``: ``\\Seen`` is never set), read or unread alike. A
+  changed UIDVALIDITY re-scans from the start; the ledger (SHA-256 of the bytes) tells which
+  messages are already done, so nothing is applied twice.
+* A batch's actions and its ledger rows commit in one transaction. Moves happen only after that
+  commit (grouped per target folder, flushed every ``move_every`` messages and at the end), and
+  ``last_uid`` advances only after the moves. A crash between commit and move leaves the
+  messages above ``last_uid``: the next poll fetches them again, finds their hashes in the
+  ledger and moves them, without applying anything again.
+* A message that cannot be read, classified or applied gets a ledger row with the error (the
+  UID named) and stays where it is; the poll goes on.
+* ``should_stop()`` is checked between messages: the messages already classified are committed
+  and moved, then the poll returns.
+* ``dry_run``: the same reading and deciding, then a description of each plan; no store write,
+  no move.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from optdesk.actions import Plan, apply_plan, error_plan, lookup_addresses, plan_message
+from optdesk.errors import StoreBusy
+from optdesk.mail import decode_header_value, parse_message
+from optdesk.sources import FolderState, MailboxSource, RawMessage
+from optdesk.store.deliverability import BounceScoring
+
+log = logging.getLogger(__name__)
+
+Classify = Callable[[bytes], Any]
+NEW_TEXT_LIMIT = 4000
+
+
+@dataclass
+class PollResult:
+    """What one poll did. ``commands``: protocol commands issued by this poll."""
+
+    mailbox: str
+    dry_run: bool = False
+    seen: int = 0
+    applied: int = 0
+    left: int = 0
+    review: int = 0
+    errors: int = 0
+    duplicates: int = 0
+    moved: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    commands: int = 0
+    elapsed: float = 0.0
+    stopped: bool = False
+    rescan: bool = False
+    plans: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "nothing new"
+        head = "dry run: " if self.dry_run else ""
+        return (f"{head}{self.mailbox}: {self.seen} messages ({kinds}); applied {self.applied}, "
+                f"left {self.left}, review {self.review}, errors {self.errors}, "
+                f"already done {self.duplicates}, moved {self.moved}; "
+                f"{self.commands} commands, {self.elapsed:.2f} s")
+
+
+def build_classifier(settings, store=None) -> Classify:
+    """The real classifier for ``settings`` (rules, signing key, review threshold)."""
+    from optdesk.classify import Classifier, load_rules
+    from optdesk.settings import signing_key
+
+    rules = load_rules(settings.rules_dir)
+    lookup = getattr(store, "invitation_lookup", None) if store is not None else None
+    classifier = Classifier(rules, signing_key=signing_key(settings),
+                            review_threshold=settings.review_threshold, invitation_lookup=lookup)
+    classify = classifier.classify
+    classify.rules = rules  # type: ignore[attr-defined]
+    return classify
+
+
+def _headers(data: bytes) -> tuple[str | None, str | None]:
+    """(sender, subject) read cheaply for the ledger row of a message that failed."""
+    try:
+        msg = email.parser.BytesHeaderParser().parsebytes(data[:64_000])
+        return decode_header_value(msg.get("from")) or None, decode_header_value(msg.get("subject"))
+    except Exception:  # noqa: BLE001 - only a courtesy for the review queue
+        return None, None
+
+
+class Ingestor:
+    """Polls one source into one store. Reuse it between polls: the source stays connected."""
+
+    def __init__(self, store, source: MailboxSource, classify: Classify, settings, *,
+                 dry_run: bool = False, should_stop: Callable[[], bool] | None = None,
+                 batch_size: int | None = None, move_every: int = 5000,
+                 scoring: BounceScoring | None = None) -> None:
+        self.store = store
+        self.source = source
+        self.classify = classify
+        self.settings = settings
+        self.dry_run = dry_run
+        self.should_stop = should_stop or (lambda: False)
+        self.batch_size = batch_size or settings.batch_size
+        self.move_every = move_every
+        self.scoring = scoring or BounceScoring.from_rules(getattr(classify, "rules", None))
+        self.folders = dict(settings.folders)
+        self.data_group = settings.data_group
+
+    # -- the poll -------------------------------------------------------------------------
+    def poll(self) -> PollResult:
+        """One poll of the inbox folder. Mailbox and store errors propagate (nothing is lost:
+        whatever was not committed and moved is done again by the next poll)."""
+        started, commands = time.monotonic(), self.source.commands
+        res = PollResult(self.source.url, dry_run=self.dry_run)
+        state = self.source.folder_state()
+        last, fresh = self._start_uid(state, res)
+        uids = [] if (not fresh and state.uidnext <= last + 1) else self.source.new_uids(last)
+        moves = _Moves()
+        upto = last
+        for start in range(0, len(uids), self.batch_size):
+            if self.should_stop():
+                res.stopped = True
+                break
+            chunk = uids[start:start + self.batch_size]
+            done, complete = self._batch(chunk, state, moves, res)
+            upto = chunk[-1] if complete else max([upto, *done])
+            if not complete:
+                res.stopped = True
+                break
+            if len(moves) >= self.move_every:
+                self._flush(moves, state, upto, res)
+        if not self.dry_run and (upto != last or fresh or len(moves)):
+            self._flush(moves, state, upto, res)
+        res.commands = self.source.commands - commands
+        res.elapsed = time.monotonic() - started
+        return res
+
+    def _start_uid(self, state: FolderState, res: PollResult) -> tuple[int, bool]:
+        """(last UID handled, True when the store has no usable state: first poll or rescan)."""
+        saved = self.store.mailbox_state(self.source.url, state.folder)
+        if saved is None:
+            return 0, True
+        if saved["uidvalidity"] != state.uidvalidity:
+            log.warning("%s %s: UIDVALIDITY changed from %s to %s: re-scanning every message "
+                        "(the ledger prevents double application)", self.source.url,
+                        state.folder, saved["uidvalidity"], state.uidvalidity)
+            res.rescan = True
+            return 0, True
+        return saved["last_uid"], False
+
+    # -- one batch ------------------------------------------------------------------------
+    def _batch(self, chunk: list[int], state: FolderState, moves: _Moves,
+               res: PollResult) -> tuple[list[int], bool]:
+        """Fetch, decide, commit, queue the moves. Returns (UIDs handled, batch complete)."""
+        decided: list[tuple[RawMessage, Any, str | None]] = []
+        complete = True
+        for raw in self.source.fetch(chunk):
+            if self.should_stop():
+                complete = False
+                break
+            decided.append(self._decide(raw))
+        plans = self._plans(decided)
+        known = self.store.known_messages([p.hash for p in plans])
+        new, again, firsts = [], [], {}
+        for plan in plans:
+            res.seen += 1
+            if plan.hash in known or plan.hash in firsts:
+                again.append(plan)
+            else:
+                firsts[plan.hash] = plan
+                new.append(plan)
+        if new and not self.dry_run:
+            self._commit(new, state)
+        for plan in new:
+            self._count(plan, res)
+            if plan.target:
+                moves.add(plan.target, plan.uid, plan.hash)
+        for plan in again:  # already in the ledger: only finish the move, never apply again
+            res.duplicates += 1
+            prior = known.get(plan.hash) or {"moved_to": firsts[plan.hash].target}
+            if prior.get("moved_to"):
+                moves.add(prior["moved_to"], plan.uid, plan.hash)
+        return [p.uid for p in plans], complete
+
+    def _decide(self, raw: RawMessage) -> tuple[RawMessage, Any, str | None]:
+        try:
+            return raw, self.classify(raw.data), None
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the poll
+            log.warning("UID %s of %s: could not classify: %s", raw.uid, self.source.url, exc)
+            return raw, None, f"UID {raw.uid}: {type(exc).__name__}: {exc}"
+
+    def _plans(self, decided: list[tuple[RawMessage, Any, str | None]]) -> list[Plan]:
+        wanted = [a for _, d, _ in decided if d is not None for a in lookup_addresses(d)]
+        owners = self.store.contacts_for_emails(wanted, self.data_group) if wanted else {}
+        plans = []
+        for raw, decision, error in decided:
+            if decision is None:
+                plan = error_plan(raw, self.data_group, error or "unreadable")
+                plan.sender, plan.subject = _headers(raw.data)
+            else:
+                plan = plan_message(raw, decision, owners, self.data_group, self.folders)
+                if decision.kind == "opt_in" or getattr(decision, "decline", False):
+                    plan.in_reply_to = _in_reply_to(raw.data)
+            plans.append(plan)
+        return plans
+
+    def _count(self, plan: Plan, res: PollResult) -> None:
+        res.kinds[plan.kind or "error"] += 1
+        setattr(res, _COUNTER[plan.status], getattr(res, _COUNTER[plan.status]) + 1)
+        if plan.review_reason and plan.status not in ("review", "error"):
+            res.review += 1
+        if self.dry_run:
+            res.plans.append(plan.describe())
+
+    # -- store ----------------------------------------------------------------------------
+    def _commit(self, plans: list[Plan], state: FolderState) -> None:
+        """Apply the plans and write their ledger rows in one transaction; if that fails, apply
+        them one by one so that only the failing message is recorded as an error."""
+        try:
+            with self.store.batch():
+                for plan in plans:
+                    apply_plan(self.store, plan, self.scoring)
+                self.store.add_ledger_rows([self._row(p, state) for p in plans])
+            return
+        except (StoreBusy, duckdb.IOException, duckdb.FatalException):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s: batch of %d messages failed (%s); applying them one by one",
+                        self.source.url, len(plans), exc)
+        for plan in plans:
+            self._commit_one(plan, state)
+
+    def _commit_one(self, plan: Plan, state: FolderState) -> None:
+        try:
+            with self.store.batch():
+                apply_plan(self.store, plan, self.scoring)
+                self.store.add_ledger_rows([self._row(plan, state)])
+            return
+        except (StoreBusy, duckdb.IOException, duckdb.FatalException):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            plan.status, plan.target = "error", None
+            plan.error = f"UID {plan.uid}: could not apply {plan.kind}: {type(exc).__name__}: {exc}"
+            plan.review_reason = "could not be applied: " + plan.error
+            log.warning("%s: %s", self.source.url, plan.error)
+        with self.store.batch():
+            self.store.add_ledger_rows([self._row(plan, state)])
+
+    def _row(self, plan: Plan, state: FolderState) -> dict:
+        d = plan.decision
+        evidence = getattr(d, "evidence", None) if d is not None else {"error": plan.error}
+        return {
+            "message_hash": plan.hash, "mailbox": self.source.url, "folder": state.folder,
+            "uid": plan.uid, "uidvalidity": state.uidvalidity,
+            "message_id": getattr(d, "message_id", None),
+            "sender": getattr(d, "sender", None) or plan.sender,
+            "subject": getattr(d, "subject", None) or plan.subject,
+            "received_at": plan.received_at, "kind": getattr(d, "kind", None),
+            "stage": getattr(d, "stage", None), "rule": getattr(d, "rule", None),
+            "confidence": getattr(d, "confidence", None), "language": getattr(d, "language", None),
+            "evidence": evidence, "new_text": (getattr(d, "new_text", "") or "")[:NEW_TEXT_LIMIT],
+            "contact_id": plan.contact_id, "data_group": plan.data_group, "status": plan.status,
+            "error": plan.error, "moved_to": plan.target, "review": bool(plan.review_reason),
+            "review_reason": plan.review_reason,
+            "review_state": "open" if plan.review_reason else None,
+        }
+
+    # -- moves ----------------------------------------------------------------------------
+    def _flush(self, moves: _Moves, state: FolderState, upto: int, res: PollResult) -> None:
+        """Move what the committed batches decided, then remember ``upto`` as the last UID."""
+        if self.dry_run:
+            return
+        for folder, uids in moves.by_folder.items():
+            self.source.move(uids, folder)
+            res.moved += len(uids)
+        with self.store.batch():
+            self.store.mark_moved(moves.hashes)
+            self.store.set_mailbox_state(self.source.url, state.folder, state.uidvalidity, upto)
+        moves.clear()
+
+
+_COUNTER = {"applied": "applied", "left": "left", "review": "review", "error": "errors"}
+
+
+class _Moves:
+    """Moves waiting for their batch's commit: folder → UIDs, and the hashes to mark moved."""
+
+    def __init__(self) -> None:
+        self.by_folder: dict[str, list[int]] = {}
+        self.hashes: list[str] = []
+
+    def add(self, folder: str, uid: int, digest: str) -> None:
+        self.by_folder.setdefault(folder, []).append(uid)
+        self.hashes.append(digest)
+
+    def clear(self) -> None:
+        self.by_folder.clear()
+        self.hashes.clear()
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+def _in_reply_to(data: bytes) -> tuple[str, ...]:
+    try:
+        return parse_message(data).in_reply_to
+    except Exception:  # noqa: BLE001
+        return ()
+
+
+def poll_once(store, source: MailboxSource, classify: Classify, settings,
+              **kwargs) -> PollResult:
+    """Connect, poll once, close: what ``optdesk run --once`` does."""
+    with source:
+        return Ingestor(store, source, classify, settings, **kwargs).poll()
+
