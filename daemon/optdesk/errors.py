@@ -54,3 +54,7 @@ class BadToken(OptdeskError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"token rejected: {reason}" + (f" ({detail})" if detail else ""))
         self.reason = reason
+
+
+class InvalidField(OptdeskError):
+    """Raised when a value given for an invitation (sender, subject, language, …) cannot be used; names the field."""

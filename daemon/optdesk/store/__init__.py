@@ -7,6 +7,7 @@ from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.demo import DemoData
 from optdesk.store.importer import ContactImport
+from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
@@ -19,6 +20,7 @@ class Store(
     DemoData,
     OptOutOps,
     ReportQueries,
+    InvitationOps,
     LedgerOps,
     StoreBase,
 ):

@@ -1,0 +1,79 @@
+"""Commands for opt-in invitations: ``invite`` (preview, dry run, send) and ``invitations``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "invite", help="invite opted-out contacts, once, to opt back in",
+        description="Send one invitation per contact to their primary address. Only contacts "
+        "opted out in the data group, never after a complaint, once per cool-off period. "
+        "Prints one result line per contact; exits 2 sending nothing when a field is refused, "
+        "1 when a send failed.")
+    add_group(p)
+    p.add_argument("--contact", dest="contacts", type=int, action="append", required=True,
+                   metavar="ID", help="a contact id (repeat for several)")
+    p.add_argument("--sender-name", help="display name in From (default: settings)")
+    p.add_argument("--sender-email", help="address in From (default: settings)")
+    p.add_argument("--subject", help="subject (default: the language's, naming the organisation)")
+    p.add_argument("--comments", default="", help="a paragraph added to the body")
+    p.add_argument("--language", default="en", help="en, fr, de, es, it, nl or pt (default: en)")
+    p.add_argument("--dry-run", action="store_true", help="say what would happen; send nothing")
+    p.add_argument("--preview", type=int, default=0, metavar="N",
+                   help="print the messages the first N contacts would get, then stop")
+    p.add_argument("--rate", type=float, help="messages per second (default: smtp.rate_per_second)")
+    p.add_argument("--actor", help="who sends (default: $USER)")
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("invitations", help="list invitations and their status")
+    add_group(p)
+    p.add_argument("--status", action="append",
+                   help="pending, sent, failed, accepted, declined or expired (repeatable)")
+    p.add_argument("--contact", dest="contacts", type=int, action="append", metavar="ID")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_invitations)
+
+
+def _fields(args, settings):
+    from optdesk.invitations import InvitationFields
+
+    inv = settings.invitations
+    return InvitationFields(
+        sender_name=inv.sender_name if args.sender_name is None else args.sender_name,
+        sender_email=inv.sender_email if args.sender_email is None else args.sender_email,
+        subject=args.subject or "", comments=args.comments or "", language=args.language)
+
+
+def cmd_invite(args, settings) -> int:
+    from optdesk.invitations import preview, send_invitations, summary
+
+    store, fields = open_store(settings), _fields(args, settings)
+    if args.preview:
+        for item in preview(store, settings, group(args, settings), args.contacts, fields,
+                            limit=args.preview):
+            print(f"=== contact {item.contact_id}"
+                  + (f": skipped: {item.skip_reason}" if item.skip_reason else ""))
+            if item.message is not None:
+                print(item.text)
+        return 0
+    results = send_invitations(
+        store, settings, group(args, settings), args.contacts, fields,
+        actor=args.actor or getpass.getuser(), dry_run=args.dry_run, rate=args.rate,
+        progress=lambda done, total, result: print(result.line(), flush=True))
+    counts = summary(results)
+    stderr(("dry run: " if args.dry_run else "")
+           + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    return 1 if counts.get("failed") else 0
+
+
+def cmd_invitations(args, settings) -> int:
+    df = open_store(settings).invitations(group(args, settings), statuses=args.status,
+                                          contact_ids=args.contacts, limit=args.limit)
+    print_frame(df.select("invitation_id", "contact_id", "name", "email", "status", "language",
+                          "sent_at", "expires_at", "answered_at", "error"))
+    return 0

@@ -1,0 +1,387 @@
+"""Opt-in invitations: check the fields, render (preview = send), send in a batch with guardrails.
+
+One message per contact, to their primary address, with a per-recipient token in the Reply-To
+(``optin+TOKEN@<reply_domain>``) and a recorded Message-ID, so that the daemon can match the
+answer by token or by In-Reply-To (``Store.accept_invitation``). Guardrails (who may be invited)
+are ``optdesk.store.invitations.refusal``; they are checked again, atomically, when each
+invitation is reserved just before its send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import pathlib
+import re
+import smtplib
+import string
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from optdesk.errors import HeaderInjection, InvalidField, OptdeskError
+from optdesk.settings import Settings, signing_key
+from optdesk.store.base import utcnow
+from optdesk.store.invitations import Reservation, refusal
+from optdesk.tokens import make_token
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt")
+TEMPLATE_DIR = pathlib.Path(__file__).resolve().parent / "templates"
+MAX_COMMENTS = 5000
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# CR, LF, every other C0 control but TAB, DEL, and the Unicode line/paragraph separators
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+Progress = Callable[[int, int, "InviteResult"], None]
+
+
+@dataclass(frozen=True)
+class InvitationFields:
+    """What the analyst chooses. An empty subject means the language's default subject."""
+
+    sender_name: str
+    sender_email: str
+    subject: str = ""
+    comments: str = ""
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Template:
+    language: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    """One contact's outcome: status is sent, skipped, failed or "would send" (dry run)."""
+
+    contact_id: int
+    status: str
+    reason: str = ""
+    email: str | None = None
+    invitation_id: int | None = None
+    message_id: str | None = None
+
+    def line(self) -> str:
+        """One line for the CLI: ``contact 12: sent to a@b.org (invitation 3)``."""
+        text = f"contact {self.contact_id}: {self.status}"
+        if self.email and self.status in ("sent", "would send", "failed"):
+            text += f" to {self.email}"
+        if self.invitation_id is not None:
+            text += f" (invitation {self.invitation_id})"
+        return text + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What one contact would get: the message as the send builds it, or why they are skipped."""
+
+    contact_id: int
+    email: str | None
+    skip_reason: str | None
+    message: EmailMessage | None
+
+    @property
+    def text(self) -> str:
+        """The message as a person reads it: the main headers decoded, then the body."""
+        if self.message is None:
+            return ""
+        heads = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
+        lines = [f"{h}: {self.message[h]}" for h in heads if self.message[h] is not None]
+        return "\n".join(lines) + "\n\n" + self.message.get_content()
+
+
+# -- fields and templates ----------------------------------------------------------------------
+def check_header(field: str, value: str) -> str:
+    """The value, stripped; HeaderInjection when it holds CR, LF or another control character."""
+    found = _CONTROL.search(value or "")
+    if found:
+        what = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}.get(
+            found.group(), f"the control character U+{ord(found.group()):04X}")
+        raise HeaderInjection(f"{field} contains {what} at position {found.start() + 1}; "
+                              "refused: header values must be one line")
+    return (value or "").strip()
+
+
+def check_email(field: str, value: str) -> str:
+    value = check_header(field, value)
+    if not _EMAIL.match(value):
+        raise InvalidField(f"{field} {value!r} is not an email address")
+    return value
+
+
+@functools.lru_cache(maxsize=16)
+def load_template(language: str) -> Template:
+    """The template for a language (``templates/invitation.<lang>.txt``: a Subject line, a blank
+    line, then the body, with ``${name}``, ``${organisation}``, ``${comments}``, ``${expires}``,
+    ``${sender_name}``, ``${sender_email}`` placeholders)."""
+    if language not in LANGUAGES:
+        raise InvalidField(f"language {language!r} has no template; one of {', '.join(LANGUAGES)}")
+    path = TEMPLATE_DIR / f"invitation.{language}.txt"
+    head, sep, body = path.read_text(encoding="utf-8").partition("\n\n")
+    if not sep or not head.startswith("Subject:"):
+        raise OptdeskError(f"{path}:1: a template starts with 'Subject: …' and a blank line")
+    return Template(language, head.removeprefix("Subject:").strip(), body)
+
+
+def default_subject(language: str, organisation: str) -> str:
+    return string.Template(load_template(language).subject).safe_substitute(
+        organisation=organisation)
+
+
+def default_fields(settings: Settings, language: str = "en") -> InvitationFields:
+    """The fields as configured in ``[invitations]``, with the language's default subject."""
+    inv = settings.invitations
+    return InvitationFields(inv.sender_name, inv.sender_email,
+                            default_subject(language, inv.organisation), "", language)
+
+
+def check_fields(fields: InvitationFields, settings: Settings) -> InvitationFields:
+    """Validate every field before anything is sent; return them cleaned (subject filled in).
+
+    Raises HeaderInjection for a CR/LF/control character in a header field, InvalidField for
+    an unknown language, a bad address or overlong comments.
+    """
+    language = (fields.language or "").strip().lower()
+    load_template(language)
+    name = check_header("sender name", fields.sender_name)
+    email = check_email("sender email", fields.sender_email)
+    subject = check_header("subject", fields.subject)
+    subject = subject or default_subject(language, settings.invitations.organisation)
+    check_header("organisation (settings invitations.organisation)",
+                 settings.invitations.organisation)
+    domain = check_header("reply domain (settings invitations.reply_domain)",
+                          settings.invitations.reply_domain)
+    if not _DOMAIN.match(domain):
+        raise InvalidField(f"reply domain {domain!r} (settings invitations.reply_domain) "
+                           "is not a domain name")
+    comments = (fields.comments or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in comments or len(comments) > MAX_COMMENTS:
+        raise InvalidField(f"comments must be text of at most {MAX_COMMENTS} characters")
+    return InvitationFields(name, email, subject, comments, language)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def render_body(fields: InvitationFields, *, name: str, organisation: str,
+                expires_at: dt.datetime) -> str:
+    """The body text in the fields' language; an empty comment leaves no empty paragraph."""
+    text = string.Template(load_template(fields.language).body).safe_substitute(
+        name=name or "", organisation=organisation, comments=fields.comments,
+        expires=f"{expires_at:%Y-%m-%d}", sender_name=fields.sender_name or organisation,
+        sender_email=fields.sender_email)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def build_message(
+    fields: InvitationFields, *, to_name: str, to_email: str, organisation: str, reply_to: str,
+    message_id: str, expires_at: dt.datetime, date: dt.datetime | None = None,
+) -> EmailMessage:
+    """The invitation as it goes over SMTP. ``fields`` must have passed ``check_fields``."""
+    to_name = check_header("contact name", to_name or "")
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = Address(fields.sender_name, addr_spec=fields.sender_email)
+    msg["To"] = Address(to_name, addr_spec=check_email("contact address", to_email))
+    msg["Reply-To"] = check_email("reply address", reply_to)
+    msg["Subject"] = fields.subject
+    msg["Date"] = format_datetime((date or utcnow()).replace(tzinfo=dt.UTC))
+    msg["Message-ID"] = check_header("message id", message_id)
+    msg.set_content(render_body(fields, name=to_name, organisation=organisation,
+                                expires_at=expires_at))
+    msg["Content-Language"] = fields.language  # after set_content, which drops Content-*
+    return msg
+
+
+def reply_address(key: bytes, reservation: Reservation, domain: str) -> str:
+    """``optin+TOKEN@domain``: the token binds contact, data group, address, nonce and expiry."""
+    token = make_token(key, "optin", reservation.contact_id, reservation.data_group,
+                       reservation.email, expires_at=reservation.expires_at,
+                       nonce=reservation.nonce)
+    return f"optin+{token}@{domain}"
+
+
+def message_for(fields: InvitationFields, reservation: Reservation, settings: Settings,
+                key: bytes) -> EmailMessage:
+    inv = settings.invitations
+    return build_message(
+        fields, to_name=reservation.name, to_email=reservation.email,
+        organisation=inv.organisation, reply_to=reply_address(key, reservation, inv.reply_domain),
+        message_id=make_msgid(f"optdesk.invitation.{reservation.invitation_id}",
+                              domain=inv.reply_domain),
+        expires_at=reservation.expires_at)
+
+
+# -- planning, preview --------------------------------------------------------------------------
+def plan(store, data_group: str, contact_ids: Iterable[int], *, cooloff_days: int,
+         now: dt.datetime | None = None) -> list[tuple[dict, str | None]]:
+    """(candidate row, refusal reason or None) per distinct contact id, in the order given."""
+    now = now or utcnow()
+    ids = list(dict.fromkeys(int(c) for c in contact_ids))
+    rows = {r["contact_id"]: r for r in store.invitation_candidates(data_group, ids).to_dicts()}
+    out = []
+    for cid in ids:
+        row = rows[cid]
+        reason = refusal(row, data_group, now, cooloff_days)
+        if reason is None and row["name"] and _CONTROL.search(row["name"]):
+            reason = "the contact's name contains a line break or control character; fix it first"
+        out.append((row, reason))
+    return out
+
+
+def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[int],
+            fields: InvitationFields, *, limit: int = 3, key: bytes | None = None,
+            now: dt.datetime | None = None) -> list[Preview]:
+    """The first ``limit`` contacts as the send would treat them, rendered by the same code.
+
+    Only the token, the Message-ID and the invitation number differ at the send.
+    """
+    fields = check_fields(fields, settings)
+    now = now or utcnow()
+    key = key if key is not None else signing_key(settings)
+    inv = settings.invitations
+    out = []
+    for row, reason in plan(store, data_group, contact_ids[: max(limit, 0)],
+                            cooloff_days=inv.cooloff_days, now=now):
+        if reason:
+            out.append(Preview(row["contact_id"], row["email"], reason, None))
+            continue
+        draft = Reservation(0, row["contact_id"], data_group, row["email"], row["name"] or "",
+                            0, now + dt.timedelta(days=inv.ttl_days))
+        out.append(Preview(row["contact_id"], row["email"], None,
+                           message_for(fields, draft, settings, key)))
+    return out
+
+
+def open_smtp(settings: Settings):
+    """An SMTP session from the settings (``optdesk.smtp``), with ``send(msg)`` and ``close()``."""
+    from optdesk import smtp
+
+    return smtp.SmtpSender.from_settings(settings)
+
+
+# -- the batch send -----------------------------------------------------------------------------
+class _Batch:
+    """Sends one reserved invitation at a time over one SMTP session, at most ``rate`` per second."""
+
+    def __init__(self, store, settings: Settings, data_group: str, fields: InvitationFields,
+                 actor: str, connect: Callable[[], object], key: bytes, rate: float) -> None:
+        self.store, self.settings, self.group = store, settings, data_group
+        self.fields, self.actor, self.key = fields, actor, key
+        self.connect = connect
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self.sender = None
+        self.broken: str | None = None
+        self.next_at = 0.0
+
+    def _session(self):
+        if self.sender is None and self.broken is None:
+            try:
+                self.sender = self.connect()
+            except (OptdeskError, OSError) as exc:
+                self.broken = f"cannot reach the SMTP server: {exc}"
+        return self.sender
+
+    def _pace(self) -> None:
+        delay = self.next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_at = time.monotonic() + self.interval
+
+    def send_one(self, row: dict) -> InviteResult:
+        cid, inv = row["contact_id"], self.settings.invitations
+        if self._session() is None:
+            return InviteResult(cid, "failed", self.broken or "no SMTP session", row["email"])
+        res = self.store.reserve_invitation(
+            cid, self.group, sender_name=self.fields.sender_name,
+            sender_email=self.fields.sender_email, subject=self.fields.subject,
+            comments=self.fields.comments, language=self.fields.language, actor=self.actor,
+            ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days)
+        if isinstance(res, str):
+            return InviteResult(cid, "skipped", res, row["email"])
+        msg = message_for(self.fields, res, self.settings, self.key)
+        self._pace()
+        try:
+            self._deliver(msg)
+        except (OptdeskError, OSError, smtplib.SMTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.store.mark_invitation_failed(res.invitation_id, error)
+            log.warning("invitation %s to contact %s failed: %s", res.invitation_id, cid, error)
+            return InviteResult(cid, "failed", error, res.email, res.invitation_id)
+        self.store.mark_invitation_sent(
+            res.invitation_id, message_id=msg["Message-ID"], actor=self.actor,
+            evidence={"token_nonce": res.nonce, "reply_to": msg["Reply-To"]})
+        return InviteResult(cid, "sent", "", res.email, res.invitation_id, msg["Message-ID"])
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        try:
+            self.sender.send(msg)
+        except smtplib.SMTPServerDisconnected:
+            log.info("SMTP session dropped; reconnecting once")
+            self.close()
+            self.sender = self.connect()
+            self.sender.send(msg)
+
+    def close(self) -> None:
+        sender, self.sender = self.sender, None
+        if sender is not None:
+            try:
+                sender.close()
+            except (OSError, smtplib.SMTPException) as exc:
+                log.debug("closing the SMTP session: %s", exc)
+
+
+def send_invitations(
+    store, settings: Settings, data_group: str, contact_ids: Iterable[int],
+    fields: InvitationFields, *, actor: str, dry_run: bool = False,
+    progress: Progress | None = None, connect: Callable[[], object] | None = None,
+    key: bytes | None = None, rate: float | None = None,
+) -> list[InviteResult]:
+    """Invite each contact once, in order; one InviteResult per distinct contact id.
+
+    Fields are checked first: a refused field raises (HeaderInjection, InvalidField) before
+    anything is written or sent. ``dry_run`` reports "would send" and touches nothing.
+    ``connect()`` returns an object with ``send(msg)`` and ``close()`` (default: an
+    ``optdesk.smtp`` session from the settings); ``rate`` (messages per second) defaults to
+    ``settings.smtp.rate_per_second``. ``progress(done, total, result)`` follows each contact.
+    """
+    fields = check_fields(fields, settings)
+    planned = plan(store, data_group, contact_ids, cooloff_days=settings.invitations.cooloff_days)
+    batch = None
+    if not dry_run:
+        batch = _Batch(store, settings, data_group, fields, actor,
+                       connect or functools.partial(open_smtp, settings),
+                       key if key is not None else signing_key(settings),
+                       settings.smtp.rate_per_second if rate is None else rate)
+    results: list[InviteResult] = []
+    try:
+        for row, reason in planned:
+            if reason:
+                result = InviteResult(row["contact_id"], "skipped", reason, row["email"])
+            elif batch is None:
+                result = InviteResult(row["contact_id"], "would send", "", row["email"])
+            else:
+                result = batch.send_one(row)
+            results.append(result)
+            if progress is not None:
+                progress(len(results), len(planned), result)
+    finally:
+        if batch is not None:
+            batch.close()
+    return results
+
+
+def summary(results: Sequence[InviteResult]) -> dict[str, int]:
+    """Counts per status, e.g. {"sent": 3, "skipped": 1}."""
+    out: dict[str, int] = {}
+    for r in results:
+        out[r.status] = out.get(r.status, 0) + 1
+    return out

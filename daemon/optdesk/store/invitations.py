@@ -1,0 +1,360 @@
+"""Opt-in invitations: guardrail facts, the invitation rows, verified acceptance and expiry.
+
+An invitation's life: ``pending`` (reserved, about to be sent) → ``sent`` or ``failed``; a sent
+one ends ``accepted``, ``declined`` or ``expired``. Guardrails are decided by ``refusal()``, one
+pure function used both for previews and, inside the reserving transaction, for the send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from optdesk.errors import NotFound
+from optdesk.store.base import normalise_email, utcnow
+
+STATUSES = ("pending", "sent", "failed", "accepted", "declined", "expired")
+# a failed send does not start a cool-off; anything that may have reached the contact does
+_COUNTS_FOR_COOLOFF = ("pending", "sent", "accepted", "declined", "expired")
+_VISIBLE = "(a.kind = 'system' OR a.data_group = ?)"
+
+_CANDIDATES = f"""
+WITH ids AS (SELECT DISTINCT unnest(?::BIGINT[]) AS contact_id)
+SELECT ids.contact_id, c.contact_id IS NOT NULL AS found, c.name, c.language,
+       o.source AS optout_source, o.opted_out_at,
+       (SELECT max(e.occurred_at) FROM events e WHERE e.contact_id = ids.contact_id
+          AND e.data_group = ? AND e.source = 'complaint') AS complained_at,
+       (SELECT max(coalesce(v.sent_at, v.created_at)) FROM invitations v
+          WHERE v.contact_id = ids.contact_id AND v.data_group = ?
+          AND v.status IN ({", ".join(repr(s) for s in _COUNTS_FOR_COOLOFF)})) AS last_invited_at,
+       p.email, coalesce(d.undeliverable, false) AS undeliverable
+FROM ids
+LEFT JOIN contacts c ON c.contact_id = ids.contact_id
+LEFT JOIN optouts o ON o.contact_id = ids.contact_id AND o.data_group = ?
+LEFT JOIN (
+    SELECT a.contact_id, arg_min(a.email, (NOT a.is_primary, a.kind <> 'system', a.email)) AS email
+    FROM addresses a WHERE {_VISIBLE} GROUP BY a.contact_id
+) p ON p.contact_id = ids.contact_id
+LEFT JOIN deliverability d ON d.email = p.email
+"""
+
+_LIST = """
+SELECT v.invitation_id, v.contact_id, c.name, v.email,
+       CASE WHEN v.status = 'sent' AND v.expires_at < ? THEN 'expired' ELSE v.status END AS status,
+       v.language, v.subject, v.sender_name, v.sender_email, v.actor, v.created_at, v.sent_at,
+       v.expires_at, v.answered_at, v.error
+FROM invitations v LEFT JOIN contacts c ON c.contact_id = v.contact_id
+"""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A pending invitation row: the send may go ahead with this nonce, address and id."""
+
+    invitation_id: int
+    contact_id: int
+    data_group: str
+    email: str
+    name: str
+    nonce: int
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """What became of a reply to an invitation. ``reason`` is for people (and the review queue)."""
+
+    accepted: bool
+    reason: str
+    invitation_id: int | None = None
+    contact_id: int | None = None
+    data_group: str | None = None
+    status: str | None = None  # the invitation's status afterwards
+
+
+def refusal(row: dict, data_group: str, now: dt.datetime, cooloff_days: int) -> str | None:
+    """Why this candidate row (from ``invitation_candidates``) must not be invited, or None."""
+    if not row["found"]:
+        return "no such contact"
+    if row["optout_source"] is None:
+        return f"not opted out in data group {data_group!r}"
+    if row["optout_source"] == "complaint":
+        return "opted out by a spam complaint: never invited"
+    if row["complained_at"] is not None:
+        return f"sent a spam complaint on {row['complained_at']:%Y-%m-%d}: never invited"
+    last = row["last_invited_at"]
+    if last is not None and now - last < dt.timedelta(days=cooloff_days):
+        until = last + dt.timedelta(days=cooloff_days)
+        return f"already invited on {last:%Y-%m-%d}; cool-off until {until:%Y-%m-%d}"
+    if row["email"] is None:
+        return "no email address"
+    if row["undeliverable"]:
+        return f"primary address {row['email']} is undeliverable"
+    return None
+
+
+def _norm_msgid(value: str) -> str:
+    value = value.strip()
+    return value if value.startswith("<") else f"<{value}>"
+
+
+class InvitationOps:
+    """Mixin: invitation rows. Needs ``self.db`` and StoreBase's ``_event``; uses ``opt_in``."""
+
+    def invitation_candidates(self, data_group: str, contact_ids: Iterable[int]) -> pl.DataFrame:
+        """One row per distinct contact id: the facts the guardrails decide on.
+
+        Columns: contact_id, found, name, language, optout_source, opted_out_at, complained_at,
+        last_invited_at, email (primary address visible to the group), undeliverable.
+        """
+        ids = [int(c) for c in contact_ids]
+        return self.db.frame(
+            _CANDIDATES + " ORDER BY ids.contact_id",
+            [ids, data_group, data_group, data_group, data_group],
+        )
+
+    def reserve_invitation(
+        self, contact_id: int, data_group: str, *, sender_name: str, sender_email: str,
+        subject: str, comments: str, language: str, actor: str, ttl_days: int,
+        cooloff_days: int, now: dt.datetime | None = None,
+    ) -> Reservation | str:
+        """Check the guardrails and add a ``pending`` row, in one transaction.
+
+        Returns the Reservation, or the reason the contact must not be invited.
+        """
+        now = now or utcnow()
+        with self.db.transaction() as con:
+            rows = con.sql(_CANDIDATES, params=[[int(contact_id)], data_group, data_group,
+                                                data_group, data_group]).pl().to_dicts()
+            reason = refusal(rows[0], data_group, now, cooloff_days)
+            if reason:
+                return reason
+            expires = now + dt.timedelta(days=ttl_days)
+            for _ in range(20):
+                nonce = int.from_bytes(os.urandom(4), "big")
+                if not con.execute("SELECT 1 FROM invitations WHERE nonce = ?",
+                                   [str(nonce)]).fetchall():
+                    break
+            new = con.execute(
+                "INSERT INTO invitations (contact_id, data_group, email, nonce, sender_name,"
+                " sender_email, subject, comments, language, status, actor, created_at,"
+                " expires_at) VALUES (?,?,?,?,?,?,?,?,?,'pending',?,?,?) RETURNING invitation_id",
+                [int(contact_id), data_group, rows[0]["email"], str(nonce), sender_name,
+                 sender_email, subject, comments, language, actor, now, expires],
+            ).fetchall()
+        return Reservation(int(new[0][0]), int(contact_id), data_group, rows[0]["email"],
+                           rows[0]["name"], nonce, expires)
+
+    def mark_invitation_sent(
+        self, invitation_id: int, *, message_id: str, actor: str, evidence: Any = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Record a successful send (status ``sent``) and its ``invitation_sent`` event."""
+        at = at or utcnow()
+        with self.db.transaction() as con:
+            row = self._invitation_row(con, invitation_id)
+            con.execute(
+                "UPDATE invitations SET status = 'sent', sent_at = ?, message_id = ?"
+                " WHERE invitation_id = ?", [at, _norm_msgid(message_id), int(invitation_id)],
+            )
+            self._event(
+                con, "invitation_sent", actor=actor, at=at, contact_id=row["contact_id"],
+                data_group=row["data_group"], email=row["email"], invitation_id=int(invitation_id),
+                evidence={"message_id": _norm_msgid(message_id), "subject": row["subject"],
+                          "sender": row["sender_email"], "language": row["language"],
+                          "expires_at": row["expires_at"], **(evidence or {})},
+            )
+
+    def mark_invitation_failed(self, invitation_id: int, error: str) -> None:
+        """Record a send that did not go out (status ``failed``; it starts no cool-off)."""
+        with self.db.transaction() as con:
+            con.execute("UPDATE invitations SET status = 'failed', error = ? WHERE invitation_id = ?",
+                        [error[:2000], int(invitation_id)])
+
+    @staticmethod
+    def _invitation_row(con, invitation_id: int) -> dict:
+        rows = con.sql("SELECT * FROM invitations WHERE invitation_id = ?",
+                       params=[int(invitation_id)]).pl().to_dicts()
+        if not rows:
+            raise NotFound(f"no invitation with id {invitation_id}")
+        return rows[0]
+
+    def invitation(self, invitation_id: int) -> dict:
+        """One invitation row as a dict; NotFound when there is none."""
+        with self.db.connection() as con:
+            return self._invitation_row(con, invitation_id)
+
+    def invitation_for_message_id(self, message_id: str) -> dict | None:
+        """The invitation sent with this Message-ID (with or without angle brackets), or None."""
+        if not message_id or not message_id.strip():
+            return None
+        with self.db.connection() as con:
+            rows = con.sql("SELECT * FROM invitations WHERE message_id = ?",
+                           params=[_norm_msgid(message_id)]).pl().to_dicts()
+        return rows[0] if rows else None
+
+    def invitations(
+        self, data_group: str, *, statuses: Sequence[str] | None = None,
+        contact_ids: Sequence[int] | None = None, limit: int | None = 200,
+        now: dt.datetime | None = None,
+    ) -> pl.DataFrame:
+        """Invitations of a data group, newest first. A sent one past its expiry shows ``expired``.
+
+        Columns: invitation_id, contact_id, name, email, status, language, subject, sender_name,
+        sender_email, actor, created_at, sent_at, expires_at, answered_at, error.
+        """
+        params: list = [now or utcnow(), data_group]
+        where = "v.data_group = ?"
+        if contact_ids:
+            where += " AND v.contact_id IN (SELECT unnest(?::BIGINT[]))"
+            params.append([int(c) for c in contact_ids])
+        sql = f"SELECT * FROM ({_LIST} WHERE {where})"
+        if statuses:
+            sql += " WHERE status IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(statuses))
+        sql += " ORDER BY invitation_id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self.db.frame(sql, params)
+
+    def invitation_counts(self, data_group: str, now: dt.datetime | None = None) -> dict[str, int]:
+        """How many invitations of the data group are in each status (expiry applied)."""
+        rows = self.db.rows(
+            f"SELECT status, count(*) FROM ({_LIST} WHERE v.data_group = ?) GROUP BY status",
+            [now or utcnow(), data_group],
+        )
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({r[0]: int(r[1]) for r in rows})
+        return counts
+
+    def expire_invitations(self, now: dt.datetime | None = None, actor: str = "scheduler") -> int:
+        """Mark sent invitations past their expiry ``expired``, one event each; return the count."""
+        now = now or utcnow()
+        with self.db.transaction() as con:
+            rows = con.execute(
+                "UPDATE invitations SET status = 'expired' WHERE status = 'sent' AND expires_at < ?"
+                " RETURNING invitation_id, contact_id, data_group, email, expires_at", [now],
+            ).fetchall()
+            for inv_id, contact_id, group, email, expires_at in rows:
+                self._event(con, "invitation_expired", actor=actor, at=now, contact_id=contact_id,
+                            data_group=group, email=email, invitation_id=inv_id,
+                            reason=f"no answer by {expires_at:%Y-%m-%d %H:%M} UTC")
+        return len(rows)
+
+    def addresses_of(self, contact_id: int, data_group: str) -> set[str]:
+        """The contact's addresses the data group can see: every system one and its private ones."""
+        rows = self.db.rows(
+            f"SELECT a.email FROM addresses a WHERE a.contact_id = ? AND {_VISIBLE}",
+            [int(contact_id), data_group],
+        )
+        return {normalise_email(r[0]) for r in rows}
+
+    # -- answers -----------------------------------------------------------------------------
+    def accept_invitation(
+        self, token_payload: dict | None, *, sender: str | None, message_hash: str,
+        message_id: str | None = None, in_reply_to: str | Sequence[str] | None = None,
+        affirmative: bool = True, received_at: dt.datetime | None = None,
+        token_error: str | None = None, actor: str = "daemon", evidence: Any = None,
+    ) -> AcceptResult:
+        """Apply a reply to an invitation: opt the contact back in only when every check passes.
+
+        ``token_payload`` is a verified optin token (``TokenPayload.to_dict()``) or None when the
+        reply is matched by ``in_reply_to`` (the invitation's Message-ID) instead. Checks: the
+        token names a known invitation of the same contact and data group, the invitation is
+        ``sent`` (single use), not past its expiry at ``received_at``, and ``sender`` is one of
+        the contact's own addresses (system or the group's private). ``affirmative=False``
+        records a decline. Every refusal adds an ``invitation_refused`` event with the reason.
+        Calling again with the same ``message_hash`` changes nothing. Joins the caller's
+        transaction when there is one.
+        """
+        at = received_at or utcnow()
+        proof = {"sender": sender, "message_hash": message_hash, "message_id": message_id,
+                 "received_at": at, "token_nonce": None, "matched_by": None,
+                 "answer": "accept" if affirmative else "decline", **(evidence or {})}
+        with self.db.transaction() as con:
+            row, problem = self._locate_invitation(con, token_payload, in_reply_to, token_error,
+                                                   proof)
+            if row is not None and row["answer_message_hash"] == message_hash:
+                ok = row["status"] == "accepted"
+                return AcceptResult(ok, f"already applied ({row['status']})", row["invitation_id"],
+                                    row["contact_id"], row["data_group"], row["status"])
+            problem = problem or self._answer_problem(row, sender, at)
+            if problem:
+                return self._refuse(con, row, problem, actor, message_hash, proof)
+            return self._answer(con, row, affirmative, actor, message_hash, at, proof)
+
+    def _locate_invitation(self, con, payload, in_reply_to, token_error, proof):
+        """(row or None, refusal reason or None) for the token or the In-Reply-To ids."""
+        if isinstance(in_reply_to, str):
+            in_reply_to = in_reply_to.split()
+        if payload:
+            proof.update(token_nonce=payload.get("nonce"), matched_by="token")
+            rows = con.sql("SELECT * FROM invitations WHERE nonce = ?",
+                           params=[str(payload.get("nonce"))]).pl().to_dicts()
+            if not rows:
+                return None, "token names no invitation of this store"
+            row = rows[0]
+            if (str(payload.get("contact_id")) != str(row["contact_id"])
+                    or payload.get("data_group") != row["data_group"]):
+                return row, "token does not match its invitation (contact or data group)"
+            if payload.get("email") and normalise_email(payload["email"]) != row["email"]:
+                return row, "token was issued to another address"
+            return row, None
+        for mid in in_reply_to or ():
+            rows = con.sql("SELECT * FROM invitations WHERE message_id = ?",
+                           params=[_norm_msgid(mid)]).pl().to_dicts()
+            if rows:
+                proof.update(matched_by="in_reply_to", in_reply_to=_norm_msgid(mid))
+                return rows[0], (f"bad token: {token_error}" if token_error else None)
+        if token_error:
+            return None, f"bad token: {token_error}"
+        return None, "no invitation token and no In-Reply-To of an invitation"
+
+    def _answer_problem(self, row: dict, sender: str | None, at: dt.datetime) -> str | None:
+        status = row["status"]
+        if status == "accepted":
+            return f"token already used: invitation accepted on {row['answered_at']:%Y-%m-%d}"
+        if status == "declined":
+            return f"invitation already answered: declined on {row['answered_at']:%Y-%m-%d}"
+        if status == "expired" or (status == "sent" and row["expires_at"] < at):
+            return f"invitation expired on {row['expires_at']:%Y-%m-%d}"
+        if status != "sent":
+            return f"invitation was never sent (status {status})"
+        if not sender or normalise_email(sender) not in self.addresses_of(row["contact_id"],
+                                                                         row["data_group"]):
+            return f"sender {sender or '(none)'} is not one of the contact's addresses"
+        return None
+
+    def _refuse(self, con, row, reason, actor, message_hash, proof) -> AcceptResult:
+        row = row or {}
+        self._event(con, "invitation_refused", actor=actor, contact_id=row.get("contact_id"),
+                    data_group=row.get("data_group"), email=proof["sender"], reason=reason,
+                    evidence=proof, message_hash=message_hash,
+                    invitation_id=row.get("invitation_id"))
+        return AcceptResult(False, reason, row.get("invitation_id"), row.get("contact_id"),
+                            row.get("data_group"), row.get("status"))
+
+    def _answer(self, con, row, affirmative, actor, message_hash, at, proof) -> AcceptResult:
+        status = "accepted" if affirmative else "declined"
+        inv_id, contact_id, group = row["invitation_id"], row["contact_id"], row["data_group"]
+        proof.update(invitation_id=inv_id, token_nonce=proof["token_nonce"] or row["nonce"])
+        con.execute(
+            "UPDATE invitations SET status = ?, answered_at = ?, answer_message_hash = ?"
+            " WHERE invitation_id = ?", [status, at, message_hash, inv_id],
+        )
+        self._event(con, f"invitation_{status}", actor=actor, contact_id=contact_id,
+                    data_group=group, email=proof["sender"], evidence=proof,
+                    message_hash=message_hash, invitation_id=inv_id)
+        if not affirmative:
+            return AcceptResult(False, "declined", inv_id, contact_id, group, status)
+        changed = self.opt_in(contact_id, group, source="invitation", actor=actor,
+                              reason=f"accepted invitation {inv_id}", evidence=proof,
+                              invitation_id=inv_id, message_hash=message_hash)
+        reason = "opted in" if changed else "accepted; the contact was no longer opted out"
+        return AcceptResult(True, reason, inv_id, contact_id, group, status)
