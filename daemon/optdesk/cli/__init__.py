@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     # one line per command module; keep sorted
     "optdesk.cli.classify_cmds",
     "optdesk.cli.invite_cmds",
+    "optdesk.cli.report_cmds",
     "optdesk.cli.store_cmds",
 )
 
