@@ -81,13 +81,13 @@ def diagnostic(ctx: Context, address: str, dsn: dict[str, str]) -> str:
     text = ctx.mail.text
     cut = _RETURNED.search(text)
     notice = text[: cut.start()] if cut else text
-    parts = [dsn.get(address, "")]
     index = notice.lower().find(address)
-    if index >= 0:
-        parts.append(notice[max(0, index - 200) : index + len(address) + 500])
-    elif not parts[0]:
-        parts.append(notice[:3000])
-    return " ".join(parts)
+    if index < 0:
+        return dsn.get(address) or notice[:3000]
+    start = max(notice.rfind("\n\n", 0, index), index - 200, 0)
+    end = notice.find("\n\n", index + len(address))
+    window = notice[start : min(end if end >= 0 else len(notice), index + 600)]
+    return f"{dsn.get(address, '')} {window}"
 
 
 def judge(ctx: Context, diag: str) -> dict[str, str]:
@@ -145,7 +145,9 @@ def _decide(ctx: Context, failures: dict[str, dict], details: dict, confidence: 
     if by_side["hard"]:
         kind, addresses, rule = "bounce_hard", by_side["hard"], "flufl-permanent"
     elif by_side["soft"]:
-        kind, addresses, rule = "bounce_soft", by_side["soft"], "flufl-temporary"
+        full = [failures[a]["rules"].get("soft") for a in by_side["soft"]]
+        rule = full[0] if all(full) else "flufl-temporary"
+        kind, addresses = "bounce_soft", by_side["soft"]
     else:
         permanent = any(failures[a]["permanent"] for a in by_side["policy"])
         kind, addresses, rule = ("bounce_hard" if permanent else "bounce_soft"), [], "policy-refusal"
