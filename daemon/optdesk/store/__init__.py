@@ -3,6 +3,7 @@
 ``Store(path)`` is assembled from mixins, one module per concern. Queries return polars frames.
 """
 
+from optdesk.store.admin import AdminQueries
 from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.demo import DemoData
@@ -15,6 +16,7 @@ from optdesk.store.reports import ReportQueries
 
 class Store(
     # one mixin per line; keep StoreBase last
+    AdminQueries,
     ContactQueries,
     ContactImport,
     DemoData,

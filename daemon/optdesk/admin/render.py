@@ -1,0 +1,150 @@
+"""HTML for the views, built from what the store returns. Every value goes through ``esc``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from optdesk.admin.common import esc, fmt_int, fmt_when, source_label
+
+EVENT_LABELS = {
+    "opt_out": "opted out",
+    "opt_in": "opted back in",
+    "invitation_sent": "invitation sent",
+    "invitation_accepted": "invitation accepted",
+    "invitation_declined": "invitation declined",
+    "invitation_expired": "invitation expired",
+    "invitation_refused": "invitation refused",
+    "bounce_hard": "hard bounce",
+    "bounce_soft": "soft bounce",
+    "auto_reply": "automatic reply",
+    "address_suppressed": "address suppressed",
+    "review_resolved": "review resolved",
+    "list_member_removed": "removed from a list",
+}
+
+HISTORY_ROWS = 50
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none") -> str:
+    """An HTML table; ``rows`` hold already-escaped cell HTML."""
+    if not rows:
+        return f"<div class='optdesk-muted'>{esc(empty)}</div>"
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='optdesk-table'><tr>{head}</tr>{body}</table>"
+
+
+def contact_label(row: dict) -> str:
+    """One line for the search results (plain text: the Select widget shows it as text)."""
+    outlet = row.get("outlet") or "no outlet"
+    reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
+    flag = " · OPTED OUT" if row.get("opted_out") else ""
+    return f"{row['name']} — {outlet}{reach}{flag}  [#{row['contact_id']}]"
+
+
+def optout_state(optout: dict | None, data_group: str) -> str:
+    if optout is None:
+        return (f"<span class='optdesk-badge in'>can be mailed</span> not opted out of "
+                f"<b>{esc(data_group)}</b>")
+    reason = f" — “{esc(optout['reason'])}”" if optout.get("reason") else ""
+    return (f"<span class='optdesk-badge out'>opted out</span> of <b>{esc(data_group)}</b>: "
+            f"source <b>{source_label(optout['source'])}</b>, "
+            f"{fmt_when(optout['opted_out_at'])} UTC by {esc(optout['actor'])}{reason}")
+
+
+def addresses_table(addresses: pl.DataFrame) -> str:
+    rows = []
+    for a in addresses.iter_rows(named=True):
+        kind = "system" if a["kind"] == "system" else f"private ({esc(a['data_group'])})"
+        if a["undeliverable"]:
+            health = "<span class='optdesk-err'>undeliverable</span>"
+        elif a["bounce_score"]:
+            health = f"bounce score {esc(round(a['bounce_score'], 2))}"
+        else:
+            health = "ok"
+        rows.append([esc(a["email"]), kind, "primary" if a["is_primary"] else "", health])
+    return table(["address", "kind", "", "delivery"], rows, "no address")
+
+
+def history_table(history: pl.DataFrame) -> str:
+    rows = [
+        [fmt_when(e["occurred_at"]), esc(EVENT_LABELS.get(e["kind"], e["kind"])),
+         source_label(e["source"]) if e["source"] else "—", esc(e["actor"]),
+         esc(e["reason"]), esc(e["email"])]
+        for e in history.head(HISTORY_ROWS).iter_rows(named=True)
+    ]
+    more = history.height - HISTORY_ROWS
+    tail = f"<div class='optdesk-muted'>and {more:,} older events</div>" if more > 0 else ""
+    return table(["when (UTC)", "what", "source", "by", "reason", "address"], rows,
+                 "no events yet") + tail
+
+
+def invitations_table(invitations: pl.DataFrame) -> str:
+    rows = [
+        [esc(i["status"]), fmt_when(i["sent_at"]), esc(i["email"]), esc(i["language"]),
+         esc(i["subject"]), fmt_when(i["expires_at"]), fmt_when(i["answered_at"])]
+        for i in invitations.iter_rows(named=True)
+    ]
+    return table(["status", "sent", "to", "language", "subject", "expires", "answered"], rows,
+                 "no invitation sent")
+
+
+def contact_record(record: dict, data_group: str) -> str:
+    """The whole record of one contact as the 01 notebook shows it."""
+    c = record["contact"]
+    facts = " · ".join(
+        esc(v) for v in (c.get("title"), c.get("outlet"), c.get("country"), c.get("language"))
+        if v
+    )
+    lists = ", ".join(esc(n) for n in record["lists"]["name"]) or "<i>on no list</i>"
+    return (
+        f"<div class='optdesk-record'><h3 style='margin:4px 0'>{esc(c['name'])}</h3>"
+        f"<div class='optdesk-muted'>{facts} · reach {fmt_int(c.get('reach'))} · "
+        f"contact #{esc(c['contact_id'])}</div>"
+        f"<h4>Opt-out</h4><div class='optdesk-state'>{optout_state(record['optout'], data_group)}</div>"
+        f"<h4>Email addresses</h4>{addresses_table(record['addresses'])}"
+        f"<h4>Media lists in {esc(data_group)}</h4><div>{lists}</div>"
+        f"<h4>Invitations</h4>{invitations_table(record['invitations'])}"
+        f"<h4>History</h4>{history_table(record['history'])}</div>"
+    )
+
+
+def card(row: dict) -> str:
+    """A profile card of an opted-out contact (02, profile view)."""
+    return (
+        f"<div class='optdesk-card'><div class='n'>{esc(row['name'])}</div>"
+        f"<div>{esc(row.get('outlet'))}</div>"
+        f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
+        f"{source_label(row.get('source'))} · {fmt_when(row.get('opted_out_at'))}</div></div>"
+    )
+
+
+GRID_COLUMNS = (
+    # (column, header, width, sortable key or None)
+    ("name", "Name", "190px", "name"),
+    ("outlet", "Outlet", "190px", "outlet"),
+    ("reach", "Reach", "90px", "reach"),
+    ("source", "Source", "120px", None),
+    ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
+    ("country", "Country", "70px", None),
+    ("language", "Lang.", "60px", None),
+)
+
+
+def grid_cells(row: dict) -> str:
+    """One grid row as fixed-width cells lined up under the header buttons."""
+    cells = []
+    for column, _, width, _ in GRID_COLUMNS:
+        value = row.get(column)
+        if column == "reach":
+            text = fmt_int(value)
+        elif column == "opted_out_at":
+            text = fmt_when(value)
+        elif column == "source":
+            text = source_label(value)
+        else:
+            text = esc(value)
+        cells.append(f"<span class='optdesk-cell' style='width:{width}'>{text}</span>")
+    return "".join(cells)

@@ -1,0 +1,107 @@
+"""What the analysts' notebooks need beyond the core API: filter choices, list edits, exports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from optdesk.errors import NotFound
+from optdesk.store.contacts import fold
+
+
+class AdminQueries:
+    """Mixin: choices for the notebook filters, removing contacts from a media list."""
+
+    def outlets(self, data_group: str | None = None, text: str | None = None,
+                limit: int | None = 50) -> list[str]:
+        """Outlet names containing ``text`` (accents and case ignored), by name.
+
+        With ``data_group``: only outlets of contacts opted out of that group.
+        """
+        where, params = ["true"], []
+        if data_group is not None:
+            where.append("o.outlet_id IN (SELECT c.outlet_id FROM optouts x"
+                         " JOIN contacts c ON c.contact_id = x.contact_id WHERE x.data_group = ?)")
+            params.append(data_group)
+        if text and text.strip():
+            where.append("strip_accents(lower(o.name)) LIKE ?")
+            params.append(f"%{fold(text.strip())}%")
+        tail = ""
+        if limit is not None:
+            tail = " LIMIT ?"
+            params.append(int(limit))
+        rows = self.db.rows(
+            f"SELECT DISTINCT o.name FROM outlets o WHERE {' AND '.join(where)}"
+            f" ORDER BY o.name{tail}",
+            params,
+        )
+        return [r[0] for r in rows]
+
+    def countries(self) -> list[str]:
+        """Every country code that some contact has, sorted."""
+        return [r[0] for r in self.db.rows(
+            "SELECT DISTINCT country FROM contacts WHERE country IS NOT NULL AND country <> ''"
+            " ORDER BY 1"
+        )]
+
+    def languages(self) -> list[str]:
+        """Every language code that some contact has, sorted."""
+        return [r[0] for r in self.db.rows(
+            "SELECT DISTINCT language FROM contacts WHERE language IS NOT NULL AND language <> ''"
+            " ORDER BY 1"
+        )]
+
+    def opted_out_contacts(self, data_group: str, contact_ids: Sequence[int]) -> pl.DataFrame:
+        """The opted-out rows (as ``opted_out`` gives them, without ``total``) of these contacts."""
+        ids = sorted({int(i) for i in contact_ids})
+        return self.db.frame(
+            "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
+            " c.language, o.source, o.actor, o.reason, o.opted_out_at"
+            " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
+            " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
+            " WHERE o.data_group = ? AND o.contact_id IN (SELECT unnest(?::BIGINT[]))"
+            " ORDER BY c.name, c.contact_id",
+            [data_group, ids],
+        )
+
+    def remove_from_list(
+        self, media_list: str | int, contact_ids: Sequence[int], data_group: str, *,
+        actor: str, reason: str | None = None,
+    ) -> int:
+        """Remove contacts from a media list of the data group, one event each.
+
+        ``media_list`` is a list id or name. Returns how many memberships were removed; contacts
+        not on the list are skipped. Raises NotFound when the list is not in the data group.
+        """
+        ids = sorted({int(i) for i in contact_ids})
+        with self.db.transaction() as con:
+            list_id, name = self._find_list(con, media_list, data_group)
+            removed = con.execute(
+                "DELETE FROM list_members WHERE list_id = ?"
+                " AND contact_id IN (SELECT unnest(?::BIGINT[])) RETURNING contact_id",
+                [list_id, ids],
+            ).fetchall()
+            for contact_id in sorted({int(r[0]) for r in removed}):
+                self._event(
+                    con, "list_member_removed", actor=actor, contact_id=contact_id,
+                    data_group=data_group, reason=reason,
+                    evidence={"list_id": list_id, "list": name},
+                )
+        return len({r[0] for r in removed})
+
+    @staticmethod
+    def _find_list(con, media_list: str | int, data_group: str) -> tuple[int, str]:
+        if isinstance(media_list, str):
+            rows = con.execute(
+                "SELECT list_id, name FROM media_lists WHERE data_group = ? AND name = ?"
+                " ORDER BY list_id LIMIT 1", [data_group, media_list],
+            ).fetchall()
+        else:
+            rows = con.execute(
+                "SELECT list_id, name FROM media_lists WHERE data_group = ? AND list_id = ?",
+                [data_group, int(media_list)],
+            ).fetchall()
+        if not rows:
+            raise NotFound(f"no media list {media_list!r} in data group {data_group!r}")
+        return int(rows[0][0]), str(rows[0][1])
