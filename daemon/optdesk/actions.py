@@ -95,6 +95,10 @@ def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], d
     first = (list(decision.addresses) or [decision.sender or ""])[0]
     ids = owners.get((first or "").lower(), [])
     plan.contact_id = ids[0] if len(ids) == 1 else None
+    if getattr(decision, "decline", False):  # recorded on the invitation, left for people
+        plan.review_reason = _review_reason(decision)
+        plan.steps.append("declines an invitation: recorded")
+        return plan
     if getattr(decision, "review", False):
         plan.status = "review"
         plan.review_reason = _review_reason(decision)
@@ -102,8 +106,6 @@ def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], d
         return plan
     handler = _PLANNERS.get(kind)
     if handler is None:  # human, or an unknown kind: people look at it
-        if getattr(decision, "decline", False):
-            plan.steps.append("declines an invitation: recorded")
         return plan
     handler(plan, decision, owners, data_group)
     if plan.status == "applied" and kind in MOVED_KINDS:

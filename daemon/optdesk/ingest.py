@@ -78,12 +78,10 @@ def build_classifier(settings, store=None) -> Classify:
     from optdesk.settings import signing_key
 
     rules = load_rules(settings.rules_dir)
-    lookup = getattr(store, "invitation_lookup", None) if store is not None else None
+    lookup = getattr(store, "invitation_for_message_id", None) if store is not None else None
     classifier = Classifier(rules, signing_key=signing_key(settings),
                             review_threshold=settings.review_threshold, invitation_lookup=lookup)
-    classify = classifier.classify
-    classify.rules = rules  # type: ignore[attr-defined]
-    return classify
+    return classifier.classify
 
 
 def _headers(data: bytes) -> tuple[str | None, str | None]:
@@ -110,7 +108,8 @@ class Ingestor:
         self.should_stop = should_stop or (lambda: False)
         self.batch_size = batch_size or settings.batch_size
         self.move_every = move_every
-        self.scoring = scoring or BounceScoring.from_rules(getattr(classify, "rules", None))
+        owner = getattr(classify, "__self__", None)  # a Classifier's bound classify: its rules
+        self.scoring = scoring or BounceScoring.from_rules(getattr(owner, "rules", None))
         self.folders = dict(settings.folders)
         self.data_group = settings.data_group
 

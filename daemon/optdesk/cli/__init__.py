@@ -18,6 +18,7 @@ from optdesk.settings import load_settings
 COMMAND_MODULES = (
     # one line per command module; keep sorted
     "optdesk.cli.classify_cmds",
+    "optdesk.cli.daemon_cmds",
     "optdesk.cli.invite_cmds",
     "optdesk.cli.report_cmds",
     "optdesk.cli.store_cmds",

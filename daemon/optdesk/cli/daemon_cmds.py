@@ -1,0 +1,94 @@
+"""Commands of the daemon: run (the schedule, or one poll), status, demo-mailbox."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+from optdesk.cli.common import open_store, print_frame, stderr
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the daemon: poll the mailbox on a schedule (or once)")
+    p.add_argument("--once", action="store_true", help="one poll, then exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --once: say what would change, change nothing")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="last poll, counts per kind, backlog, last error")
+    p.add_argument("--no-mailbox", action="store_true",
+                   help="do not connect to the mailbox to count the backlog")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo-mailbox", help="seed a demo Maildir with mail from demo contacts")
+    p.add_argument("path", help="Maildir to create, e.g. data/demo-mailbox")
+    p.add_argument("--if-absent", action="store_true", help="do nothing when PATH exists")
+    p.set_defaults(func=cmd_demo_mailbox)
+
+
+def cmd_run(args, settings) -> int:
+    from optdesk.scheduler import Daemon
+
+    if args.dry_run and not args.once:
+        stderr("optdesk run: --dry-run implies --once")
+        args.once = True
+    daemon = Daemon(settings, dry_run=args.dry_run)
+    if not args.once:
+        daemon.run_forever()
+        return 0
+    result = daemon.poll_once()
+    for line in result.plans:
+        print(line)
+    print(result.summary())
+    return 0
+
+
+def cmd_status(args, settings) -> int:
+    store = open_store(settings)
+    info = store.daemon_status()
+    store.release()
+    last = info["last_poll"]
+    if last is None:
+        print("last poll: never")
+    else:
+        state = "ok" if last["ok"] else f"FAILED: {last['error']}"
+        print(f"last poll: {last['finished_at']:%Y-%m-%d %H:%M:%S} UTC, {state}")
+        if last["detail"]:
+            print(f"  {last['detail']}")
+    print(f"backlog: {_backlog(args, settings, store)}")
+    print(f"open reviews: {info['open_reviews']}")
+    for label, key in (("last job error", "last_job_error"),
+                       ("last message error", "last_message_error")):
+        err = info[key]
+        if err:
+            print(f"{label}: {err['at']:%Y-%m-%d %H:%M:%S} {err['error']}")
+    print("messages per kind:")
+    print_frame(info["counts"])
+    return 0
+
+
+def _backlog(args, settings, store) -> str:
+    if args.no_mailbox:
+        return "not counted (--no-mailbox)"
+    from optdesk.errors import OptdeskError
+    from optdesk.sources import open_source
+
+    try:
+        with open_source(settings.mailbox, settings) as src:
+            state = src.folder_state()
+            saved = store.mailbox_state(src.url, state.folder)
+            last = saved["last_uid"] if saved and saved["uidvalidity"] == state.uidvalidity else 0
+            return f"{len(src.new_uids(last))} new messages in {settings.mailbox}"
+    except OptdeskError as exc:
+        return f"unknown ({exc})"
+
+
+def cmd_demo_mailbox(args, settings) -> int:
+    from optdesk.demo_mailbox import seed_demo_mailbox
+
+    path = pathlib.Path(args.path)
+    if args.if_absent and path.exists():
+        print(f"{path} exists; left as it is")
+        return 0
+    seed_demo_mailbox(path, open_store(settings), settings)
+    return 0

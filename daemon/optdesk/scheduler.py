@@ -1,0 +1,265 @@
+"""The daemon's schedule: APScheduler 3 in the foreground.
+
+Jobs: the poll every ``poll_interval`` seconds (never two at once, missed runs coalesced),
+bounce-score decay every 6 hours, invitation expiry every hour (when the store has
+``expire_invitations``), the scheduled report (when ``optdesk.reports`` has
+``run_scheduled_report``). Every run is recorded in ``job_runs``; a failing job is logged and
+recorded, and its next run still happens.
+
+Mailbox trouble is an *incident*: said once (with what is wrong) when it starts and once when
+it ends, retried with exponential backoff in between. SIGTERM and SIGINT let the current
+message finish, commit and move what is done, and exit cleanly. With ``idle = true`` a second
+connection waits in IMAP IDLE and starts a poll as soon as mail arrives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from optdesk.errors import MailboxAuthError, MailboxError, MailboxUnavailable, OptdeskError
+from optdesk.ingest import Ingestor, PollResult, build_classifier
+from optdesk.settings import Settings
+from optdesk.sources import open_source
+from optdesk.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+DECAY_HOURS = 6
+EXPIRY_HOURS = 1
+RETRIES_PER_POLL = 3
+
+
+class Backoff:
+    """Exponential delays: first, 2×first, 4×first… up to ``cap`` seconds."""
+
+    def __init__(self, first: float = 1.0, cap: float = 300.0) -> None:
+        self.first, self.cap, self.failures = first, cap, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return min(self.cap, self.first * 2 ** (self.failures - 1))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Incidents:
+    """Says what is wrong once per incident (per job), and when it is over."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, tuple[str, int]] = {}
+
+    def failed(self, job: str, exc: BaseException) -> None:
+        kind = type(exc).__name__
+        current = self.open.get(job)
+        if current is None or current[0] != kind:
+            expected = isinstance(exc, OptdeskError | OSError)
+            log.error("%s: %s: %s (retrying with backoff; said once until it recovers)",
+                      job, kind, exc, exc_info=None if expected else exc)
+            self.open[job] = (kind, 1)
+        else:
+            self.open[job] = (kind, current[1] + 1)
+            log.debug("%s: still failing (%s, %d times): %s", job, kind, current[1] + 1, exc)
+
+    def recovered(self, job: str) -> None:
+        current = self.open.pop(job, None)
+        if current is not None:
+            log.warning("%s: working again after %d failed attempts (%s)", job, current[1],
+                        current[0])
+
+
+class Daemon:
+    """Owns the store, the source and the ingestor; runs the jobs. Usable without the scheduler
+    (``poll_job()`` directly) for tests."""
+
+    def __init__(self, settings: Settings, store=None, source=None, classify=None, *,
+                 dry_run: bool = False, backoff: Backoff | None = None) -> None:
+        from optdesk.store import Store
+
+        self.settings = settings
+        self.store = store or Store(settings.db)
+        self.source = source or open_source(settings.mailbox, settings)
+        self.classify = classify or build_classifier(settings, self.store)
+        self.stop_event = threading.Event()
+        self.poll_lock = threading.Lock()
+        self.backoff = backoff or Backoff(cap=max(60.0, float(settings.poll_interval)) * 5)
+        self.not_before = 0.0
+        self.incidents = Incidents()
+        self.ingestor = Ingestor(self.store, self.source, self.classify, settings,
+                                 dry_run=dry_run, should_stop=self.stop_event.is_set)
+        self.scoring = self.ingestor.scoring
+        self.scheduler = None
+        self.last_result: PollResult | None = None
+
+    # -- jobs -----------------------------------------------------------------------------
+    def poll_job(self) -> PollResult | None:
+        """One scheduled poll, with reconnects; errors are incidents, never exceptions."""
+        if self.stop_event.is_set() or time.monotonic() < self.not_before:
+            return None
+        with self.poll_lock:
+            started = utcnow()
+            try:
+                result = self._poll_with_retries()
+            except Exception as exc:  # noqa: BLE001 - recorded; the next poll still runs
+                self.incidents.failed("poll", exc)
+                delay = self.backoff.next_delay() * (5 if isinstance(exc, MailboxAuthError) else 1)
+                self.not_before = time.monotonic() + delay
+                self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+                return None
+            self.incidents.recovered("poll")
+            self.backoff.reset()
+            self.last_result = result
+            if result.seen or result.rescan:
+                log.info("%s", result.summary())
+            self._record("poll", started, ok=True, detail=result.summary())
+            self.store.release()
+            return result
+
+    def poll_once(self) -> PollResult:
+        """``optdesk run --once``: connect, one poll, record it (unless a dry run), close.
+        Errors propagate to the caller."""
+        started = utcnow()
+        try:
+            with self.source:
+                result = self.ingestor.poll()
+            if not self.ingestor.dry_run:
+                self._record("poll", started, ok=True, detail=result.summary())
+            return result
+        except Exception as exc:
+            if not self.ingestor.dry_run:
+                self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.close()
+
+    def _poll_with_retries(self) -> PollResult:
+        quick = Backoff(first=0.5, cap=4.0)
+        for attempt in range(1, RETRIES_PER_POLL + 1):
+            try:
+                return self.ingestor.poll()
+            except MailboxUnavailable:
+                self.source.close()
+                if attempt == RETRIES_PER_POLL or self.stop_event.wait(quick.next_delay()):
+                    raise
+        raise AssertionError("unreachable")
+
+    def decay_job(self) -> None:
+        self._run("decay", lambda: str(self.store.decay_bounce_scores(self.scoring)))
+
+    def expiry_job(self) -> None:
+        expire = getattr(self.store, "expire_invitations", None)
+        if expire is not None:
+            self._run("invitation_expiry", lambda: f"{expire()} invitations expired")
+
+    def report_job(self) -> None:
+        from optdesk import reports
+
+        self._run("report", lambda: str(reports.run_scheduled_report(self.settings, self.store)))
+
+    def _run(self, job: str, fn: Callable[[], str | None]) -> None:
+        started = utcnow()
+        try:
+            detail = fn()
+        except Exception as exc:  # noqa: BLE001 - a job error must not stop the schedule
+            self.incidents.failed(job, exc)
+            self._record(job, started, ok=False, error=f"{type(exc).__name__}: {exc}")
+            return
+        self.incidents.recovered(job)
+        log.info("%s: %s", job, detail)
+        self._record(job, started, ok=True, detail=detail)
+        self.store.release()
+
+    def _record(self, job: str, started: dt.datetime, **outcome) -> None:
+        try:
+            self.store.record_job_run(job, started, **outcome)
+        except OptdeskError as exc:  # the store is busy or gone: say so, keep running
+            log.warning("could not record the %s run in the store: %s", job, exc)
+
+    # -- the schedule ---------------------------------------------------------------------
+    def build_scheduler(self):
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        for name, level in (("apscheduler.scheduler", logging.ERROR),
+                            ("apscheduler.executors.default", logging.WARNING)):
+            logging.getLogger(name).setLevel(level)  # "skipped: already running" is expected
+        sched = BlockingScheduler()
+        now = dt.datetime.now().astimezone()
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        sched.add_job(self.poll_job, "interval", seconds=self.settings.poll_interval, id="poll",
+                      next_run_time=now, **common)
+        sched.add_job(self.decay_job, "interval", hours=DECAY_HOURS, id="decay",
+                      next_run_time=now, **common)
+        if hasattr(self.store, "expire_invitations"):
+            sched.add_job(self.expiry_job, "interval", hours=EXPIRY_HOURS, id="invitation_expiry",
+                          next_run_time=now, **common)
+        trigger = _report_trigger(self.settings)
+        if trigger is not None:
+            sched.add_job(self.report_job, trigger, id="report", **common)
+        self.scheduler = sched
+        return sched
+
+    def wake(self) -> None:
+        """Run the poll now (IDLE saw new mail)."""
+        if self.scheduler is not None and not self.stop_event.is_set():
+            self.scheduler.modify_job("poll", next_run_time=dt.datetime.now().astimezone())
+
+    def stop(self, *_args) -> None:
+        """Finish the current message, then stop (the signal handler)."""
+        if not self.stop_event.is_set():
+            log.info("stopping: finishing the current message")
+        self.stop_event.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def run_forever(self) -> None:
+        """The foreground daemon: returns after SIGTERM/SIGINT once the current work is done."""
+        sched = self.build_scheduler()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.stop)
+        if self.settings.idle:
+            threading.Thread(target=self._idle_loop, name="optdesk-idle", daemon=True).start()
+        log.info("optdesk daemon: %s into %s (data group %s), polling every %d s%s",
+                 self.source.url, self.settings.db, self.settings.data_group,
+                 self.settings.poll_interval, " with IDLE" if self.settings.idle else "")
+        sched.start()
+        self.poll_lock.acquire(timeout=600)  # let a running poll finish its message and moves
+        self.close()
+        log.info("optdesk daemon stopped")
+
+    def close(self) -> None:
+        self.source.close()
+        self.store.release()
+
+    def _idle_loop(self) -> None:
+        """A second connection waits for new mail and wakes the poll job."""
+        watcher = open_source(self.settings.mailbox, self.settings)
+        backoff = Backoff(cap=300.0)
+        while not self.stop_event.is_set():
+            try:
+                if watcher.wait_for_new(min(float(self.settings.poll_interval), 300.0)):
+                    self.wake()
+                backoff.reset()
+            except MailboxError as exc:
+                watcher.close()
+                log.debug("IDLE watcher: %s", exc)
+                self.stop_event.wait(backoff.next_delay())
+        watcher.close()
+
+
+def _report_trigger(settings: Settings):
+    try:
+        from optdesk import reports
+    except ImportError:
+        return None
+    if not hasattr(reports, "run_scheduled_report"):
+        return None
+    if hasattr(reports, "report_trigger"):
+        return reports.report_trigger(settings)
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(settings.reports.cron)

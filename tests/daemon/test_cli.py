@@ -1,0 +1,78 @@
+"""`make run`'s three commands on a fresh folder, with the real classifier and Maildir source:
+every kind in the demo mailbox is handled, a dry run changes nothing, status reports it."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from optdesk.cli import main
+from optdesk.settings import REPO_ROOT
+from optdesk.store import Store
+
+
+@pytest.fixture
+def demo_dir(tmp_path, monkeypatch) -> pathlib.Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPTDESK_RULES_DIR", str(REPO_ROOT / "rules"))
+    monkeypatch.delenv("OPTDESK_CONFIG", raising=False)
+    assert main(["--db", "data/optdesk.duckdb", "init", "--demo", "--contacts", "300",
+                 "--if-absent"]) == 0
+    assert main(["--db", "data/optdesk.duckdb", "demo-mailbox", "--if-absent",
+                 "data/demo-mailbox"]) == 0
+    return tmp_path
+
+
+def _files(folder: pathlib.Path) -> list[pathlib.Path]:
+    return [f for sub in ("new", "cur") if (folder / sub).is_dir() for f in (folder / sub).iterdir()]
+
+
+RUN = ["--db", "data/optdesk.duckdb", "--mailbox", "maildir:data/demo-mailbox",
+       "--data-group", "demo", "run", "--once"]
+
+
+def test_make_run_handles_every_kind(demo_dir, capsys):
+    box = demo_dir / "data" / "demo-mailbox"
+    before = sorted(f.name for f in _files(box))
+    assert len(before) == 18
+    assert main(RUN + ["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run:" in out and "opt out contact" in out and "moved 0" in out
+    assert sorted(f.name for f in _files(box)) == before
+    store = Store("data/optdesk.duckdb")
+    assert store.ledger().height == 0
+    store.release()
+
+    assert main(RUN) == 0
+    store = Store("data/optdesk.duckdb")
+    ledger = store.ledger()
+    assert ledger.height == 18
+    assert set(ledger["kind"]) == {"opt_out", "complaint", "bounce_hard", "bounce_soft",
+                                   "auto_reply", "human"}
+    sources = store.events(data_group="demo", kinds=["opt_out"])
+    sources = sources.filter(sources["message_hash"].is_not_null())["source"]
+    assert sorted(sources) == ["complaint", "list_unsubscribe"] + ["reply"] * 7
+    hard = ledger.filter(kind="bounce_hard", status="applied")["evidence"][0]
+    assert "flufl" in ledger.filter(kind="bounce_hard", status="applied")["rule"][0] and hard
+    assert store.review_queue("demo").height == 3
+    assert len(_files(box)) == 4  # the human replies and the policy refusal stay in the inbox
+    for kind, n in {"opt_out": 9, "complaint": 1, "bounce_hard": 1, "bounce_soft": 1,
+                    "auto_reply": 2}.items():
+        assert len(_files(box / f".optdesk.{kind}")) == n, kind
+    store.release()
+
+    assert main(RUN) == 0  # nothing new, nothing applied twice
+    assert "0 messages" in capsys.readouterr().out
+    assert main(["--db", "data/optdesk.duckdb", "--mailbox", "maildir:data/demo-mailbox",
+                 "status"]) == 0
+    status = capsys.readouterr().out
+    assert "last poll:" in status and "open reviews: 3" in status and "backlog: 0 new" in status
+
+
+def test_demo_mailbox_if_absent_leaves_it(demo_dir, capsys):
+    assert main(["--db", "data/optdesk.duckdb", "demo-mailbox", "--if-absent",
+                 "data/demo-mailbox"]) == 0
+    assert "left as it is" in capsys.readouterr().out
+    assert len(os.listdir(demo_dir / "data" / "demo-mailbox" / "new")) == 18
