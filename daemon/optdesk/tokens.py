@@ -123,9 +123,12 @@ def _decode(token: str) -> bytes:
     if not text or len(text) > 600 or not text.isalnum():
         raise BadToken("malformed", "not base32")
     try:
-        return base64.b32decode(text + "=" * (-len(text) % 8))
+        raw = base64.b32decode(text + "=" * (-len(text) % 8))
     except (ValueError, TypeError) as exc:
         raise BadToken("malformed", "not base32") from exc
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != text:  # one spelling per token
+        raise BadToken("malformed", "non-canonical base32")
+    return raw
 
 
 def _read_str(raw: bytes, pos: int) -> tuple[str, int]:

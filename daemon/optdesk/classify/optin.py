@@ -13,7 +13,7 @@ from typing import Any
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import find_phrases
+from optdesk.classify.phrases import best_match, find_phrases
 from optdesk.errors import BadToken
 from optdesk.tokens import TokenPayload, token_matches_email, verify_token
 
@@ -55,7 +55,7 @@ def _answer(ctx: Context) -> tuple[str, list[dict], str | None]:
     live = [m for m in matches if m.negated_by is None]
     answers = {m.rule.answer for m in live}
     answer = answers.pop() if len(answers) == 1 else ("unclear" if answers else "none")
-    language = live[0].rule.language if live else None
+    language = best_match(live, ctx.new_text).rule.language if live else None
     return answer, [m.to_dict() for m in matches], language
 
 

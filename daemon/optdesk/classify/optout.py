@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import find_phrases
+from optdesk.classify.phrases import best_match, find_phrases
 from optdesk.errors import BadToken
 from optdesk.tokens import token_matches_email, verify_token
 
@@ -54,7 +54,7 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
         if matches:
             ctx.review_reasons.append("opt-out words, but negated")
         return None, details
-    best = max(live, key=lambda m: m.rule.confidence)
+    best = best_match(live, f"{ctx.subject}\n{ctx.new_text}")
     confidence = best.rule.confidence
     if len(ctx.new_text) > LONG_TEXT:
         confidence *= 0.85

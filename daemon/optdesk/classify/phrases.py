@@ -96,11 +96,20 @@ def find_phrases(
     return found
 
 
-def guess_language(text: str) -> str | None:
+def guess_language(text: str, minimum: int = 2, among: Iterable[str] | None = None) -> str | None:
     """The language whose common words occur most in ``text`` (None when nothing stands out)."""
     words = [w.lower() for w in _WORD.findall(text[:4000])]
-    if not words:
+    candidates = [lang for lang in (among or _STOP) if lang in _STOP]
+    if not words or not candidates:
         return None
-    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP.items()}
+    scores = {lang: sum(1 for w in words if w in _STOP[lang]) for lang in candidates}
     best = max(scores, key=scores.__getitem__)
-    return best if scores[best] >= 2 else None
+    return best if scores[best] >= minimum else None
+
+
+def best_match(matches: list[PhraseMatch], text: str) -> PhraseMatch:
+    """The most confident match; between equals, the one in the language the text is written in."""
+    top = max(m.rule.confidence for m in matches)
+    tied = [m for m in matches if m.rule.confidence == top]
+    language = guess_language(text, 1, {m.rule.language for m in tied})
+    return next((m for m in tied if m.rule.language == language), tied[0])
