@@ -10,5 +10,6 @@ if str(TESTS) not in sys.path:
 pytest_plugins = [
     # one line per fixture module in tests/fixtures/; keep sorted
     "fixtures.dovecot",
+    "fixtures.smtp",
     "fixtures.store",
 ]

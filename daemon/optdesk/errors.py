@@ -58,3 +58,15 @@ class BadToken(OptdeskError):
 
 class InvalidField(OptdeskError):
     """Raised when a value given for an invitation (sender, subject, language, …) cannot be used; names the field."""
+
+
+class SmtpError(OptdeskError):
+    """Raised when the SMTP server cannot be reached, drops the session, or refuses a message or recipient."""
+
+
+class SmtpAuthError(SmtpError):
+    """Raised when the SMTP server refuses the login, or a user is set but no password is configured."""
+
+
+class SmtpTLSError(SmtpError):
+    """Raised when TLS fails: certificate not verified (set ``smtp.ca_file``) or STARTTLS not offered."""
