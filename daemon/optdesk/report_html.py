@@ -177,3 +177,17 @@ def render_html(report) -> str:
         + "</body></html>"
     )
 
+
+
+def scoped_css(scope: str) -> str:
+    """The page's CSS limited to elements inside ``scope`` (a selector), for embedding the
+    sections in a notebook without restyling the notebook itself."""
+    rules = []
+    for rule in CSS.replace("\n", "").split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        scoped = ",".join(scope if s.strip() == "body" else f"{scope} {s.strip()}"
+                          for s in selectors.split(","))
+        rules.append(f"{scoped}{{{body}}}")
+    return "".join(rules)

@@ -1,0 +1,96 @@
+"""Notebook 04: the opt-out report, interactively: data group and period as controls, the same
+summary, charts and tables as the HTML page (``optdesk.report_html``), and the frames behind them.
+
+    from optdesk.admin.reports_view import ReportsView
+    view = ReportsView.from_settings()
+    view                      # the widget
+    view.report.tables        # polars frames: summary, lists, trend, list_trend, compliance
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ipywidgets as w
+
+from optdesk import report_html
+from optdesk.admin.common import Status, button, open_store, store_path
+from optdesk.reports import Period, Report, build_report, utcnow, write_report
+
+SCOPE = ".optdesk-report"
+ROW_CHOICES = (20, 50, 200, 1000)
+
+
+class ReportsView:
+    """Controls (data group, first and last day, trend periods, rows shown) → report sections."""
+
+    def __init__(self, store, settings, data_group: str | None = None,
+                 today: dt.date | None = None) -> None:
+        self.store, self.settings = store, settings
+        self.report: Report | None = None
+        self.status = Status()
+        cfg = settings.reports
+        period = Period.last(cfg.period_days, today or utcnow().date())
+        group = data_group or settings.data_group
+        self.group = w.Dropdown(options=sorted({*store.data_groups(), group}), value=group,
+                                description="Data group")
+        self.since = w.DatePicker(value=period.start.date(), description="From")
+        self.until = w.DatePicker(value=(period.end - dt.timedelta(days=1)).date(),
+                                  description="Through")
+        self.trend = w.BoundedIntText(value=cfg.trend_periods, min=1, max=104,
+                                      description="Periods", layout=w.Layout(width="160px"))
+        self.rows = w.Dropdown(options=ROW_CHOICES, value=50, description="Lists shown",
+                               layout=w.Layout(width="200px"))
+        self.save_button = button("Write files", icon="save")
+        self.sections = {name: w.HTML() for name in
+                         ("summary", "lists_chart", "trend_chart", "compliance", "lists")}
+        g = self.status.guard
+        for control in (self.group, self.since, self.until, self.trend, self.rows):
+            control.observe(g(self.refresh), names="value")
+        self.save_button.on_click(g(self.write_files))
+        self.widget = self._layout()
+        g(self.refresh)()
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs) -> ReportsView:
+        """The view over the configured store (OPTDESK_DB, optdesk.toml) and data group."""
+        store, settings = open_store(settings)
+        return cls(store, settings, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _layout(self) -> w.Widget:
+        style = w.HTML(f"<style>{report_html.scoped_css(SCOPE)}</style>")
+        controls = w.HBox([self.group, self.since, self.until, self.trend, self.rows,
+                           self.save_button], layout=w.Layout(flex_flow="row wrap"))
+        body = w.VBox(list(self.sections.values()))
+        body.add_class(SCOPE[1:])
+        return w.VBox([style, controls, self.status.widget, body])
+
+    def period(self) -> Period:
+        if self.since.value is None or self.until.value is None:
+            raise ValueError("choose the first and the last day")
+        return Period.between(self.since.value, self.until.value, self.settings.reports.period_days)
+
+    def refresh(self, *_) -> None:
+        """Build the report for the controls' values and show it."""
+        report = build_report(self.store, self.group.value, self.period(), int(self.trend.value))
+        self.store.release()
+        self.report = report
+        parts = report_html.sections(report)
+        parts["lists"] = "<h2>Media lists</h2>" + report_html.lists_table(report, self.rows.value)
+        for name, widget in self.sections.items():
+            widget.value = parts[name]
+        self.status.info(f"{report.data_group}: {report.period.label}, "
+                         f"{report.summary['lists']:,} lists")
+
+    def write_files(self, *_) -> None:
+        """Write CSV, Parquet and the HTML page under reports.out_dir/<date>/."""
+        if self.report is None:
+            self.refresh()
+        files = write_report(self.report, store_path(self.settings.reports.out_dir))
+        self.status.ok(f"wrote {files.html} and {len(files.csv) * 2} table files")
+
