@@ -1,0 +1,220 @@
+"""Notebook 02: everyone opted out of a data group: filters, sort, profile or grid view, pages,
+and actions on a selection (CSV export, hand-off to the invitations notebook, list removal).
+
+    from optdesk.admin.opted_out import OptedOutView
+    view = OptedOutView.from_settings()
+    view.widget
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import polars as pl
+
+from optdesk.admin import render
+from optdesk.admin.common import STYLE, Status, button, default_actor, esc, open_store
+from optdesk.admin.opted_out_actions import SelectionActions
+from optdesk.admin.opted_out_filters import BadFilter, Filters
+
+PROFILE, GRID = "profile", "grid"
+CARDS_LAYOUT = "repeat(auto-fill, minmax(260px, 1fr))"
+
+
+class Row:
+    """One reusable slot of the page: a checkbox and the HTML of a card or a grid row."""
+
+    def __init__(self, on_tick) -> None:
+        self.contact_id: int | None = None
+        self.tick = w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
+        self.html = w.HTML("")
+        self.box = w.HBox([self.tick, self.html], layout=w.Layout(display="none",
+                                                                   align_items="center"))
+        self.tick.observe(lambda change: on_tick(self, change["new"]), names="value")
+
+
+class OptedOutView:
+    """The opted-out of one data group, a page at a time, with a selection that spans pages."""
+
+    def __init__(self, store, data_group: str, *, actor: str | None = None, page_size: int = 24,
+                 debounce: float = 0.25, selection_path=None, export_dir=None) -> None:
+        self.store = store
+        self.actor = actor or default_actor()
+        self.page_size = page_size
+        self.page = 0
+        self.total = 0
+        self.frame: pl.DataFrame | None = None
+        self.mode = PROFILE
+        self.selected: set[int] = set()
+        self._quiet = False
+        self.status = Status()
+        g = self.status.guard
+        self.group = w.Dropdown(options=sorted({*store.data_groups(), data_group}),
+                                value=data_group, description="Data group")
+        self.filters = Filters(store, data_group, g(self.filters_changed), debounce,
+                               on_pending=self.status.info)
+        self.view_mode = w.ToggleButtons(options=[("Profiles", PROFILE), ("Grid", GRID)],
+                                         value=PROFILE, style={"button_width": "90px"})
+        self.header = w.HBox(self._header_buttons(g), layout=w.Layout(display="none"))
+        self.rows = [Row(self._on_tick) for _ in range(page_size)]
+        self.body = w.GridBox([r.box for r in self.rows],
+                              layout=w.Layout(grid_template_columns=CARDS_LAYOUT))
+        self.summary = w.HTML("")
+        self.prev_button = button("Previous", icon="chevron-left")
+        self.next_button = button("Next", icon="chevron-right")
+        self.selection_label = w.HTML("")
+        self.actions = SelectionActions(self, selection_path=selection_path, export_dir=export_dir)
+        self.group.observe(g(self._on_group), names="value")
+        self.view_mode.observe(g(self._on_mode), names="value")
+        self.prev_button.on_click(g(lambda _b: self.go_to(self.page - 1)))
+        self.next_button.on_click(g(lambda _b: self.go_to(self.page + 1)))
+        self.widget = w.VBox([
+            w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
+            self.group, self.filters.widget,
+            w.HBox([self.view_mode, self.prev_button, self.next_button, self.summary],
+                   layout=w.Layout(align_items="center")),
+            self.status.widget, self.header, self.body, self.selection_label,
+            self.actions.widget,
+        ])
+        self.refresh()
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs) -> OptedOutView:
+        """The view over the configured store and data group (OPTDESK_DB, optdesk.toml)."""
+        store, settings = open_store(settings)
+        return cls(store, settings.data_group, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def data_group(self) -> str:
+        return self.group.value
+
+    def _header_buttons(self, guard) -> list[w.Widget]:
+        self.sort_buttons: dict[str, w.Button] = {}
+        items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px"))]
+        for _column, title, width, key in render.GRID_COLUMNS:
+            b = w.Button(description=title, layout=w.Layout(width=width),
+                         tooltip="sort" if key else "", disabled=key is None)
+            if key:
+                b.on_click(guard(lambda _b, k=key: self.filters.set_sort(k)))
+                self.sort_buttons[key] = b
+            items.append(b)
+        return items
+
+    # -- loading a page ----------------------------------------------------------------------
+    def filters_changed(self) -> None:
+        self.page = 0
+        self.refresh()
+        if self.filters.lists.value is not None:
+            self.actions.remove_list.value = self.filters.lists.value
+
+    def go_to(self, page: int) -> None:
+        last = max(0, (self.total - 1) // self.page_size)
+        self.page = min(max(0, page), last)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Query the store for the current filters, sort and page, and show the page."""
+        try:
+            kwargs = self.filters.kwargs()
+        except BadFilter as exc:
+            self.status.error(str(exc))
+            return
+        frame = self.store.opted_out(self.data_group, limit=self.page_size,
+                                     offset=self.page * self.page_size, **kwargs)
+        if frame.height == 0 and self.page > 0:
+            self.page = 0
+            frame = self.store.opted_out(self.data_group, limit=self.page_size, **kwargs)
+        self.frame = frame
+        self.total = int(frame["total"][0]) if frame.height else 0
+        self.status.clear()
+        if self.filters.outlet_pending():
+            self.status.info("The outlet filter is not applied: choose an outlet from the "
+                             "suggestions.")
+        self._show_page()
+
+    def _show_page(self) -> None:
+        records = self.frame.to_dicts() if self.frame is not None else []
+        self._quiet = True
+        try:
+            for slot, row in zip(self.rows, records + [None] * (len(self.rows) - len(records)),
+                                 strict=True):
+                if row is None:
+                    slot.contact_id = None
+                    slot.box.layout.display = "none"
+                    continue
+                slot.contact_id = int(row["contact_id"])
+                slot.html.value = render.card(row) if self.mode == PROFILE else render.grid_cells(row)
+                slot.tick.value = slot.contact_id in self.selected
+                slot.box.layout.display = ""
+        finally:
+            self._quiet = False
+        self._show_summary(len(records))
+
+    def _show_summary(self, shown: int) -> None:
+        pages = max(1, -(-self.total // self.page_size))
+        first = self.page * self.page_size + 1 if shown else 0
+        self.summary.value = (
+            f"<b>{self.total:,}</b> opted out · showing {first:,}–{first + shown - 1 if shown else 0:,}"
+            f" · page {self.page + 1:,} of {pages:,}")
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page + 1 >= pages
+        key, desc = self.filters.sort_by.value, self.filters.order.value
+        for k, b in self.sort_buttons.items():
+            title = next(t for _c, t, _w, kk in render.GRID_COLUMNS if kk == k)
+            b.description = title + ((" ▼" if desc else " ▲") if k == key else "")
+            b.button_style = "info" if k == key else ""
+        self.show_selection()
+
+    # -- view mode and group ---------------------------------------------------------------
+    def _on_mode(self, change) -> None:
+        self.mode = change["new"]
+        grid = self.mode == GRID
+        self.header.layout.display = "" if grid else "none"
+        self.body.layout.grid_template_columns = "1fr" if grid else CARDS_LAYOUT
+        self._show_page()
+
+    def _on_group(self, change) -> None:
+        self.selected.clear()
+        self.filters.data_group = change["new"]
+        self.filters.load_choices()
+        self.filters_changed()
+        self.actions.load_lists()
+
+    # -- selection -----------------------------------------------------------------------------
+    def _on_tick(self, slot: Row, ticked: bool) -> None:
+        if self._quiet or slot.contact_id is None:
+            return
+        if ticked:
+            self.selected.add(slot.contact_id)
+        else:
+            self.selected.discard(slot.contact_id)
+        self.show_selection()
+
+    @property
+    def page_ids(self) -> list[int]:
+        return [] if self.frame is None else self.frame["contact_id"].to_list()
+
+    def select(self, contact_ids) -> None:
+        self.selected.update(int(i) for i in contact_ids)
+        self._show_page()
+
+    def select_all_matching(self) -> None:
+        """Select everyone the filters match, on every page."""
+        kwargs = self.filters.kwargs()
+        frame = self.store.opted_out(self.data_group, limit=None, **kwargs)
+        self.select(frame["contact_id"].to_list())
+
+    def clear_selection(self) -> None:
+        self.selected.clear()
+        self._show_page()
+
+    def show_selection(self) -> None:
+        n = len(self.selected)
+        self.selection_label.value = (f"<b>{n:,}</b> selected" if n else
+                                      "<span class='optdesk-muted'>Tick contacts to select them"
+                                      " (the selection is kept across pages).</span>")
+        self.actions.enable(n > 0)

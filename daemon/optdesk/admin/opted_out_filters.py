@@ -1,0 +1,147 @@
+"""The filter and sort controls of notebook 02; ``kwargs()`` gives the store's ``opted_out`` arguments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from optdesk.admin.common import SOURCE_LABELS, Debouncer
+from optdesk.store import SOURCES
+
+SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
+                ("Opted-out date", "opted_out_at")]
+ANY = None
+OUTLET_CHOICES = 50
+
+
+def _narrow(description: str, width: str = "300px") -> dict:
+    return {"description": description, "layout": w.Layout(width=width),
+            "style": {"description_width": "80px"}}
+
+
+class BadFilter(ValueError):
+    """A filter value that cannot be used (e.g. a start date after the end date)."""
+
+
+class Filters:
+    """Filter widgets that combine; ``on_change`` is called (debounced for typing) on any change."""
+
+    def __init__(self, store, data_group: str, on_change: Callable[[], None],
+                 debounce: float = 0.25, on_pending: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.on_pending = on_pending or (lambda message: None)
+        self.data_group = data_group
+        self.on_change = on_change
+        self.lists = w.Dropdown(**_narrow("Media list", "420px"))
+        self.outlet = w.Combobox(placeholder="any outlet (type to choose)", ensure_option=False,
+                                 **_narrow("Outlet"))
+        self.source = w.Dropdown(
+            options=[("any source", ANY)] + [(SOURCE_LABELS[s], s) for s in SOURCES],
+            **_narrow("Source"))
+        self.since = w.DatePicker(**_narrow("From", "230px"))
+        self.until = w.DatePicker(**_narrow("To", "230px"))
+        self.country = w.Dropdown(**_narrow("Country", "200px"))
+        self.language = w.Dropdown(**_narrow("Language", "200px"))
+        self.text = w.Text(placeholder="name or outlet contains…", continuous_update=True,
+                           **_narrow("Text", "420px"))
+        self.sort_by = w.Dropdown(options=SORT_CHOICES, value="name", **_narrow("Sort by"))
+        self.order = w.ToggleButtons(options=[("ascending", False), ("descending", True)],
+                                     value=False, style={"button_width": "95px"})
+        self._loading = False
+        self.load_choices()
+        self._typing = Debouncer(on_change, debounce)
+        self._outlet_typing = Debouncer(self._outlet_typed, debounce)
+        for widget in (self.lists, self.source, self.since, self.until, self.country,
+                       self.language, self.sort_by, self.order):
+            widget.observe(self._changed, names="value")
+        self.text.observe(self._typing.trigger, names="value")
+        self.outlet.observe(self._outlet_typing.trigger, names="value")
+        self.widget = w.VBox([
+            w.HBox([self.lists, self.outlet, self.source]),
+            w.HBox([self.since, self.until, self.country, self.language]),
+            w.HBox([self.text, self.sort_by, self.order]),
+        ])
+
+    def load_choices(self) -> None:
+        """(Re)load the lists, outlets, countries and languages to choose from, keeping the
+        current choices where they still exist. Triggers no query."""
+        lists = self.store.lists(self.data_group)
+        choices = {
+            self.lists: [("all lists", ANY)] + [
+                (f"{r['name']} — {r['opted_out']:,} opted out of {r['members']:,}",
+                 int(r["list_id"])) for r in lists.iter_rows(named=True)],
+            self.country: [("any", ANY)] + [(c, c) for c in self.store.countries()],
+            self.language: [("any", ANY)] + [(c, c) for c in self.store.languages()],
+        }
+        self._loading = True
+        try:
+            for widget, options in choices.items():
+                keep = widget.value
+                widget.options = options
+                if any(value == keep for _, value in options):
+                    widget.value = keep
+            self.outlet.options = self.store.outlets(self.data_group, limit=OUTLET_CHOICES)
+        finally:
+            self._loading = False
+
+    def _changed(self, _change=None) -> None:
+        if not self._loading:
+            self.on_change()
+
+    def _outlet_typed(self) -> None:
+        """Offer the outlets containing what was typed; filter once it names one (or is empty)."""
+        typed = self.outlet.value.strip()
+        choices = self.store.outlets(self.data_group, text=typed or None, limit=OUTLET_CHOICES)
+        self.outlet.options = choices
+        if not typed or typed in choices:
+            self.on_change()
+        else:
+            self.on_pending(f"{len(choices)} outlets contain “{typed}”; choose one from the "
+                            "suggestions to filter by it." if choices else
+                            f"No outlet of an opted-out contact contains “{typed}”.")
+
+    def outlet_pending(self) -> bool:
+        """True while the outlet box holds text that names no outlet yet."""
+        typed = self.outlet.value.strip()
+        return bool(typed) and typed not in self.outlet.options
+
+    def kwargs(self) -> dict:
+        """The store's ``opted_out`` keyword arguments for the current filters and sort."""
+        since, until = self.since.value, self.until.value
+        if since is not None and until is not None and since > until:
+            raise BadFilter(f"the start date {since:%Y-%m-%d} is after the end date "
+                            f"{until:%Y-%m-%d}")
+        for value in (since, until):
+            if value is not None and not isinstance(value, dt.date):
+                raise BadFilter(f"not a date: {value!r}")
+        outlet = self.outlet.value.strip()
+
+        def one(value):
+            return None if value is ANY else [value]
+
+        return {
+            "lists": one(self.lists.value),
+            "outlets": [outlet] if outlet and not self.outlet_pending() else None,
+            "sources": one(self.source.value),
+            "since": since,
+            "until": until,
+            "countries": one(self.country.value),
+            "languages": one(self.language.value),
+            "text": self.text.value.strip() or None,
+            "sort_by": self.sort_by.value,
+            "descending": bool(self.order.value),
+        }
+
+    def set_sort(self, key: str) -> None:
+        """Sort by ``key``; the same key again flips the order. One refresh either way."""
+        if self.sort_by.value == key:
+            self.order.value = not self.order.value
+        else:
+            self.order.unobserve(self._changed, names="value")
+            try:
+                self.order.value = key in ("reach", "opted_out_at")
+            finally:
+                self.order.observe(self._changed, names="value")
+            self.sort_by.value = key

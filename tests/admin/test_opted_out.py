@@ -1,0 +1,213 @@
+"""Notebook 02's view without a browser: filters, sort, pages, views, selection and its actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from optdesk.admin.opted_out import OptedOutView
+from optdesk.admin.selection import get_selection
+
+from .conftest import HOSTILE, HOSTILE_ID
+
+
+def view_of(store, tmp_path, **kw) -> OptedOutView:
+    return OptedOutView(store, "demo", actor="ana@desk", debounce=0, page_size=10,
+                        export_dir=tmp_path / "exports", **kw)
+
+
+def shown_ids(view: OptedOutView) -> list[int]:
+    return [r.contact_id for r in view.rows if r.box.layout.display != "none"]
+
+
+def test_default_is_the_profile_view_of_everyone_by_name(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    expected = demo_store.opted_out("demo", limit=10)
+    assert view.total == demo_store.opted_out("demo", limit=None).height > 10
+    assert shown_ids(view) == expected["contact_id"].to_list()
+    assert f"<b>{view.total:,}</b> opted out" in view.summary.value
+    first = expected.row(0, named=True)
+    card = view.rows[0].html.value
+    assert "optdesk-card" in card and first["outlet"] in card and f"{first['reach']:,}" in card
+    assert first["opted_out_at"].strftime("%Y-%m-%d %H:%M") in card
+    assert view.header.layout.display == "none"
+
+
+def test_filters_combine_like_the_store(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    list_id = view.filters.lists.options[1][1]
+    view.filters.lists.value = list_id
+    view.filters.source.value = "reply"
+    view.filters.country.value = None
+    args = {"lists": [list_id], "sources": ["reply"]}
+    expected = demo_store.opted_out("demo", limit=None, **args)
+    assert view.total == expected.height
+    assert set(shown_ids(view)) <= set(expected["contact_id"])
+    view.filters.source.value = None
+    view.filters.language.value = "fr"
+    expected = demo_store.opted_out("demo", limit=None, lists=[list_id], languages=["fr"])
+    assert view.total == expected.height and 0 < view.total < demo_store.opted_out("demo")["total"][0]
+    assert view.actions.remove_list.value == list_id
+
+
+def test_free_text_and_outlet(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    view.filters.text.value = "dupont"
+    expected = demo_store.opted_out("demo", text="dupont", limit=None)
+    assert view.total == expected.height > 0
+    outlet = expected["outlet"][0]
+    view.filters.text.value = ""
+    view.filters.outlet.value = outlet[:5]
+    assert all(outlet[:5].lower() in o.lower() for o in view.filters.outlet.options)
+    assert "choose one from the suggestions" in view.status.text
+    view.filters.outlet.value = outlet
+    assert view.total == demo_store.opted_out("demo", outlets=[outlet], limit=None).height
+    assert view.status.text == ""
+
+
+def test_date_range_and_a_bad_range(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    dates = demo_store.opted_out("demo", limit=None)["opted_out_at"].sort()
+    since, until = dates[len(dates) // 4].date(), dates[len(dates) // 2].date()
+    view.filters.since.value = since
+    view.filters.until.value = until
+    assert view.total == demo_store.opted_out("demo", since=since, until=until, limit=None).height
+    before = view.total
+    view.filters.since.value = until + dt.timedelta(days=3)
+    assert "is after the end date" in view.status.text
+    assert view.total == before, "the last good page stays"
+
+
+@pytest.mark.parametrize("key", ["name", "outlet", "reach", "opted_out_at"])
+def test_sort_both_ways(demo_store, tmp_path, key):
+    view = view_of(demo_store, tmp_path)
+    view.filters.sort_by.value = key
+    view.filters.order.value = True
+    assert shown_ids(view) == demo_store.opted_out(
+        "demo", sort_by=key, descending=True, limit=10)["contact_id"].to_list()
+    view.filters.order.value = False
+    assert shown_ids(view) == demo_store.opted_out("demo", sort_by=key, limit=10)[
+        "contact_id"].to_list()
+
+
+def test_grid_view_with_sortable_headers(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    view.view_mode.value = "grid"
+    assert view.header.layout.display == ""
+    assert "optdesk-cell" in view.rows[0].html.value
+    view.sort_buttons["reach"].click()
+    by_reach = demo_store.opted_out("demo", sort_by="reach", descending=True, limit=10)
+    assert shown_ids(view) == by_reach["contact_id"].to_list()
+    assert view.sort_buttons["reach"].description == "Reach ▼"
+    view.sort_buttons["reach"].click()
+    assert view.sort_buttons["reach"].description == "Reach ▲"
+    assert shown_ids(view) == demo_store.opted_out("demo", sort_by="reach", limit=10)[
+        "contact_id"].to_list()
+    view.view_mode.value = "profile"
+    assert "optdesk-card" in view.rows[0].html.value
+
+
+def test_paging_through_results(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    assert view.prev_button.disabled
+    view.next_button.click()
+    assert view.page == 1
+    assert shown_ids(view) == demo_store.opted_out("demo", limit=10, offset=10)[
+        "contact_id"].to_list()
+    assert "showing 11–20" in view.summary.value
+    view.go_to(10**6)
+    last = (view.total - 1) // 10
+    assert view.page == last and view.next_button.disabled
+    assert len(shown_ids(view)) == view.total - last * 10
+    view.filters.text.value = "a"
+    assert view.page == 0, "a filter change goes back to the first page"
+
+
+def test_selection_spans_pages_and_sends_to_invitations(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    a = view.rows[0].contact_id
+    view.rows[0].tick.value = True
+    view.next_button.click()
+    assert not view.rows[0].tick.value
+    b = view.rows[1].contact_id
+    view.rows[1].tick.value = True
+    view.prev_button.click()
+    assert view.rows[0].tick.value
+    assert view.selected == {a, b} and "<b>2</b> selected" in view.selection_label.value
+    view.actions.invite_button.click()
+    sel = get_selection()
+    assert sel.data_group == "demo" and set(sel.contact_ids) == {a, b}
+    assert sel.origin == "02-opted-out-contacts"
+    view.actions.clear_button.click()
+    assert view.selected == set() and view.actions.invite_button.disabled
+
+
+def test_select_all_matching_then_export_csv(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    view.filters.country.value = "FR"
+    view.actions.select_all_button.click()
+    expected = demo_store.opted_out("demo", countries=["FR"], limit=None)
+    assert view.selected == set(expected["contact_id"]) and len(view.selected) > 10
+    view.actions.export_button.click()
+    path = view.actions.last_export
+    assert path.parent == tmp_path / "exports" and path.suffix == ".csv"
+    csv = pl.read_csv(path)
+    assert sorted(csv["contact_id"].to_list()) == sorted(expected["contact_id"].to_list())
+    assert {"name", "outlet", "reach", "source", "opted_out_at"} <= set(csv.columns)
+    assert "data:text/csv;base64," in view.actions.download.value
+    assert f"{len(expected):,} contacts exported" in view.actions.download.value
+
+
+def test_remove_from_a_list_after_confirmation(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    list_id = view.filters.lists.options[1][1]
+    view.filters.lists.value = list_id
+    before = view.total
+    view.actions.select_page_button.click()
+    chosen = set(view.page_ids[:3])
+    view.clear_selection()
+    view.select(chosen)
+    view.actions.remove_button.click()
+    assert view.actions.confirm_box.layout.display == ""
+    view.actions.cancel_button.click()
+    assert view.total == before
+    view.actions.remove_button.click()
+    view.actions.confirm_button.click()
+    assert view.total == before - 3
+    assert view.filters.lists.value == list_id, "the list filter is kept"
+    left = set(demo_store.opted_out("demo", lists=[list_id], limit=None)["contact_id"])
+    assert not (chosen & left)
+    events = demo_store.events(data_group="demo", kinds=["list_member_removed"])
+    assert set(events["contact_id"]) == chosen and set(events["actor"]) == {"ana@desk"}
+    assert "Removed 3 of 3" in view.status.text
+    assert all(demo_store.contact(c, "demo")["optout"] for c in chosen), "still opted out"
+
+
+def test_hostile_values_are_escaped_in_both_views(hostile_store, tmp_path):
+    view = view_of(hostile_store, tmp_path)
+    view.filters.text.value = "img"
+    assert shown_ids(view) == [HOSTILE_ID]
+    for mode in ("profile", "grid"):
+        view.view_mode.value = mode
+        shown = view.rows[0].html.value
+        assert "&lt;img src=x onerror=alert(1)&gt;" in shown and HOSTILE not in shown
+        assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in shown
+    view.select([HOSTILE_ID])
+    view.actions.remove_list.value = next(
+        v for label, v in view.actions.remove_list.options if label == "<script>x()</script>")
+    view.actions.remove_button.click()
+    assert "&lt;script&gt;x()&lt;/script&gt;" in view.actions.confirm_text.value
+    assert "<script>" not in view.actions.confirm_text.value
+
+
+def test_changing_the_data_group(demo_store, tmp_path):
+    row = demo_store.find_contacts("ma", "demo", 5).row(0, named=True)
+    demo_store.opt_out(row["contact_id"], "other", source="complaint", actor="x")
+    view = view_of(demo_store, tmp_path)
+    view.select(view.page_ids[:2])
+    view.group.value = "other"
+    assert view.total == 1 and shown_ids(view) == [row["contact_id"]]
+    assert view.selected == set()
+    assert view.filters.lists.options == (("all lists", None),)
