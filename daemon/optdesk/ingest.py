@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Classify = Callable[[bytes], Any]
 NEW_TEXT_LIMIT = 4000
+DESCRIBE = 50  # messages described one by one in a result (all of them in a dry run)
 
 
 @dataclass
@@ -216,7 +217,7 @@ class Ingestor:
         setattr(res, _COUNTER[plan.status], getattr(res, _COUNTER[plan.status]) + 1)
         if plan.review_reason and plan.status not in ("review", "error"):
             res.review += 1
-        if self.dry_run:
+        if self.dry_run or len(res.plans) < DESCRIBE:
             res.plans.append(plan.describe())
 
     # -- store ----------------------------------------------------------------------------

@@ -114,6 +114,8 @@ class Daemon:
             self.incidents.recovered("poll")
             self.backoff.reset()
             self.last_result = result
+            for line in result.plans:
+                log.info("%s", line)
             if result.seen or result.rescan:
                 log.info("%s", result.summary())
             self._record("poll", started, ok=True, detail=result.summary())
