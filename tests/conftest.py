@@ -10,6 +10,7 @@ if str(TESTS) not in sys.path:
 pytest_plugins = [
     # one line per fixture module in tests/fixtures/; keep sorted
     "fixtures.dovecot",
+    "fixtures.jupyter",
     "fixtures.smtp",
     "fixtures.store",
 ]

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "optdesk.cli.classify_cmds",
     "optdesk.cli.daemon_cmds",
     "optdesk.cli.invite_cmds",
+    "optdesk.cli.lab_cmds",
     "optdesk.cli.report_cmds",
     "optdesk.cli.store_cmds",
 )
