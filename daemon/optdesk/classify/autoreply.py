@@ -30,6 +30,9 @@ def _header_hits(ctx: Context) -> list[dict]:
 
 
 def _pattern_hits(ctx: Context, rule_type: str, text: str) -> list[dict]:
+    quick = ctx.rules.any_pattern(rule_type)
+    if not text or (quick is not None and quick.search(text) is None):
+        return []
     hits = []
     for rule in ctx.rules.of(rule_type):
         for pattern in rule.patterns:
@@ -72,7 +75,8 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:
-        optouts = find_phrases(ctx.rules.of("opt_out_phrase"), ctx.new_text, ctx.rules.of("negation"))
+        optouts = find_phrases(ctx.rules.of("opt_out_phrase"), ctx.new_text, ctx.rules.of("negation"),
+                               "body", ctx.rules.any_pattern("opt_out_phrase"))
         live = [m for m in optouts if m.negated_by is None]
         if live:
             decision.review = True

@@ -48,7 +48,7 @@ def _original_to(msg: Message) -> list[str]:
 def run(ctx: Context) -> tuple[Decision | None, dict]:
     mail = ctx.mail
     report = None
-    if mail.content_type == "multipart/report" or mail.msg.is_multipart():
+    if mail.content_type == "multipart/report":  # RFC 5965: an ARF report is always one
         report = next((p for p in _parts(mail.msg) if p.get_content_type() == "message/feedback-report"), None)
     if report is None:
         return None, {"reason": "no message/feedback-report part"}

@@ -29,10 +29,12 @@ class Context:
     def new(self) -> NewText:
         """The reply's own words: from the HTML (quotes dropped) when there is no plain part."""
         source = self.mail.html_new_text if self.mail.html_new_text is not None else self.mail.text
+        footer = self.rules.any_pattern("footer")
+        markers = self.rules.any_pattern("quote_marker")
         return extract_new_text(
             source[:50_000],
-            footer=self.rules.patterns("footer"),
-            markers=self.rules.patterns("quote_marker"),
+            footer=(footer,) if footer else self.rules.patterns("footer"),
+            markers=(markers,) if markers else self.rules.patterns("quote_marker"),
         )
 
     @cached_property

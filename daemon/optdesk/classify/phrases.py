@@ -79,13 +79,24 @@ def _negation(text: str, start: int, end: int, negations: Iterable[Rule]) -> tup
 
 
 def find_phrases(
-    rules: Iterable[Rule], text: str, negations: Iterable[Rule], where: str = "body"
+    rules: Iterable[Rule],
+    text: str,
+    negations: Iterable[Rule],
+    where: str = "body",
+    prefilter: re.Pattern[str] | None = None,
 ) -> list[PhraseMatch]:
-    """Every rule hit in ``text`` (first hit per pattern), negated or not, in rule order."""
-    negations = tuple(negations)
+    """Every rule hit in ``text`` (first hit per pattern), negated or not, in rule order.
+
+    ``prefilter`` (RuleSet.any_pattern) skips the per-rule work when nothing can match.
+    """
+    if not text or (prefilter is not None and prefilter.search(text) is None):
+        return []
+    by_language: dict[str, list[Rule]] = {}
+    for negation in negations:
+        by_language.setdefault(negation.language, []).append(negation)
     found: list[PhraseMatch] = []
     for rule in rules:
-        same_language = [n for n in negations if n.language in (rule.language, "any")]
+        same_language = by_language.get(rule.language, []) + by_language.get("any", [])
         for pattern in rule.patterns:
             for m in pattern.finditer(text):
                 neg = _negation(text, m.start(), m.end(), same_language)

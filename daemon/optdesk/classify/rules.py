@@ -38,6 +38,8 @@ class RuleSet:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.files: tuple[str, ...] = tuple(files)
         self._by_type: dict[str, tuple[Rule, ...]] = {}
+        self._patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
+        self._any: dict[str, re.Pattern[str] | None] = {}
         for name in RULE_TYPES:
             self._by_type[name] = tuple(r for r in self.rules if r.type == name)
         scoring = self._by_type["bounce_scoring"]
@@ -53,7 +55,22 @@ class RuleSet:
 
     def patterns(self, rule_type: str) -> tuple[re.Pattern[str], ...]:
         """All compiled patterns of the rules of one type."""
-        return tuple(p for r in self.of(rule_type) for p in r.patterns)
+        if rule_type not in self._patterns:
+            self._patterns[rule_type] = tuple(p for r in self.of(rule_type) for p in r.patterns)
+        return self._patterns[rule_type]
+
+    def any_pattern(self, rule_type: str) -> re.Pattern[str] | None:
+        """One alternation of every pattern of a type: a quick "could anything match?" test.
+
+        None when it cannot be built (e.g. repeated group names); callers then check each rule.
+        """
+        if rule_type not in self._any:
+            sources = [p.pattern for p in self.patterns(rule_type)]
+            try:
+                self._any[rule_type] = re.compile("|".join(f"(?:{s})" for s in sources), FLAGS) if sources else None
+            except re.error:
+                self._any[rule_type] = None
+        return self._any[rule_type]
 
     def __len__(self) -> int:
         return len(self.rules)

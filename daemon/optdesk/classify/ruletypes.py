@@ -152,6 +152,11 @@ class Rule:
     values: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
+    def __post_init__(self) -> None:
+        for name, value in self.values.items():  # plain attributes: fast access in hot loops
+            if name not in ("id", "type", "file", "line", "values", "description"):
+                object.__setattr__(self, name, value)
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self.__dict__["values"][name]

@@ -71,23 +71,36 @@ def _is_outlook_block(lines: Sequence[str], i: int) -> bool:
     return sum(1 for ln in following[:4] if _HEADER_NEXT.match(ln)) >= 2
 
 
+_ATTRIBUTION_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in ATTRIBUTION[:-1]), _I)
+_SIGNATURE_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in SIGNATURE), _I)
+
+
+def _attribution(line: str, following: str | None) -> bool:
+    """'On … wrote:' on this line, or wrapped onto the next one (cheap tests first)."""
+    if line.rstrip().endswith(":") and (_ATTRIBUTION_ANY.search(line) or ATTRIBUTION[-1].search(line)):
+        return True
+    if following is not None and len(line) < 200 and following.rstrip().endswith(":"):
+        return bool(_ATTRIBUTION_ANY.search(f"{line.rstrip()} {following.strip()}"))
+    return False
+
+
 def _cut_reason(
-    lines: Sequence[str], i: int, footer: Iterable[re.Pattern[str]]
+    lines: Sequence[str], i: int, footer: Sequence[re.Pattern[str]]
 ) -> str | None:
     line = lines[i]
-    if ORIGINAL_MESSAGE.match(line):
-        return "original-message"
-    if any(p.search(line) for p in ATTRIBUTION):
+    stripped = line.strip()
+    if not stripped:
+        return None
+    if stripped[0] in "-_":
+        if ORIGINAL_MESSAGE.match(line):
+            return "original-message"
+        if _UNDERSCORES.match(line) and i + 1 < len(lines) and _is_outlook_block(lines, i + 1):
+            return "outlook-header"
+    if _attribution(line, lines[i + 1] if i + 1 < len(lines) else None):
         return "attribution"
-    if i + 1 < len(lines) and len(line) < 200:
-        joined = f"{line.rstrip()} {lines[i + 1].strip()}"
-        if any(p.search(joined) for p in ATTRIBUTION[:-1]):
-            return "attribution"
-    if _UNDERSCORES.match(line) and i + 1 < len(lines) and _is_outlook_block(lines, i + 1):
+    if _HEADER_FROM.match(line) and _is_outlook_block(lines, i):
         return "outlook-header"
-    if _is_outlook_block(lines, i):
-        return "outlook-header"
-    if any(p.search(line) for p in SIGNATURE):
+    if _SIGNATURE_ANY.search(line):
         return "signature"
     if any(p.search(line) for p in footer):
         return "footer"

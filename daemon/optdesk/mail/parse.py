@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import email
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header, decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
+from functools import cached_property
 
 from optdesk.mail.html import html_to_text
 
@@ -23,32 +23,82 @@ _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to"
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
-@dataclass(frozen=True)
 class ParsedMail:
-    """What a message says, decoded. ``text`` is the whole body as text (quotes included)."""
+    """What a message says, decoded on first use. ``text`` is the whole body (quotes included).
 
-    msg: Message
-    sender: str | None
-    sender_name: str
-    null_sender: bool
-    recipients: tuple[str, ...]
-    subject: str
-    message_id: str | None
-    in_reply_to: tuple[str, ...]
-    date: datetime | None
-    content_type: str
-    report_type: str | None
-    text: str
-    html_new_text: str | None = None
-    defects: tuple[str, ...] = field(default=())
+    Attributes: msg, sender, sender_name, null_sender, recipients, subject, message_id,
+    in_reply_to, date, content_type, report_type, text, html_new_text, defects.
+    """
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self._headers: dict[str, list] = {}
+        for name, value in msg.raw_items():  # one pass over the raw pairs, no policy calls
+            self._headers.setdefault(name.lower(), []).append(value)
+        self.sender, self.sender_name, self.null_sender = _sender(self)
+        self.content_type = msg.get_content_type()
 
     def header(self, name: str) -> str:
-        """A header's decoded value, or '' when absent."""
-        return decode_header_value(self.msg.get(name))
+        """A header's decoded value ('' when absent); the first one when repeated."""
+        values = self._headers.get(name.lower())
+        return decode_header_value(values[0]) if values else ""
+
+    def headers(self, name: str) -> list[str]:
+        """Every value of a header, decoded."""
+        return [decode_header_value(v) for v in self._headers.get(name.lower(), ())]
+
+    @cached_property
+    def recipients(self) -> tuple[str, ...]:
+        values = [v for h in _RECIPIENT_HEADERS for v in self.headers(h)]
+        return tuple(dict.fromkeys(addresses_in(values)))
+
+    @cached_property
+    def subject(self) -> str:
+        return self.header("subject")
+
+    @cached_property
+    def message_id(self) -> str | None:
+        found = _MSGID.findall(self.header("message-id"))
+        return found[0] if found else None
+
+    @cached_property
+    def in_reply_to(self) -> tuple[str, ...]:
+        ids = _MSGID.findall(self.header("in-reply-to")) + _MSGID.findall(self.header("references"))
+        return tuple(dict.fromkeys(ids))
+
+    @cached_property
+    def date(self) -> datetime | None:
+        try:
+            return parsedate_to_datetime(self.header("date"))
+        except (TypeError, ValueError, IndexError):
+            return None
+
+    @cached_property
+    def report_type(self) -> str | None:
+        value = self.msg.get_param("report-type") if "content-type" in self._headers else None
+        return str(value).lower() if value else None
+
+    @cached_property
+    def _body(self) -> tuple[str, str | None]:
+        return body_text(self.msg)
+
+    @property
+    def text(self) -> str:
+        return self._body[0]
+
+    @property
+    def html_new_text(self) -> str | None:
+        return self._body[1]
+
+    @property
+    def defects(self) -> tuple[str, ...]:
+        return tuple(type(d).__name__ for d in self.msg.defects)
 
 
 def _clean(text: str) -> str:
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if not text.isascii():  # raw 8-bit bytes come in as surrogates: UTF-8, else Latin-1
+        text = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+        text = text.encode("utf-8", "replace").decode("utf-8")
     return re.sub(r"\s*\r?\n\s*", " ", text).strip()
 
 
@@ -84,31 +134,49 @@ def decode_header_value(value: object) -> str:
     return _clean("".join(out))
 
 
+_ANGLE = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+?)\s*>")
+_BARE = re.compile(r"(?<![^\s<>,;:(\"'])([^\s<>,;:()\"']+@[^\s<>,;:()\"']+\.[^\s<>,;:()\"']+)")
+
+
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    try:
-        pairs = getaddresses(values)
-    except Exception:
-        return []
-    return [(name, addr.strip().lower()) for name, addr in pairs if "@" in addr]
+    """(display name, lower-case address) pairs; tolerant and fast (no RFC 5322 grammar)."""
+    out = []
+    for value in values:
+        for chunk in _split_addresses(value):
+            m = _ANGLE.search(chunk)
+            if m:
+                name = chunk[: m.start()].strip().strip('"').strip()
+                out.append((name, m.group(1).lower()))
+                continue
+            m = _BARE.search(chunk)
+            if m:
+                name = re.sub(r"[()]", "", chunk[m.end():]).strip()
+                out.append((name, m.group(1).lower().strip(".")))
+    return out
+
+
+def _split_addresses(value: str) -> list[str]:
+    """Split an address list on commas outside quotes and angle brackets."""
+    if "," not in value:
+        return [value]
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            depth += 1
+        elif ch == ">" and not quoted and depth:
+            depth -= 1
+        elif ch == "," and not quoted and not depth:
+            parts.append(value[start:i])
+            start = i + 1
+    parts.append(value[start:])
+    return parts
 
 
 def addresses_in(values: list[str]) -> list[str]:
     """Lower-case addresses found in decoded address-header values."""
     return [addr for _, addr in _addresses(values)]
-
-
-def _message_ids(msg: Message) -> tuple[str, ...]:
-    ids: list[str] = []
-    for name in ("in-reply-to", "references"):
-        ids.extend(_MSGID.findall(decode_header_value(msg.get(name))))
-    return tuple(dict.fromkeys(ids))
-
-
-def _date(msg: Message) -> datetime | None:
-    try:
-        return parsedate_to_datetime(decode_header_value(msg.get("date")))
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _iter_parts(msg: Message):
@@ -157,11 +225,10 @@ def body_text(msg: Message) -> tuple[str, str | None]:
     return full, new
 
 
-def _sender(msg: Message) -> tuple[str | None, str, bool]:
-    from_value = decode_header_value(msg.get("from"))
+def _sender(mail: ParsedMail) -> tuple[str | None, str, bool]:
+    from_value = mail.header("from")
     found = _addresses([from_value]) if from_value else []
-    return_path = decode_header_value(msg.get("return-path"))
-    null = return_path.replace(" ", "") == "<>" or not found
+    null = mail.header("return-path").replace(" ", "") == "<>" or not found
     if found:
         return found[0][1], found[0][0], null
     return None, from_value, null
@@ -169,24 +236,4 @@ def _sender(msg: Message) -> tuple[str | None, str, bool]:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse raw bytes. Raises only when the stdlib parser itself gives up (very rare)."""
-    msg = email.message_from_bytes(raw)
-    sender, sender_name, null = _sender(msg)
-    recipients = [decode_header_value(v) for h in _RECIPIENT_HEADERS for v in msg.get_all(h, [])]
-    text, html_new = body_text(msg)
-    mid = _MSGID.findall(decode_header_value(msg.get("message-id")))
-    return ParsedMail(
-        msg=msg,
-        sender=sender,
-        sender_name=sender_name,
-        null_sender=null,
-        recipients=tuple(dict.fromkeys(a for _, a in _addresses(recipients))),
-        subject=decode_header_value(msg.get("subject")),
-        message_id=mid[0] if mid else None,
-        in_reply_to=_message_ids(msg),
-        date=_date(msg),
-        content_type=msg.get_content_type(),
-        report_type=(msg.get_param("report-type") or None) and str(msg.get_param("report-type")).lower(),
-        text=text,
-        html_new_text=html_new,
-        defects=tuple(type(d).__name__ for d in msg.defects),
-    )
+    return ParsedMail(email.message_from_bytes(raw))
