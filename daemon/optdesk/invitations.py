@@ -9,6 +9,7 @@ invitation is reserved just before its send.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -262,10 +263,13 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
 
 
 def open_smtp(settings: Settings):
-    """An SMTP session from the settings (``optdesk.smtp``), with ``send(msg)`` and ``close()``."""
-    from optdesk import smtp
+    """A connected ``optdesk.smtp.SmtpSender`` (TLS, login as ``smtp.url`` says). Pacing is
+    the batch's own, so the session's is switched off."""
+    from optdesk.smtp import SmtpSender
 
-    return smtp.SmtpSender.from_settings(settings)
+    sender = SmtpSender(dataclasses.replace(settings.smtp, rate_per_second=0.0))
+    sender.connect()
+    return sender
 
 
 # -- the batch send -----------------------------------------------------------------------------
@@ -286,7 +290,9 @@ class _Batch:
         if self.sender is None and self.broken is None:
             try:
                 self.sender = self.connect()
-            except (OptdeskError, OSError) as exc:
+            except OptdeskError as exc:
+                self.broken = str(exc)
+            except OSError as exc:
                 self.broken = f"cannot reach the SMTP server: {exc}"
         return self.sender
 
@@ -310,7 +316,7 @@ class _Batch:
         msg = message_for(self.fields, res, self.settings, self.key)
         self._pace()
         try:
-            self._deliver(msg)
+            self.sender.send(msg)  # optdesk.smtp reconnects once when the server drops us
         except (OptdeskError, OSError, smtplib.SMTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.store.mark_invitation_failed(res.invitation_id, error)
@@ -320,15 +326,6 @@ class _Batch:
             res.invitation_id, message_id=msg["Message-ID"], actor=self.actor,
             evidence={"token_nonce": res.nonce, "reply_to": msg["Reply-To"]})
         return InviteResult(cid, "sent", "", res.email, res.invitation_id, msg["Message-ID"])
-
-    def _deliver(self, msg: EmailMessage) -> None:
-        try:
-            self.sender.send(msg)
-        except smtplib.SMTPServerDisconnected:
-            log.info("SMTP session dropped; reconnecting once")
-            self.close()
-            self.sender = self.connect()
-            self.sender.send(msg)
 
     def close(self) -> None:
         sender, self.sender = self.sender, None

@@ -53,6 +53,20 @@ def build_store(path: pathlib.Path) -> Store:
     return store
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cancel_store_timers():
+    """Cancel the stores' pending close-timers before the interpreter exits.
+
+    A store closes an idle connection from a daemon ``threading.Timer``; one that fires while
+    Python finalises dies inside DuckDB and aborts the process (exit 134). See the report.
+    """
+    yield
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+            thread.join(timeout=2)
+
+
 @pytest.fixture
 def inv_store(tmp_path: pathlib.Path) -> Store:
     return build_store(tmp_path / "inv.duckdb")

@@ -203,3 +203,15 @@ def test_invitations_listing(sent):
     assert store.invitations(GROUP, contact_ids=[1]).height == 1
     assert store.invitations(GROUP, contact_ids=[6]).height == 0
     assert store.invitation_for_message_id("<nope@x>") is None
+
+
+def test_lookup_result_as_payload(sent):
+    """The classifier hands the invitation_lookup dict back as the payload (In-Reply-To match)."""
+    store, res = sent
+    found = store.invitation_for_message_id("inv1@reply.example")
+    assert json.loads(json.dumps(found)) == found
+    assert found["invitation_id"] == res.invitation_id and found["via"] == "in_reply_to"
+    result = store.accept_invitation(found, sender="a1@news.example", message_hash="h")
+    assert result.accepted and not opted_out(store)
+    proof = json.loads(store.events(kinds=["opt_in"])["evidence"][0])
+    assert proof["matched_by"] == "in_reply_to" and proof["token_nonce"] == str(res.nonce)

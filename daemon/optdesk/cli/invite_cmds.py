@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
+from optdesk.cli.common import add_group, group, open_store, stderr
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +74,11 @@ def cmd_invite(args, settings) -> int:
 def cmd_invitations(args, settings) -> int:
     df = open_store(settings).invitations(group(args, settings), statuses=args.status,
                                           contact_ids=args.contacts, limit=args.limit)
-    print_frame(df.select("invitation_id", "contact_id", "name", "email", "status", "language",
-                          "sent_at", "expires_at", "answered_at", "error"))
+    for r in df.iter_rows(named=True):
+        when = r["answered_at"] or r["sent_at"] or r["created_at"]
+        print(f"invitation {r['invitation_id']}: contact {r['contact_id']} <{r['email']}> "
+              f"{r['status']} {when:%Y-%m-%d %H:%M} (expires {r['expires_at']:%Y-%m-%d})"
+              + (f": {r['error']}" if r["error"] else ""))
+    if df.height == 0:
+        stderr("no invitations")
     return 0

@@ -190,13 +190,23 @@ class InvitationOps:
             return self._invitation_row(con, invitation_id)
 
     def invitation_for_message_id(self, message_id: str) -> dict | None:
-        """The invitation sent with this Message-ID (with or without angle brackets), or None."""
+        """The invitation sent with this Message-ID (with or without angle brackets), or None.
+
+        JSON-safe (the classifier's ``invitation_lookup``; the dict may come back to
+        ``accept_invitation`` as its payload): invitation_id, contact_id, data_group, email,
+        nonce, status, message_id, expires_at (ISO text), via ("in_reply_to").
+        """
         if not message_id or not message_id.strip():
             return None
-        with self.db.connection() as con:
-            rows = con.sql("SELECT * FROM invitations WHERE message_id = ?",
-                           params=[_norm_msgid(message_id)]).pl().to_dicts()
-        return rows[0] if rows else None
+        rows = self.db.rows(
+            "SELECT invitation_id, contact_id, data_group, email, nonce, status, message_id,"
+            " strftime(expires_at, '%Y-%m-%dT%H:%M:%S') FROM invitations WHERE message_id = ?",
+            [_norm_msgid(message_id)])
+        if not rows:
+            return None
+        keys = ("invitation_id", "contact_id", "data_group", "email", "nonce", "status",
+                "message_id", "expires_at")
+        return {**dict(zip(keys, rows[0], strict=True)), "via": "in_reply_to"}
 
     def invitations(
         self, data_group: str, *, statuses: Sequence[str] | None = None,
@@ -294,7 +304,7 @@ class InvitationOps:
         if isinstance(in_reply_to, str):
             in_reply_to = in_reply_to.split()
         if payload:
-            proof.update(token_nonce=payload.get("nonce"), matched_by="token")
+            proof.update(token_nonce=payload.get("nonce"), matched_by=payload.get("via", "token"))
             rows = con.sql("SELECT * FROM invitations WHERE nonce = ?",
                            params=[str(payload.get("nonce"))]).pl().to_dicts()
             if not rows:
