@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optdesk.sources import RawMessage
-from optdesk.store.deliverability import BounceScoring
+from optdesk.store.batch import BatchOps
 
 MOVED_KINDS = ("opt_out", "complaint", "bounce_hard", "bounce_soft", "auto_reply", "opt_in")
 ACTOR = "daemon"
@@ -186,27 +186,22 @@ def _evidence(plan: Plan) -> dict:
             "uid": plan.uid, "details": d.evidence, "message_id": d.message_id}
 
 
-def apply_plan(store, plan: Plan, scoring: BounceScoring) -> None:
-    """Carry out an ``applied`` plan (joins the caller's transaction). May turn it into review."""
+def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
+    """Carry out an ``applied`` plan: queue set-based writes in ``ops`` (``store.apply_batch``
+    runs them), or call the store now for the rare kinds. Joins the caller's transaction."""
     d = plan.decision
     if plan.status != "applied" and not getattr(d, "decline", False):
         return
-    common = {"actor": ACTOR, "message_hash": plan.hash}
+    common = {"message_hash": plan.hash, "evidence": _evidence(plan)}
     if d.kind in ("opt_out", "complaint"):
-        _apply_opt_out(store, plan, common)
-    elif d.kind == "bounce_hard":
+        _apply_opt_out(store, plan, ops)
+    elif d.kind in ("bounce_hard", "bounce_soft"):
         for address in d.addresses:
-            store.mark_undeliverable(address, reason=_diag(d), evidence=_evidence(plan),
-                                     contact_id=plan.contact_id, data_group=plan.data_group,
-                                     **common)
-    elif d.kind == "bounce_soft":
-        for address in d.addresses:
-            store.record_soft_bounce(address, scoring, reason=_diag(d), evidence=_evidence(plan),
-                                     contact_id=plan.contact_id, data_group=plan.data_group,
-                                     **common)
+            ops.add_bounce(d.kind == "bounce_hard", address, reason=_diag(d),
+                           contact_id=plan.contact_id, data_group=plan.data_group, **common)
     elif d.kind == "auto_reply" and d.sender:
-        store.record_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
-                                data_group=plan.data_group, evidence=_evidence(plan), **common)
+        ops.add_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
+                           data_group=plan.data_group, **common)
     elif d.kind == "opt_in" or getattr(d, "decline", False):
         _apply_invitation_answer(store, plan)
 
@@ -215,7 +210,7 @@ def _diag(decision: Any) -> str:
     return f"{decision.kind} ({decision.rule or decision.stage})"
 
 
-def _apply_opt_out(store, plan: Plan, common: dict) -> None:
+def _apply_opt_out(store, plan: Plan, ops: BatchOps) -> None:
     d = plan.decision
     source = "complaint" if d.kind == "complaint" else "reply"
     token = d.token if isinstance(getattr(d, "token", None), dict) else None
@@ -223,12 +218,12 @@ def _apply_opt_out(store, plan: Plan, common: dict) -> None:
         source = "list_unsubscribe"
     reason = (d.new_text or d.subject or d.kind)[:200]
     if plan.contact_id is not None:
-        store.opt_out(plan.contact_id, plan.data_group, source=source, reason=reason,
-                      evidence=_evidence(plan), **common)
+        ops.add_opt_out(plan.contact_id, plan.data_group, source=source, reason=reason,
+                        evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)
         return
     address = (list(d.addresses) or [d.sender or ""])[0]
     store.suppress_address(address, plan.data_group, source=source, reason=reason,
-                           evidence=_evidence(plan), **common)
+                           evidence=_evidence(plan), actor=ACTOR, message_hash=plan.hash)
 
 
 def _apply_invitation_answer(store, plan: Plan) -> None:

@@ -35,6 +35,7 @@ from optdesk.actions import Plan, apply_plan, error_plan, lookup_addresses, plan
 from optdesk.errors import StoreBusy
 from optdesk.mail import decode_header_value, parse_message
 from optdesk.sources import FolderState, MailboxSource, RawMessage
+from optdesk.store.batch import BatchOps
 from optdesk.store.deliverability import BounceScoring
 
 log = logging.getLogger(__name__)
@@ -225,10 +226,7 @@ class Ingestor:
         """Apply the plans and write their ledger rows in one transaction; if that fails, apply
         them one by one so that only the failing message is recorded as an error."""
         try:
-            with self.store.batch():
-                for plan in plans:
-                    apply_plan(self.store, plan, self.scoring)
-                self.store.add_ledger_rows([self._row(p, state) for p in plans])
+            self._write(plans, state)
             return
         except (StoreBusy, duckdb.IOException, duckdb.FatalException):
             raise
@@ -238,21 +236,33 @@ class Ingestor:
         for plan in plans:
             self._commit_one(plan, state)
 
+    def _write(self, plans: list[Plan], state: FolderState) -> None:
+        with self.store.batch():
+            ops = BatchOps()
+            for plan in plans:
+                apply_plan(self.store, plan, ops)
+            missing = self.store.apply_batch(ops, self.scoring)["missing"]
+            for plan in plans:
+                if plan.hash in missing:
+                    self._failed(plan, f"no contact with id {plan.contact_id}")
+            self.store.add_ledger_rows([self._row(p, state) for p in plans])
+
     def _commit_one(self, plan: Plan, state: FolderState) -> None:
         try:
-            with self.store.batch():
-                apply_plan(self.store, plan, self.scoring)
-                self.store.add_ledger_rows([self._row(plan, state)])
+            self._write([plan], state)
             return
         except (StoreBusy, duckdb.IOException, duckdb.FatalException):
             raise
         except Exception as exc:  # noqa: BLE001
-            plan.status, plan.target = "error", None
-            plan.error = f"UID {plan.uid}: could not apply {plan.kind}: {type(exc).__name__}: {exc}"
-            plan.review_reason = "could not be applied: " + plan.error
-            log.warning("%s: %s", self.source.url, plan.error)
+            self._failed(plan, f"{type(exc).__name__}: {exc}")
         with self.store.batch():
             self.store.add_ledger_rows([self._row(plan, state)])
+
+    def _failed(self, plan: Plan, why: str) -> None:
+        plan.status, plan.target = "error", None
+        plan.error = f"UID {plan.uid}: could not apply {plan.kind}: {why}"
+        plan.review_reason = "could not be applied: " + plan.error
+        log.warning("%s: %s", self.source.url, plan.error)
 
     def _row(self, plan: Plan, state: FolderState) -> dict:
         d = plan.decision

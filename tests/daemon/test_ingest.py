@@ -182,3 +182,15 @@ def test_batches_and_command_counts(desk, box, settings):
         assert res.commands == 6
         empty = ing.poll()
         assert empty.seen == 0 and empty.commands <= 3
+
+
+def test_same_contact_twice_in_one_batch_gives_one_opt_out_event(desk, box, settings):
+    box.deliver(make_mail("bob@example.org", "opt_out"))
+    box.deliver(make_mail("bob.private@example.org", "opt_out"))
+    box.deliver(make_mail("mailer-daemon@mx.example", "bounce_soft", address="alice@example.org"))
+    box.deliver(make_mail("mailer-daemon@mx.example", "bounce_soft", address="alice@example.org"))
+    res = poller(desk, box, settings).poll()
+    assert res.applied == 4 and res.moved == 4
+    assert events(desk, "opt_out").height == 1
+    assert events(desk, "bounce_soft").height == 2
+    assert desk.deliverability("alice@example.org")["soft_bounces"] == 2

@@ -1,7 +1,7 @@
 """The daemon's side of the store: the processed-message ledger, mailbox state, job runs.
 
-Deliverability (bounces, auto-replies) lives in ``deliverability.py``, the review queue in
-``review.py``; this mixin pulls them together. Every write here joins the caller's transaction
+Deliverability (bounces, auto-replies) lives in ``deliverability.py``, set-based batch writes
+in ``batch.py``, the review queue in ``review.py``; this mixin pulls them together. Every write here joins the caller's transaction
 when there is one (``store.batch()``), so a whole batch of messages commits at once.
 """
 
@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from optdesk.store.base import normalise_email, utcnow
+from optdesk.store.batch import BatchWrites
 from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.review import ReviewQueue
 
@@ -43,8 +44,9 @@ def evidence_json(evidence: Any) -> str | None:
     return json.dumps(evidence, default=str, sort_keys=True, ensure_ascii=False)
 
 
-class LedgerOps(DeliverabilityOps, ReviewQueue):
-    """Mixin: ledger rows, mailbox state, job runs, daemon status (plus bounces and review)."""
+class LedgerOps(BatchWrites, DeliverabilityOps, ReviewQueue):
+    """Mixin: ledger rows, mailbox state, job runs, daemon status (plus batch writes, bounces
+    and the review queue)."""
 
     @contextmanager
     def batch(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -1,0 +1,223 @@
+"""Set-based writes for one batch of the daemon: opt-outs, bounces and auto-replies of hundreds of
+messages in a handful of statements (one statement per message costs 3–10 ms in DuckDB).
+
+Same rules and the same rows as the one-at-a-time methods (``opt_out``, ``mark_undeliverable``,
+``record_soft_bounce``, ``record_auto_reply``): an opt-out of a contact already opted out in that
+data group changes nothing and adds no event; every bounce and auto-reply adds one event. Runs
+inside the caller's transaction (``store.batch()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from optdesk.store.base import normalise_email, utcnow
+from optdesk.store.deliverability import BounceScoring
+
+EVENT_SCHEMA = pa.schema([
+    ("occurred_at", pa.timestamp("us")), ("kind", pa.string()), ("contact_id", pa.int64()),
+    ("data_group", pa.string()), ("email", pa.string()), ("source", pa.string()),
+    ("actor", pa.string()), ("reason", pa.string()), ("evidence", pa.string()),
+    ("message_hash", pa.string()),
+])
+
+
+@dataclass
+class BatchOps:
+    """What one batch asks of the store; each item is a dict (see the ``add_*`` methods)."""
+
+    opt_outs: list[dict] = field(default_factory=list)
+    hard: list[dict] = field(default_factory=list)
+    soft: list[dict] = field(default_factory=list)
+    auto: list[dict] = field(default_factory=list)
+
+    def add_opt_out(self, contact_id: int, data_group: str, *, source: str, reason: str | None,
+                    evidence: Any, message_hash: str, actor: str = "daemon") -> None:
+        self.opt_outs.append({"contact_id": int(contact_id), "data_group": data_group,
+                              "source": source, "reason": reason, "evidence": evidence,
+                              "message_hash": message_hash, "actor": actor})
+
+    def add_bounce(self, hard: bool, email: str, *, reason: str | None, evidence: Any,
+                   message_hash: str, contact_id: int | None, data_group: str | None,
+                   actor: str = "daemon") -> None:
+        (self.hard if hard else self.soft).append({
+            "email": normalise_email(email), "reason": reason, "evidence": evidence,
+            "message_hash": message_hash, "contact_id": contact_id, "data_group": data_group,
+            "actor": actor})
+
+    def add_auto_reply(self, email: str, *, return_date: dt.date | None, evidence: Any,
+                       message_hash: str, contact_id: int | None, data_group: str | None,
+                       actor: str = "daemon") -> None:
+        until = return_date
+        if isinstance(until, dt.date) and not isinstance(until, dt.datetime):
+            until = dt.datetime(until.year, until.month, until.day)
+        self.auto.append({"email": normalise_email(email), "until": until, "evidence": evidence,
+                          "message_hash": message_hash, "contact_id": contact_id,
+                          "data_group": data_group, "actor": actor})
+
+    def __len__(self) -> int:
+        return len(self.opt_outs) + len(self.hard) + len(self.soft) + len(self.auto)
+
+
+def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, source=None) -> list:
+    from optdesk.store.ledger import evidence_json
+
+    return [{"occurred_at": at, "kind": kind, "contact_id": i.get("contact_id"),
+             "data_group": i.get("data_group"), "email": i.get("email"),
+             "source": source or i.get("source"), "actor": i["actor"],
+             "reason": reason(i) if reason else i.get("reason"),
+             "evidence": evidence_json(i.get("evidence")), "message_hash": i["message_hash"]}
+            for i in items]
+
+
+class BatchWrites:
+    """Mixin: ``apply_batch(ops, scoring)``."""
+
+    def apply_batch(self, ops: BatchOps, scoring: BounceScoring | None = None,
+                    at: dt.datetime | None = None) -> dict:
+        """Apply a batch's writes; returns ``missing``: message hashes whose opt-out names a
+        contact the store does not have (nothing was written for those)."""
+        at, scoring = at or utcnow(), scoring or BounceScoring()
+        missing: set[str] = set()
+        if not len(ops):
+            return {"missing": missing}
+        with self.db.transaction() as con:
+            events: list[dict] = []
+            if ops.opt_outs:
+                missing = self._batch_opt_outs(con, ops.opt_outs, at)
+            if ops.hard:
+                self._batch_hard(con, ops.hard, at)
+                events += _event_rows("bounce_hard", ops.hard, at)
+            if ops.soft:
+                events += self._batch_soft(con, ops.soft, scoring, at)
+            if ops.auto:
+                self._batch_auto(con, ops.auto, at)
+                events += _event_rows("auto_reply", ops.auto, at, reason=lambda i: (
+                    f"away until {i['until']:%Y-%m-%d}" if i["until"] else "automatic reply"))
+            _insert(con, "events", EVENT_SCHEMA, events)
+        return {"missing": missing}
+
+    def _batch_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
+                        at: dt.datetime) -> set[str]:
+        ids = sorted({i["contact_id"] for i in items})
+        known = {r[0] for r in con.execute(
+            "SELECT contact_id FROM contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
+            [ids]).fetchall()}
+        done = {(r[0], r[1]) for r in con.execute(
+            "SELECT contact_id, data_group FROM optouts"
+            " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        missing = {i["message_hash"] for i in items if i["contact_id"] not in known}
+        fresh: dict[tuple[int, str], dict] = {}
+        for item in items:
+            key = (item["contact_id"], item["data_group"])
+            if item["contact_id"] in known and key not in done and key not in fresh:
+                fresh[key] = item
+        if not fresh:
+            return missing
+        for group in {g for _, g in fresh}:
+            self._ensure_group(con, group)
+        rows = _event_rows("opt_out", list(fresh.values()), at)
+        returned = _insert(con, "events", EVENT_SCHEMA, rows,
+                           returning="event_id, contact_id, data_group")
+        event_of = {(r[1], r[2]): r[0] for r in returned}
+        optouts = pa.table({
+            "contact_id": [k[0] for k in fresh], "data_group": [k[1] for k in fresh],
+            "source": [i["source"] for i in fresh.values()],
+            "actor": [i["actor"] for i in fresh.values()],
+            "reason": [i["reason"] for i in fresh.values()],
+            "opted_out_at": pa.array([at] * len(fresh), pa.timestamp("us")),
+            "event_id": [event_of[k] for k in fresh],
+        })
+        _insert_table(con, "optouts", optouts)
+        return missing
+
+    @staticmethod
+    def _batch_hard(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:
+        last = {i["email"]: i for i in items}
+        table = pa.table({"email": list(last), "reason": [i["reason"] for i in last.values()],
+                          "ts": pa.array([at] * len(last), pa.timestamp("us"))})
+        _upsert(con, table,
+                "INSERT INTO deliverability (email, undeliverable, hard_bounced_at, last_bounce_at,"
+                " last_reason) SELECT email, true, ts, ts, reason FROM batch_rows"
+                " ON CONFLICT (email) DO UPDATE SET undeliverable = true,"
+                " hard_bounced_at = coalesce(deliverability.hard_bounced_at,"
+                " excluded.hard_bounced_at), last_bounce_at = excluded.last_bounce_at,"
+                " last_reason = excluded.last_reason")
+
+    @staticmethod
+    def _batch_soft(con: duckdb.DuckDBPyConnection, items: list[dict], scoring: BounceScoring,
+                    at: dt.datetime) -> list[dict]:
+        emails = sorted({i["email"] for i in items})
+        state = {r[0]: list(r[1:]) for r in con.execute(
+            "SELECT email, bounce_score, score_at, soft_bounces, undeliverable FROM deliverability"
+            " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [emails]).fetchall()}
+        events = []
+        for item in items:  # in message order, so two bounces in one batch count twice
+            score, since, count, was = state.get(item["email"], [0.0, None, 0, False])
+            score = scoring.decayed(score, since, at) + scoring.weight
+            count += 1
+            now_bad = bool(was) or (count >= 2 and score >= scoring.threshold)
+            state[item["email"]] = [score, at, count, now_bad]
+            result = {"score": round(score, 4), "soft_bounces": count, "undeliverable": now_bad,
+                      "changed": now_bad and not was}
+            events.append({**item, "evidence": {"bounce": item["evidence"], "score": result}})
+        last = {i["email"]: i["reason"] for i in items}
+        table = pa.table({
+            "email": list(last), "reason": list(last.values()),
+            "score": [float(state[e][0]) for e in last], "n": [int(state[e][2]) for e in last],
+            "bad": [bool(state[e][3]) for e in last],
+            "ts": pa.array([at] * len(last), pa.timestamp("us")),
+        })
+        _upsert(con, table,
+                "INSERT INTO deliverability (email, undeliverable, bounce_score, score_at,"
+                " soft_bounces, last_bounce_at, last_reason) SELECT email, bad, score, ts, n, ts,"
+                " reason FROM batch_rows ON CONFLICT (email) DO UPDATE SET"
+                " undeliverable = excluded.undeliverable, bounce_score = excluded.bounce_score,"
+                " score_at = excluded.score_at, soft_bounces = excluded.soft_bounces,"
+                " last_bounce_at = excluded.last_bounce_at, last_reason = excluded.last_reason")
+        return _event_rows("bounce_soft", events, at)
+
+    @staticmethod
+    def _batch_auto(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:
+        last = {i["email"]: i["until"] for i in items}
+        table = pa.table({"email": list(last),
+                          "until": pa.array(list(last.values()), pa.timestamp("us")),
+                          "ts": pa.array([at] * len(last), pa.timestamp("us"))})
+        _upsert(con, table,
+                "INSERT INTO deliverability (email, away_until, last_auto_reply_at)"
+                " SELECT email, until, ts FROM batch_rows ON CONFLICT (email) DO UPDATE SET"
+                " away_until = excluded.away_until,"
+                " last_auto_reply_at = excluded.last_auto_reply_at")
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> None:
+    con.register("batch_rows", table)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister("batch_rows")
+
+
+def _insert_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table,
+                  returning: str | None = None) -> list[tuple]:
+    cols = ", ".join(table.column_names)
+    con.register("batch_rows", table)
+    try:
+        tail = f" RETURNING {returning}" if returning else ""
+        cur = con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM batch_rows{tail}")
+        return cur.fetchall() if returning else []
+    finally:
+        con.unregister("batch_rows")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema, rows: list[dict],
+            returning: str | None = None) -> list[tuple]:
+    if not rows:
+        return []
+    table = pa.table({c: [r[c] for r in rows] for c in schema.names}, schema=schema)
+    return _insert_table(con, name, table, returning)

@@ -1,0 +1,137 @@
+"""The schedule: its jobs, job errors recorded without stopping the next run, SIGTERM in a real
+process, IMAP IDLE for near-instant pickup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from optdesk.errors import MailboxUnavailable
+from optdesk.scheduler import Backoff, Daemon
+from optdesk.testing import FakeMailbox, FakeSource
+
+from .conftest import fake_classify, make_mail
+from .imap_helpers import daemon_settings, demo_store
+
+
+@pytest.fixture
+def daemon(desk, settings):
+    box = FakeMailbox()
+    d = Daemon(settings, store=desk, source=FakeSource(box), classify=fake_classify,
+               backoff=Backoff(first=0.01, cap=0.01))
+    d.box = box
+    return d
+
+
+def test_jobs_on_the_schedule(daemon):
+    sched = daemon.build_scheduler()
+    jobs = {job.id: job for job in sched.get_jobs()}
+    assert {"poll", "decay"} <= set(jobs)
+    poll = jobs["poll"]
+    assert poll.max_instances == 1 and poll.coalesce is True
+    assert poll.trigger.interval.total_seconds() == daemon.settings.poll_interval
+    assert ("invitation_expiry" in jobs) == hasattr(daemon.store, "expire_invitations")
+    from optdesk import reports
+
+    assert ("report" in jobs) == hasattr(reports, "run_scheduled_report")
+
+
+def test_a_failing_job_is_recorded_and_runs_again(daemon, monkeypatch):
+    calls = {"n": 0}
+    real = daemon.store.decay_bounce_scores
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk hiccup")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(daemon.store, "decay_bounce_scores", flaky)
+    daemon.decay_job()
+    daemon.decay_job()
+    runs = daemon.store.job_runs("decay")
+    assert runs["ok"].to_list() == [True, False]
+    assert "RuntimeError: disk hiccup" in runs["error"][1]
+    assert daemon.store.daemon_status()["last_job_error"]["job"] == "decay"
+
+
+def test_a_failing_poll_is_recorded_and_the_next_one_completes(daemon):
+    daemon.box.deliver(make_mail("alice@example.org", "opt_out"))
+    daemon.box.fail("folder_state", MailboxUnavailable("server went away"), times=3)
+    assert daemon.poll_job() is None
+    time.sleep(0.02)
+    result = daemon.poll_job()
+    assert result is not None and result.applied == 1
+    assert daemon.store.job_runs("poll")["ok"].to_list() == [True, False]
+
+
+def _run(args, cwd, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "optdesk", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def _maildir(path, messages):
+    from optdesk.demo_mailbox import write_maildir
+
+    write_maildir(path, messages)
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_current_message_and_exits(tmp_path, tmp_path_factory):
+    store = demo_store(tmp_path, tmp_path_factory)
+    store.release()
+    mail = [make_mail(f"s{i}@example.net", body="I am out of the office until Monday.")
+            for i in range(3000)]
+    _maildir(tmp_path / "box", mail)
+    args = ["--db", "optdesk.duckdb", "--mailbox", f"maildir:{tmp_path / 'box'}", "run"]
+    env = {**os.environ, "OPTDESK_POLL_INTERVAL": "1"}
+    proc = _run(args, tmp_path, env=env)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "box" / ".optdesk.auto_reply").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first moves are done: the poll is in full swing
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "stopping: finishing the current message" in out and "daemon stopped" in out
+    from optdesk.store import Store
+
+    store = Store(tmp_path / "optdesk.duckdb")
+    ledger = store.ledger()
+    moved = len(os.listdir(tmp_path / "box" / ".optdesk.auto_reply" / "new"))
+    left = len(os.listdir(tmp_path / "box" / "new"))
+    assert moved + left == 3000
+    assert ledger.filter(status="applied").height == moved  # every applied message was moved
+    assert ledger["moved_at"].null_count() == 0
+    if ledger.height < 3000:  # stopped part-way: the rest is picked up by the next run
+        assert store.mailbox_state(f"maildir:{tmp_path / 'box'}", "INBOX")["last_uid"] > 0
+
+
+@pytest.mark.imap
+def test_idle_picks_up_new_mail_at_once(dovecot, tmp_path, tmp_path_factory):
+    store = demo_store(tmp_path, tmp_path_factory)
+    store.release()
+    settings = daemon_settings(dovecot, tmp_path)
+    config = tmp_path / "optdesk.toml"
+    config.write_text(
+        f'db = "{settings.db}"\nmailbox = "{settings.mailbox}"\ndata_group = "demo"\n'
+        f"poll_interval = 60\nidle = true\n[imap]\npassword_file = \"{dovecot.password_file}\"\n"
+        "allow_plaintext = true\n")
+    proc = _run(["--config", str(config), "run"], tmp_path)
+    try:
+        time.sleep(2.0)  # started, first (empty) poll done, IDLE waiting
+        sent = time.monotonic()
+        dovecot.append(make_mail("alice@example.net", body="I am out of the office."))
+        folder = "optdesk.auto_reply"
+        while time.monotonic() - sent < 15 and not dovecot.contents(folder):
+            time.sleep(0.1)
+        assert dovecot.contents(folder), "not picked up"
+        assert time.monotonic() - sent < 5  # IDLE, not the 60 s poll interval
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
