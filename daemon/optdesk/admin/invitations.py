@@ -1,0 +1,310 @@
+"""Notebook 03: invite opted-out contacts, once, to opt back in.
+
+    from optdesk.admin.invitations import InvitationsView
+    InvitationsView.from_settings()
+
+Contacts come from the selection made in 01/02, from a filter over the opted-out, or from typed
+contact ids. Preview and send call ``optdesk.invitations`` (the same renderer, guardrails and
+batch send as ``optdesk invite``); this view only collects values and shows results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import ipywidgets as w
+
+from optdesk import invitations as inv
+from optdesk.admin.common import (
+    STYLE,
+    Status,
+    button,
+    default_actor,
+    esc,
+    fmt_when,
+    open_store,
+    store_path,
+)
+from optdesk.admin.render import table
+from optdesk.admin.selection import get_selection
+from optdesk.errors import InvalidField
+from optdesk.settings import signing_key
+
+SOURCES = ("selection from notebook 01/02", "filter", "contact ids")
+ANY = "(any)"
+PREVIEW_COUNT = 3
+STATUS_LABELS = ("sent", "accepted", "declined", "expired", "failed", "pending")
+
+
+class InvitationsView:
+    """Who → fields → preview → send (with progress) → per-contact results → statuses."""
+
+    def __init__(self, store, settings, data_group: str | None = None, *,
+                 actor: str | None = None, selection_path=None, connect=None,
+                 key: bytes | None = None) -> None:
+        self.store, self.settings = store, settings
+        self.actor = actor or default_actor()
+        self.selection_path, self.connect = selection_path, connect
+        self.key = key if key is not None else _signing_key(settings)
+        self.contact_ids: list[int] = []
+        self.results: list[inv.InviteResult] = []
+        self.status = Status()
+        group = data_group or settings.data_group
+        self.group = w.Dropdown(options=sorted({*store.data_groups(), group}), value=group,
+                                description="Data group")
+        self._who_widgets()
+        self._field_widgets()
+        g = self.status.guard
+        self.load_button.on_click(g(self.load_contacts))
+        self.preview_button.on_click(g(self.show_preview))
+        self.send_button.on_click(g(self.ask_send))
+        self.confirm_button.on_click(g(self.send))
+        self.cancel_button.on_click(g(self.cancel_send))
+        self.refresh_button.on_click(g(self.refresh_statuses))
+        self.source.observe(g(self._on_source), names="value")
+        self.language.observe(g(self._on_language), names="value")
+        self.group.observe(g(self._on_group), names="value")
+        self.widget = self._layout()
+        self._on_source({"new": self.source.value})
+        self.refresh_statuses()
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs) -> InvitationsView:
+        """The view over the configured store (OPTDESK_DB, optdesk.toml) and data group."""
+        store, settings = open_store(settings)
+        return cls(store, settings, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def data_group(self) -> str:
+        return self.group.value
+
+    # -- widgets -------------------------------------------------------------------------------
+    def _who_widgets(self) -> None:
+        self.source = w.RadioButtons(options=SOURCES, value=SOURCES[0], description="Contacts")
+        self.selection_info = w.HTML("")
+        self.list_filter = w.Dropdown(description="Media list")
+        self.language_filter = w.Dropdown(options=[ANY, *inv.LANGUAGES], value=ANY,
+                                          description="Language")
+        self.text_filter = w.Text(description="Name", placeholder="part of a name or outlet")
+        self.filter_box = w.VBox([self.list_filter, self.language_filter, self.text_filter])
+        self.ids = w.Textarea(description="Contact ids", placeholder="e.g. 12, 57 103",
+                              layout=w.Layout(width="420px"))
+        self.load_button = button("Load contacts", "", "users")
+        self.who_html = w.HTML("")
+
+    def _field_widgets(self) -> None:
+        d = inv.default_fields(self.settings)
+        wide = w.Layout(width="560px")
+        self.sender_name = w.Text(value=d.sender_name, description="Sender name", layout=wide)
+        self.sender_email = w.Text(value=d.sender_email, description="Sender email", layout=wide)
+        self.language = w.Dropdown(options=inv.LANGUAGES, value=d.language,
+                                   description="Language")
+        self.subject = w.Text(value=d.subject, description="Subject", layout=wide)
+        self.comments = w.Textarea(description="Comments", layout=w.Layout(width="560px",
+                                                                           height="90px"),
+                                   placeholder="a paragraph added to the message (optional)")
+        self.preview_button = button("Preview", "info", "eye")
+        self.send_button = button("Send invitations", "warning", "paper-plane")
+        self.confirm_text = w.HTML("")
+        self.confirm_button = button("Confirm: send", "danger", "check")
+        self.cancel_button = button("Cancel")
+        self.confirm_box = w.VBox([self.confirm_text,
+                                   w.HBox([self.confirm_button, self.cancel_button])],
+                                  layout=w.Layout(display="none", border="1px solid #b42318",
+                                                  padding="6px"))
+        self.preview_html = w.HTML("")
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="Sent",
+                                      layout=w.Layout(display="none"))
+        self.progress_label = w.HTML("")
+        self.results_html = w.HTML("")
+        self.refresh_button = button("Refresh statuses", "", "refresh")
+        self.statuses_html = w.HTML("")
+
+    def _layout(self) -> w.VBox:
+        head = w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>. "
+                      "Only contacts opted out of the data group are invited, never after a "
+                      f"complaint, and at most once every {self.settings.invitations.cooloff_days}"
+                      " days.</span>")
+        return w.VBox([
+            head, self.group, w.HTML("<h4>1. Who</h4>"), self.source, self.selection_info,
+            self.filter_box, self.ids, self.load_button, self.who_html,
+            w.HTML("<h4>2. The message</h4>"), self.sender_name, self.sender_email,
+            self.language, self.subject, self.comments,
+            w.HBox([self.preview_button, self.send_button]), self.status.widget,
+            self.confirm_box, self.preview_html, w.HBox([self.progress, self.progress_label]),
+            self.results_html, w.HTML("<h4>3. Invitations and answers</h4>"),
+            self.refresh_button, self.statuses_html,
+        ])
+
+    # -- who -----------------------------------------------------------------------------------
+    def _on_source(self, change) -> None:
+        chosen = change["new"]
+        self.selection_info.layout.display = "" if chosen == SOURCES[0] else "none"
+        self.filter_box.layout.display = "" if chosen == SOURCES[1] else "none"
+        self.ids.layout.display = "" if chosen == SOURCES[2] else "none"
+        if chosen == SOURCES[0]:
+            self._show_selection()
+        if chosen == SOURCES[1]:
+            names = self.store.lists(self.data_group)["name"].to_list()
+            self.list_filter.options = [ANY, *names]
+            self.list_filter.value = ANY
+
+    def _on_group(self, _change) -> None:
+        self.contact_ids = []
+        self.who_html.value = ""
+        self._on_source({"new": self.source.value})
+        self.refresh_statuses()
+
+    def _show_selection(self) -> None:
+        sel = get_selection(self.selection_path)
+        if sel is None or not sel.contact_ids:
+            self.selection_info.value = ("<span class='optdesk-muted'>No selection yet: select "
+                                         "contacts in notebook 02 (or 01), or use a filter.</span>")
+        elif sel.data_group != self.data_group:
+            self.selection_info.value = (
+                f"<span class='optdesk-muted'>The selection ({len(sel)} contacts) is in data "
+                f"group <b>{esc(sel.data_group)}</b>; choose that group to use it.</span>")
+        else:
+            self.selection_info.value = (
+                f"<span class='optdesk-muted'>{len(sel)} contacts selected in "
+                f"{esc(sel.origin or 'another notebook')} at {esc(sel.created_at)}.</span>")
+
+    def _chosen_ids(self) -> list[int]:
+        chosen = self.source.value
+        if chosen == SOURCES[0]:
+            sel = get_selection(self.selection_path)
+            if sel is None or sel.data_group != self.data_group:
+                return []
+            return list(sel.contact_ids)
+        if chosen == SOURCES[1]:
+            df = self.store.opted_out(
+                self.data_group, limit=None,
+                lists=None if self.list_filter.value in (ANY, None) else [self.list_filter.value],
+                languages=None if self.language_filter.value == ANY else [self.language_filter.value],
+                text=self.text_filter.value or None)
+            return df["contact_id"].to_list()
+        words = [x for x in re.split(r"[\s,;]+", self.ids.value) if x]
+        bad = [x for x in words if not x.isdigit()]
+        if bad:
+            raise InvalidField(f"contact ids must be numbers; not: {', '.join(bad[:5])}")
+        return [int(x) for x in words]
+
+    def load_contacts(self, _button=None) -> list[int]:
+        """Resolve the chosen contacts and say how many can be invited and why others cannot."""
+        self.status.clear()
+        if self.source.value == SOURCES[0]:
+            self._show_selection()  # the selection may have changed in another notebook
+        self.contact_ids = list(dict.fromkeys(self._chosen_ids()))
+        planned = inv.plan(self.store, self.data_group, self.contact_ids,
+                           cooloff_days=self.settings.invitations.cooloff_days)
+        ok = sum(1 for _, reason in planned if reason is None)
+        skipped = [(row, reason) for row, reason in planned if reason]
+        rows = [[esc(row["contact_id"]), esc(row["name"]), esc(reason)]
+                for row, reason in skipped[:50]]
+        self.who_html.value = (
+            f"<p><b>{len(planned)}</b> contacts: <b>{ok}</b> can be invited, "
+            f"<b>{len(skipped)}</b> will be skipped.</p>"
+            + (table(["contact", "name", "skipped because"], rows) if rows else ""))
+        return self.contact_ids
+
+    # -- fields, preview, send -----------------------------------------------------------------
+    def _on_language(self, change) -> None:
+        org = self.settings.invitations.organisation
+        if change["old"] and self.subject.value == inv.default_subject(change["old"], org):
+            self.subject.value = inv.default_subject(change["new"], org)
+
+    def fields(self) -> inv.InvitationFields:
+        return inv.InvitationFields(self.sender_name.value, self.sender_email.value,
+                                    self.subject.value, self.comments.value, self.language.value)
+
+    def _ids_or_load(self) -> list[int]:
+        if not self.contact_ids:
+            self.load_contacts()
+        if not self.contact_ids:
+            raise InvalidField("no contacts chosen: load a selection, a filter or contact ids")
+        return self.contact_ids
+
+    def show_preview(self, _button=None) -> None:
+        """Render the messages the first contacts would get (the send's own renderer)."""
+        items = inv.preview(self.store, self.settings, self.data_group, self._ids_or_load(),
+                            self.fields(), limit=PREVIEW_COUNT, key=self.key)
+        parts = []
+        for p in items:
+            title = f"contact {esc(p.contact_id)} — {esc(p.email)}"
+            if p.skip_reason:
+                parts.append(f"<p><b>{title}</b>: skipped: {esc(p.skip_reason)}</p>")
+            else:
+                parts.append(f"<p><b>{title}</b></p><pre style='white-space:pre-wrap;border:"
+                             f"1px solid #d0d7de;padding:6px'>{esc(p.text)}</pre>")
+        note = ("<p class='optdesk-muted'>Each contact gets their own reply token and "
+                "Message-ID at the send; everything else is exactly as shown.</p>")
+        self.preview_html.value = note + "".join(parts)
+
+    def ask_send(self, _button=None) -> None:
+        """Check the fields (a refused field stops here) and ask for confirmation."""
+        fields = inv.check_fields(self.fields(), self.settings)
+        ids = self._ids_or_load()
+        self.confirm_text.value = (
+            f"Send “{esc(fields.subject)}” from {esc(fields.sender_email)} to up to "
+            f"<b>{len(ids)}</b> contacts of <b>{esc(self.data_group)}</b>? Contacts that may "
+            "not be invited are skipped.")
+        self.confirm_box.layout.display = ""
+
+    def cancel_send(self, _button=None) -> None:
+        self.confirm_box.layout.display = "none"
+
+    def send(self, _button=None) -> list[inv.InviteResult]:
+        """Send, with the progress bar moving per contact; show one result per contact."""
+        self.confirm_box.layout.display = "none"
+        ids = self._ids_or_load()
+        self.progress.max, self.progress.value = max(len(ids), 1), 0
+        self.progress.layout.display = ""
+        self.results = inv.send_invitations(
+            self.store, self.settings, self.data_group, ids, self.fields(), actor=self.actor,
+            progress=self._on_progress, connect=self.connect, key=self.key)
+        self.results_html.value = results_table(self.results)
+        counts = inv.summary(self.results)
+        message = ", ".join(f"{n} {status}" for status, n in counts.items())
+        (self.status.error if counts.get("failed") else self.status.ok)(message)
+        self.contact_ids = []
+        self.refresh_statuses()
+        return self.results
+
+    def _on_progress(self, done: int, total: int, result: inv.InviteResult) -> None:
+        self.progress.value = done
+        self.progress_label.value = (f"<span class='optdesk-muted'>{done}/{total}: contact "
+                                     f"{esc(result.contact_id)} {esc(result.status)}</span>")
+
+    # -- statuses ------------------------------------------------------------------------------
+    def refresh_statuses(self, _button=None) -> None:
+        """Counts per status and the latest invitations of the data group."""
+        counts = self.store.invitation_counts(self.data_group)
+        badges = " ".join(f"<span class='optdesk-badge'>{esc(s)}: {counts.get(s, 0)}</span>"
+                          for s in STATUS_LABELS)
+        df = self.store.invitations(self.data_group, limit=50)
+        rows = [[esc(r["invitation_id"]), esc(r["name"]), esc(r["email"]), esc(r["status"]),
+                 esc(r["language"]), fmt_when(r["sent_at"]), fmt_when(r["expires_at"]),
+                 fmt_when(r["answered_at"]), esc(r["error"])]
+                for r in df.iter_rows(named=True)]
+        self.statuses_html.value = f"<p>{badges}</p>" + table(
+            ["#", "contact", "address", "status", "language", "sent", "expires", "answered",
+             "error"], rows, empty="no invitations yet")
+
+
+def _signing_key(settings) -> bytes:
+    """The daemon's key: a relative ``secret_file`` is taken from the repository root (a
+    notebook runs in notebooks/), as the store path is."""
+    resolved = dataclasses.replace(settings, secret_file=str(store_path(settings.secret_file)))
+    return signing_key(resolved)
+
+
+def results_table(results: list[inv.InviteResult]) -> str:
+    rows = [[esc(r.contact_id), esc(r.email), esc(r.status), esc(r.reason),
+             esc(r.invitation_id)] for r in results]
+    return table(["contact", "address", "result", "why", "invitation"], rows, empty="no contacts")
