@@ -243,7 +243,7 @@ class ImapSource(SourceBase):
             except IMAPClientError as exc:
                 if target in self._folders or isinstance(exc, IMAPClientAbortError):
                     raise
-                if client.folder_exists(target):
+                if "TRYCREATE" not in str(exc).upper() and client.folder_exists(target):
                     raise
                 client.create_folder(target)
                 with contextlib.suppress(IMAPClientError):
