@@ -12,6 +12,7 @@ from optdesk.classify.context import Context
 from optdesk.classify.dates import read_date
 from optdesk.classify.decision import Decision
 from optdesk.classify.phrases import find_phrases
+from optdesk.classify.prefilter import may_match
 
 STAGE = "auto_reply"
 
@@ -30,8 +31,7 @@ def _header_hits(ctx: Context) -> list[dict]:
 
 
 def _pattern_hits(ctx: Context, rule_type: str, text: str) -> list[dict]:
-    quick = ctx.rules.any_pattern(rule_type)
-    if not text or (quick is not None and quick.search(text) is None):
+    if not text or not may_match(ctx.rules.literals(rule_type), text.lower()):
         return []
     hits = []
     for rule in ctx.rules.of(rule_type):
@@ -76,7 +76,7 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:
         optouts = find_phrases(ctx.rules.of("opt_out_phrase"), ctx.new_text, ctx.rules.of("negation"),
-                               "body", ctx.rules.any_pattern("opt_out_phrase"))
+                               "body", ctx.rules.literals("opt_out_phrase"))
         live = [m for m in optouts if m.negated_by is None]
         if live:
             decision.review = True

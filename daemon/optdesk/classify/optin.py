@@ -52,7 +52,7 @@ def _verify(ctx: Context, token: str, where: str, rejected: list[dict]) -> dict 
 def _answer(ctx: Context) -> tuple[str, list[dict], str | None]:
     rules = ctx.rules.of("opt_in_answer")
     matches = find_phrases(rules, ctx.new_text[:4000], ctx.rules.of("negation"), "body",
-                           ctx.rules.any_pattern("opt_in_answer"))
+                           ctx.rules.literals("opt_in_answer"))
     live = [m for m in matches if m.negated_by is None]
     answers = {m.rule.answer for m in live}
     answer = answers.pop() if len(answers) == 1 else ("unclear" if answers else "none")

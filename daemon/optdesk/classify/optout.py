@@ -46,7 +46,7 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if decision is not None:
         return decision, evidence
     rules, negations = ctx.rules.of("opt_out_phrase"), ctx.rules.of("negation")
-    quick = ctx.rules.any_pattern("opt_out_phrase")
+    quick = ctx.rules.literals("opt_out_phrase")
     matches = find_phrases(rules, ctx.new_text[:20_000], negations, "body", quick)
     matches += find_phrases([r for r in rules if r.subject], ctx.subject, negations, "subject", quick)
     live = [m for m in matches if m.negated_by is None]

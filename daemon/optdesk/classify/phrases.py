@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from optdesk.classify.prefilter import may_match
 from optdesk.classify.ruletypes import Rule
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
@@ -83,13 +84,13 @@ def find_phrases(
     text: str,
     negations: Iterable[Rule],
     where: str = "body",
-    prefilter: re.Pattern[str] | None = None,
+    literals: frozenset[str] | None = None,
 ) -> list[PhraseMatch]:
     """Every rule hit in ``text`` (first hit per pattern), negated or not, in rule order.
 
-    ``prefilter`` (RuleSet.any_pattern) skips the per-rule work when nothing can match.
+    ``literals`` (RuleSet.literals) skips the regular expressions when none can match.
     """
-    if not text or (prefilter is not None and prefilter.search(text) is None):
+    if not text or not may_match(literals, text.lower()):
         return []
     by_language: dict[str, list[Rule]] = {}
     for negation in negations:

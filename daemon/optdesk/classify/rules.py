@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from optdesk.classify.prefilter import combined
 from optdesk.classify.ruletypes import FLAGS, RULE_TYPES, FieldSpec, Rule
 from optdesk.errors import RuleError
 
@@ -40,6 +41,7 @@ class RuleSet:
         self._by_type: dict[str, tuple[Rule, ...]] = {}
         self._patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
         self._any: dict[str, re.Pattern[str] | None] = {}
+        self._literals: dict[str, frozenset[str] | None] = {}
         for name in RULE_TYPES:
             self._by_type[name] = tuple(r for r in self.rules if r.type == name)
         scoring = self._by_type["bounce_scoring"]
@@ -58,6 +60,12 @@ class RuleSet:
         if rule_type not in self._patterns:
             self._patterns[rule_type] = tuple(p for r in self.of(rule_type) for p in r.patterns)
         return self._patterns[rule_type]
+
+    def literals(self, rule_type: str) -> frozenset[str] | None:
+        """Lower-case strings of which any match of any rule of this type contains one."""
+        if rule_type not in self._literals:
+            self._literals[rule_type] = combined((p.pattern, p.flags) for p in self.patterns(rule_type))
+        return self._literals[rule_type]
 
     def any_pattern(self, rule_type: str) -> re.Pattern[str] | None:
         """One alternation of every pattern of a type: a quick "could anything match?" test.

@@ -21,6 +21,7 @@ MAX_BODY_CHARS = 200_000
 
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 _MSGID = re.compile(r"<[^<>\s]+>")
+_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 
 
 class ParsedMail:
@@ -75,8 +76,10 @@ class ParsedMail:
 
     @cached_property
     def report_type(self) -> str | None:
-        value = self.msg.get_param("report-type") if "content-type" in self._headers else None
-        return str(value).lower() if value else None
+        if self.content_type != "multipart/report":
+            return None
+        m = _REPORT_TYPE.search(self.header("content-type"))
+        return m.group(1).lower() if m else None
 
     @cached_property
     def _body(self) -> tuple[str, str | None]:
