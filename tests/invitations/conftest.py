@@ -11,6 +11,7 @@ Contacts in data group ``g``:
 from __future__ import annotations
 
 import pathlib
+import shutil
 import threading
 from email import message_from_bytes, policy
 
@@ -67,9 +68,19 @@ def _cancel_store_timers():
             thread.join(timeout=2)
 
 
+@pytest.fixture(scope="session")
+def _inv_template(tmp_path_factory) -> pathlib.Path:
+    path = tmp_path_factory.mktemp("inv-template") / "inv.duckdb"
+    build_store(path).release()
+    return path
+
+
 @pytest.fixture
-def inv_store(tmp_path: pathlib.Path) -> Store:
-    return build_store(tmp_path / "inv.duckdb")
+def inv_store(_inv_template: pathlib.Path, tmp_path: pathlib.Path) -> Store:
+    """A copy of the fixture store described above (built once per session)."""
+    target = tmp_path / "inv.duckdb"
+    shutil.copy(_inv_template, target)
+    return Store(target)
 
 
 def make_settings(db: pathlib.Path | str, smtp_url: str = "smtp://127.0.0.1:1", **inv):
@@ -82,8 +93,9 @@ def make_settings(db: pathlib.Path | str, smtp_url: str = "smtp://127.0.0.1:1", 
 
 
 @pytest.fixture
-def settings(inv_store):
-    return make_settings(inv_store.path)
+def settings(tmp_path):
+    """Settings with known invitation values; the store path is a copy's (``inv.duckdb``)."""
+    return make_settings(tmp_path / "inv.duckdb")
 
 
 class Sink:
