@@ -180,6 +180,7 @@ class Ingestor:
                 new.append(plan)
         if new and not self.dry_run:
             self._commit(new, state)
+        self.store.release()  # let a notebook in while the next batch is fetched and classified
         for plan in new:
             self._count(plan, res)
             if plan.target:
@@ -294,6 +295,7 @@ class Ingestor:
         with self.store.batch():
             self.store.mark_moved(moves.hashes)
             self.store.set_mailbox_state(self.source.url, state.folder, state.uidvalidity, upto)
+        self.store.release()
         moves.clear()
 
 
