@@ -222,8 +222,8 @@ def _apply_opt_out(store, plan: Plan, ops: BatchOps) -> None:
                         evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)
         return
     address = (list(d.addresses) or [d.sender or ""])[0]
-    store.suppress_address(address, plan.data_group, source=source, reason=reason,
-                           evidence=_evidence(plan), actor=ACTOR, message_hash=plan.hash)
+    ops.add_suppression(address, plan.data_group, source=source, reason=reason,
+                        evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)
 
 
 def _apply_invitation_answer(store, plan: Plan) -> None:

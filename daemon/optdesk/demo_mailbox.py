@@ -135,19 +135,11 @@ def demo_messages(people: list[tuple[int, str, str]], key: bytes, domain: str,
 
 def demo_people(store, data_group: str = "demo", wanted: int = 16) -> list[tuple[int, str, str]]:
     """Demo contacts not opted out, with their primary address: (contact_id, name, address)."""
-    people = []
-    for cid in range(1, 5000):
-        try:
-            record = store.contact(cid, data_group)
-        except Exception:  # noqa: BLE001 - ids need not be dense
-            continue
-        addresses = record["addresses"].filter(kind="system")
-        if record["optout"] is None and addresses.height:
-            people.append((cid, record["contact"]["name"], addresses["email"][0]))
-        if len(people) == wanted:
-            return people
-    raise ValueError(f"the store has fewer than {wanted} demo contacts in {data_group!r} "
-                     "who are not opted out; run `optdesk init --demo` first")
+    people = [tuple(r) for r in store.sample_contacts(data_group, wanted).iter_rows()]
+    if len(people) < wanted:
+        raise ValueError(f"the store has fewer than {wanted} contacts in {data_group!r} "
+                         "who are not opted out; run `optdesk init --demo` first")
+    return people
 
 
 def write_maildir(path: pathlib.Path, messages: list[bytes]) -> int:

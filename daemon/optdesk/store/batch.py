@@ -35,6 +35,7 @@ class BatchOps:
     hard: list[dict] = field(default_factory=list)
     soft: list[dict] = field(default_factory=list)
     auto: list[dict] = field(default_factory=list)
+    suppress: list[dict] = field(default_factory=list)
 
     def add_opt_out(self, contact_id: int, data_group: str, *, source: str, reason: str | None,
                     evidence: Any, message_hash: str, actor: str = "daemon") -> None:
@@ -60,8 +61,15 @@ class BatchOps:
                           "message_hash": message_hash, "contact_id": contact_id,
                           "data_group": data_group, "actor": actor})
 
+    def add_suppression(self, email: str, data_group: str, *, source: str, reason: str | None,
+                        evidence: Any, message_hash: str, actor: str = "daemon") -> None:
+        self.suppress.append({"email": normalise_email(email), "data_group": data_group,
+                              "source": source, "reason": reason, "evidence": evidence,
+                              "message_hash": message_hash, "actor": actor})
+
     def __len__(self) -> int:
-        return len(self.opt_outs) + len(self.hard) + len(self.soft) + len(self.auto)
+        return (len(self.opt_outs) + len(self.hard) + len(self.soft) + len(self.auto)
+                + len(self.suppress))
 
 
 def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, source=None) -> list:
@@ -90,6 +98,8 @@ class BatchWrites:
             events: list[dict] = []
             if ops.opt_outs:
                 missing = self._batch_opt_outs(con, ops.opt_outs, at)
+            if ops.suppress:
+                self._batch_suppress(con, ops.suppress, at)
             if ops.hard:
                 self._batch_hard(con, ops.hard, at)
                 events += _event_rows("bounce_hard", ops.hard, at)
@@ -135,6 +145,35 @@ class BatchWrites:
         })
         _insert_table(con, "optouts", optouts)
         return missing
+
+    def _batch_suppress(self, con: duckdb.DuckDBPyConnection, items: list[dict],
+                        at: dt.datetime) -> None:
+        """Like ``suppress_address``: the first request per (address, group) adds a row and an
+        ``address_suppressed`` event; an address already suppressed changes nothing."""
+        emails = sorted({i["email"] for i in items})
+        done = {(r[0], r[1]) for r in con.execute(
+            "SELECT email, data_group FROM address_suppressions"
+            " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [emails]).fetchall()}
+        fresh: dict[tuple[str, str], dict] = {}
+        for item in items:
+            key = (item["email"], item["data_group"])
+            if key not in done and key not in fresh:
+                fresh[key] = item
+        if not fresh:
+            return
+        for group in {g for _, g in fresh}:
+            self._ensure_group(con, group)
+        returned = _insert(con, "events", EVENT_SCHEMA,
+                           _event_rows("address_suppressed", list(fresh.values()), at),
+                           returning="event_id, email, data_group")
+        event_of = {(r[1], r[2]): r[0] for r in returned}
+        _insert_table(con, "address_suppressions", pa.table({
+            "email": [k[0] for k in fresh], "data_group": [k[1] for k in fresh],
+            "source": [i["source"] for i in fresh.values()],
+            "reason": [i["reason"] for i in fresh.values()],
+            "created_at": pa.array([at] * len(fresh), pa.timestamp("us")),
+            "event_id": [event_of[k] for k in fresh],
+        }))
 
     @staticmethod
     def _batch_hard(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:

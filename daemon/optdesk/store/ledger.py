@@ -121,6 +121,18 @@ class LedgerOps(BatchWrites, DeliverabilityOps, ReviewQueue):
         )
         return {r[0]: [int(c) for c in r[1]] for r in rows}
 
+    def sample_contacts(self, data_group: str, n: int, offset: int = 0):
+        """Contacts not opted out of the data group, each with one system address (the primary
+        first), by contact id: contact_id, name, email. For demos and benchmarks."""
+        return self.db.frame(
+            "SELECT c.contact_id, c.name, min(a.email ORDER BY a.is_primary DESC, a.email)"
+            " AS email FROM contacts c JOIN addresses a ON a.contact_id = c.contact_id"
+            " AND a.kind = 'system' WHERE NOT EXISTS (SELECT 1 FROM optouts o"
+            "  WHERE o.contact_id = c.contact_id AND o.data_group = ?)"
+            " GROUP BY c.contact_id, c.name ORDER BY c.contact_id LIMIT ? OFFSET ?",
+            [data_group, int(n), int(offset)],
+        )
+
     # -- mailbox state ------------------------------------------------------------------
     def mailbox_state(self, mailbox: str, folder: str) -> dict | None:
         """uidvalidity, last_uid and last_poll_at remembered for one mailbox folder, or None."""
