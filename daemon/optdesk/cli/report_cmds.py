@@ -39,8 +39,10 @@ def cmd_report(args, settings) -> int:
         period = Period.between(args.since, args.until, cfg.period_days)
     except ValueError as exc:
         raise OptdeskError(str(exc)) from exc
-    report = build_report(open_store(settings), group(args, settings), period,
+    store = open_store(settings)
+    report = build_report(store, group(args, settings), period,
                           args.trend_periods or cfg.trend_periods)
+    store.release()
     files = write_report(report, args.out or cfg.out_dir)
     s = report.summary
     print(f"report for {report.data_group!r}, {period.label}: {s['lists']:,} lists, "
