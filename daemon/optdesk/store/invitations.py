@@ -24,23 +24,30 @@ _COUNTS_FOR_COOLOFF = ("pending", "sent", "accepted", "declined", "expired")
 _VISIBLE = "(a.kind = 'system' OR a.data_group = ?)"
 
 _CANDIDATES = f"""
-WITH ids AS (SELECT DISTINCT unnest(?::BIGINT[]) AS contact_id)
+WITH ids AS (SELECT DISTINCT unnest(?::BIGINT[]) AS contact_id),
+complaints AS (
+    SELECT e.contact_id, max(e.occurred_at) AS complained_at FROM events e
+    WHERE e.data_group = ? AND e.source = 'complaint'
+      AND e.contact_id IN (SELECT contact_id FROM ids) GROUP BY e.contact_id),
+invited AS (
+    SELECT v.contact_id, max(coalesce(v.sent_at, v.created_at)) AS last_invited_at
+    FROM invitations v
+    WHERE v.data_group = ? AND v.status IN ({", ".join(repr(s) for s in _COUNTS_FOR_COOLOFF)})
+      AND v.contact_id IN (SELECT contact_id FROM ids) GROUP BY v.contact_id),
+prim AS (
+    SELECT a.contact_id, arg_min(a.email, (NOT a.is_primary, a.kind <> 'system', a.email)) AS email
+    FROM addresses a WHERE {_VISIBLE} AND a.contact_id IN (SELECT contact_id FROM ids)
+    GROUP BY a.contact_id)
 SELECT ids.contact_id, c.contact_id IS NOT NULL AS found, c.name, c.language,
-       o.source AS optout_source, o.opted_out_at,
-       (SELECT max(e.occurred_at) FROM events e WHERE e.contact_id = ids.contact_id
-          AND e.data_group = ? AND e.source = 'complaint') AS complained_at,
-       (SELECT max(coalesce(v.sent_at, v.created_at)) FROM invitations v
-          WHERE v.contact_id = ids.contact_id AND v.data_group = ?
-          AND v.status IN ({", ".join(repr(s) for s in _COUNTS_FOR_COOLOFF)})) AS last_invited_at,
-       p.email, coalesce(d.undeliverable, false) AS undeliverable
+       o.source AS optout_source, o.opted_out_at, complaints.complained_at,
+       invited.last_invited_at, prim.email, coalesce(d.undeliverable, false) AS undeliverable
 FROM ids
 LEFT JOIN contacts c ON c.contact_id = ids.contact_id
 LEFT JOIN optouts o ON o.contact_id = ids.contact_id AND o.data_group = ?
-LEFT JOIN (
-    SELECT a.contact_id, arg_min(a.email, (NOT a.is_primary, a.kind <> 'system', a.email)) AS email
-    FROM addresses a WHERE {_VISIBLE} GROUP BY a.contact_id
-) p ON p.contact_id = ids.contact_id
-LEFT JOIN deliverability d ON d.email = p.email
+LEFT JOIN complaints ON complaints.contact_id = ids.contact_id
+LEFT JOIN invited ON invited.contact_id = ids.contact_id
+LEFT JOIN prim ON prim.contact_id = ids.contact_id
+LEFT JOIN deliverability d ON d.email = prim.email
 """
 
 _LIST = """
