@@ -102,6 +102,11 @@ class ReportFiles:
     parquet: dict[str, pathlib.Path]
     message_id: str | None = None
 
+    def __str__(self) -> str:
+        """One line for logs and job_runs."""
+        sent = f"; emailed as {self.message_id}" if self.message_id else ""
+        return f"report written to {self.html}{sent}"
+
 
 def build_report(store, data_group: str, period: Period, trend_periods: int = 8) -> Report:
     """Gather every table of the report from the store (one connection)."""

@@ -105,6 +105,7 @@ def test_job_fires_under_frozen_clock_and_emails(tmp_path, gen_store, smtp_serve
     assert mail["tls"] and mail["login"] == "reports"
     msg = mail["message"]
     assert msg["Message-ID"] == files.message_id
+    assert str(files).endswith(f"; emailed as {files.message_id}")
     assert msg["Subject"] == "Opt-out report: alpha, 2026-11-16 – 2026-11-22"
     html = msg.get_body(("html",)).get_content()
     assert html.replace("\r\n", "\n").strip() == files.html.read_text(encoding="utf-8").strip()
@@ -121,3 +122,4 @@ def test_job_without_recipients_only_writes(tmp_path, gen_store, smtp_server):
     files = run_scheduled_report(settings, store, now=dt.datetime(2026, 11, 23, 7))
     assert files.html.name == "alpha_20261109-20261122_report.html"
     assert files.message_id is None and server.messages == []
+    assert str(files) == f"report written to {files.html}"
