@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from . import expected, gen
 
@@ -126,3 +128,22 @@ def test_empty_group(store):
     assert tables["summary"].row(0, named=True)["new_opt_outs"] == 0
     assert tables["trend"]["opt_outs"].to_list() == [0, 0, 0]
     assert tables["compliance"]["opt_outs"].to_list() == [0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.integers(1, 20), periods=st.integers(1, 6), shift_hours=st.integers(-300, 72))
+def test_any_period_and_trend(small_generated, days, periods, shift_hours):
+    """Other period lengths, trend lengths and end times agree with plain Python too."""
+    store, rows = small_generated
+    end = gen.END + dt.timedelta(hours=shift_hours)
+    start = end - dt.timedelta(days=days)
+    tables = store.report_tables(gen.G, start, end, trend_periods=periods)
+    want = expected.lists(rows, gen.G, start, end)
+    got = {r["list_id"]: r for r in tables["lists"].iter_rows(named=True)}
+    assert {k: [got[k][c] for c in COUNTS] for k in got} == {
+        k: [w[c] for c in COUNTS] for k, w in want.items()}
+    trend = expected.trend(rows, gen.G, end, end - start, periods)
+    assert tables["trend"]["opt_outs"].to_list() == [t["opt_outs"] for t in trend]
+    assert {(r["list_id"], r["period_start"]): r["opt_outs"]
+            for r in tables["list_trend"].iter_rows(named=True)} == expected.list_trend(
+        rows, gen.G, end, end - start, periods)
