@@ -120,3 +120,12 @@ def test_internaldate_is_the_servers(dovecot):
     with open_source(dovecot.url(), dovecot.settings()) as src:
         (msg,) = src.fetch(src.new_uids(0))
     assert msg.internaldate == when
+
+
+def test_fixture_bulk_fill_through_the_maildir(dovecot):
+    sent = [make_message() for _ in range(5)]
+    dovecot.write_maildir(sent)
+    with open_source(dovecot.url(), dovecot.settings()) as src:
+        assert [m.data.replace(b"\r\n", b"\n") for m in src.fetch(src.new_uids(0))] == [
+            d.replace(b"\r\n", b"\n") for d in sent
+        ]
