@@ -27,6 +27,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Iterable, Mapping
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -102,7 +103,7 @@ def safe_address(value: str, field: str) -> str:
         msg = EmailMessage()
         msg[field] = text
         addresses = msg[field].addresses
-    except (ValueError, IndexError, TypeError) as exc:
+    except (ValueError, IndexError, TypeError, MessageError) as exc:
         raise HeaderInjection(f"{field}: not an email address: {text!r}") from exc
     if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
         raise HeaderInjection(f"{field}: expected one email address, got {text!r}")
@@ -267,6 +268,10 @@ class SmtpSender:
                             f"{', '.join(exc.recipients)}") from exc
         except smtplib.SMTPException as exc:
             raise SmtpError(f"{self._where()} refused message {msg['Message-ID']}: {exc}") from exc
+        except OSError as exc:
+            self._smtp = None
+            raise SmtpError(f"{self._where()}: connection failed sending {msg['Message-ID']}: "
+                            f"{exc}") from exc
         finally:
             self._last = time.monotonic()
         if refused:

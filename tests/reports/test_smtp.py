@@ -7,6 +7,8 @@ from email import policy
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from optdesk.errors import ConfigError, HeaderInjection, SmtpAuthError, SmtpError, SmtpTLSError
 from optdesk.settings import SmtpSettings
@@ -144,3 +146,14 @@ def test_no_password_in_clear_to_a_remote_host():
     with pytest.raises(ConfigError, match="without TLS"):
         SmtpSender(SmtpSettings(url="smtp://user@mail.example:25"))
     SmtpSender(SmtpSettings(url="smtp://user@127.0.0.1:25"))  # loopback relay is fine
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_safe_address_accepts_or_refuses_cleanly(text):
+    try:
+        value = safe_address(text, "From")
+    except HeaderInjection:
+        return
+    assert "\r" not in value and "\n" not in value
+    build_message(sender=value, to="e@x.example", subject="s", text="t")
