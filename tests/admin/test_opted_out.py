@@ -24,6 +24,9 @@ def shown_ids(view: OptedOutView) -> list[int]:
 
 def test_default_is_the_profile_view_of_everyone_by_name(demo_store, tmp_path):
     view = view_of(demo_store, tmp_path)
+    for dropdown in (view.filters.lists, view.filters.source, view.filters.country,
+                     view.filters.language):
+        assert dropdown.index == 0 and dropdown.label.startswith("any") or dropdown.label == "all lists"
     expected = demo_store.opted_out("demo", limit=10)
     assert view.total == demo_store.opted_out("demo", limit=None).height > 10
     assert shown_ids(view) == expected["contact_id"].to_list()
@@ -40,12 +43,12 @@ def test_filters_combine_like_the_store(demo_store, tmp_path):
     list_id = view.filters.lists.options[1][1]
     view.filters.lists.value = list_id
     view.filters.source.value = "reply"
-    view.filters.country.value = None
+    view.filters.country.value = ""
     args = {"lists": [list_id], "sources": ["reply"]}
     expected = demo_store.opted_out("demo", limit=None, **args)
     assert view.total == expected.height
     assert set(shown_ids(view)) <= set(expected["contact_id"])
-    view.filters.source.value = None
+    view.filters.source.value = ""
     view.filters.language.value = "fr"
     expected = demo_store.opted_out("demo", limit=None, lists=[list_id], languages=["fr"])
     assert view.total == expected.height and 0 < view.total < demo_store.opted_out("demo")["total"][0]
@@ -210,4 +213,4 @@ def test_changing_the_data_group(demo_store, tmp_path):
     view.group.value = "other"
     assert view.total == 1 and shown_ids(view) == [row["contact_id"]]
     assert view.selected == set()
-    assert view.filters.lists.options == (("all lists", None),)
+    assert view.filters.lists.options == (("all lists", ""),)

@@ -36,6 +36,8 @@ STYLE = """<style>
 .optdesk-card{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:2px;
  background:#fff;min-width:220px}
 .optdesk-card .n{font-weight:600;font-size:14px}
+.optdesk-card,.optdesk-record{line-height:1.45}
+.optdesk-record h4{margin:10px 0 2px 0}
 .optdesk-muted{color:#57606a}
 .optdesk-err{color:#b42318;font-weight:600}
 .optdesk-ok{color:#1a7f37;font-weight:600}

@@ -26,7 +26,7 @@ class Row:
     def __init__(self, on_tick) -> None:
         self.contact_id: int | None = None
         self.tick = w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
-        self.html = w.HTML("")
+        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto"))
         self.box = w.HBox([self.tick, self.html], layout=w.Layout(display="none",
                                                                    align_items="center"))
         self.tick.observe(lambda change: on_tick(self, change["new"]), names="value")
@@ -108,7 +108,7 @@ class OptedOutView:
     def filters_changed(self) -> None:
         self.page = 0
         self.refresh()
-        if self.filters.lists.value is not None:
+        if self.filters.lists.value:
             self.actions.remove_list.value = self.filters.lists.value
 
     def go_to(self, page: int) -> None:
@@ -158,8 +158,9 @@ class OptedOutView:
         pages = max(1, -(-self.total // self.page_size))
         first = self.page * self.page_size + 1 if shown else 0
         self.summary.value = (
-            f"<b>{self.total:,}</b> opted out · showing {first:,}–{first + shown - 1 if shown else 0:,}"
-            f" · page {self.page + 1:,} of {pages:,}")
+            f"<span class='optdesk-summary'><b>{self.total:,}</b> opted out · showing "
+            f"{first:,}–{first + shown - 1 if shown else 0:,} · page {self.page + 1:,} of "
+            f"{pages:,}</span>")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page + 1 >= pages
         key, desc = self.filters.sort_by.value, self.filters.order.value

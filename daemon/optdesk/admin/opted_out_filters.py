@@ -12,7 +12,7 @@ from optdesk.store import SOURCES
 
 SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
                 ("Opted-out date", "opted_out_at")]
-ANY = None
+ANY = ""  # "no filter" (a Dropdown treats the value None as "nothing chosen")
 OUTLET_CHOICES = 50
 
 
@@ -80,8 +80,7 @@ class Filters:
             for widget, options in choices.items():
                 keep = widget.value
                 widget.options = options
-                if any(value == keep for _, value in options):
-                    widget.value = keep
+                widget.value = keep if any(value == keep for _, value in options) else ANY
             self.outlet.options = self.store.outlets(self.data_group, limit=OUTLET_CHOICES)
         finally:
             self._loading = False
@@ -119,7 +118,7 @@ class Filters:
         outlet = self.outlet.value.strip()
 
         def one(value):
-            return None if value is ANY else [value]
+            return None if value == ANY or value is None else [value]
 
         return {
             "lists": one(self.lists.value),

@@ -95,6 +95,8 @@ class OptOutContactView:
         try:
             self.results.index = None
             self.results.options = options
+            if self.contact_id is not None and any(v == self.contact_id for _, v in options):
+                self.results.value = self.contact_id  # keep the shown contact highlighted
         finally:
             self._quiet = False
         if found is None:

@@ -64,8 +64,8 @@ def addresses_table(addresses: pl.DataFrame) -> str:
             health = f"bounce score {esc(round(a['bounce_score'], 2))}"
         else:
             health = "ok"
-        rows.append([esc(a["email"]), kind, "primary" if a["is_primary"] else "", health])
-    return table(["address", "kind", "", "delivery"], rows, "no address")
+        rows.append([esc(a["email"]), kind, "yes" if a["is_primary"] else "", health])
+    return table(["address", "kind", "primary", "delivery"], rows, "no address")
 
 
 def history_table(history: pl.DataFrame) -> str:
@@ -117,7 +117,8 @@ def card(row: dict) -> str:
         f"<div class='optdesk-card'><div class='n'>{esc(row['name'])}</div>"
         f"<div>{esc(row.get('outlet'))}</div>"
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
-        f"{source_label(row.get('source'))} · {fmt_when(row.get('opted_out_at'))}</div></div>"
+        f"{source_label(row.get('source'))}</div>"
+        f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
     )
 
 
@@ -128,7 +129,7 @@ GRID_COLUMNS = (
     ("reach", "Reach", "90px", "reach"),
     ("source", "Source", "120px", None),
     ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
-    ("country", "Country", "70px", None),
+    ("country", "Country", "85px", None),
     ("language", "Lang.", "60px", None),
 )
 
