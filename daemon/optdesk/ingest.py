@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 Classify = Callable[[bytes], Any]
 NEW_TEXT_LIMIT = 4000
+RELEASE_EVERY = 0.5  # seconds
 DESCRIBE = 50  # messages described one by one in a result (all of them in a dry run)
 
 
@@ -114,6 +115,7 @@ class Ingestor:
         self.scoring = scoring or BounceScoring.from_rules(getattr(owner, "rules", None))
         self.folders = dict(settings.folders)
         self.data_group = settings.data_group
+        self._released_at = 0.0
 
     # -- the poll -------------------------------------------------------------------------
     def poll(self) -> PollResult:
@@ -180,7 +182,7 @@ class Ingestor:
                 new.append(plan)
         if new and not self.dry_run:
             self._commit(new, state)
-        self.store.release()  # let a notebook in while the next batch is fetched and classified
+        self._let_go()
         for plan in new:
             self._count(plan, res)
             if plan.target:
@@ -295,8 +297,15 @@ class Ingestor:
         with self.store.batch():
             self.store.mark_moved(moves.hashes)
             self.store.set_mailbox_state(self.source.url, state.folder, state.uidvalidity, upto)
-        self.store.release()
+        self._let_go()
         moves.clear()
+
+    def _let_go(self) -> None:
+        """Close the store file between batches (at most twice a second), so that a notebook
+        gets its turn while the next batch is fetched and classified."""
+        if time.monotonic() - self._released_at > RELEASE_EVERY:
+            self.store.release()
+            self._released_at = time.monotonic()
 
 
 _COUNTER = {"applied": "applied", "left": "left", "review": "review", "error": "errors"}
