@@ -15,9 +15,11 @@ from flufl.bounce import all_failures
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
+from optdesk.classify.prefilter import may_match
 from optdesk.mail.parse import decode_header_value
 
 STAGE = "bounce"
+_DSN_FIELDS = ("action", "status", "diagnostic-code", "x-supplementary-info", "x400-supplementary-info")
 _RETURNED = re.compile(
     r"^(received: |return-path: |-+ ?(original message|this is a copy|the original message|"
     r"below this line|message header follows|undelivered message follows))",
@@ -65,9 +67,10 @@ def _dsn_blocks(msg: Message) -> dict[str, str]:
         payload = part.get_payload()
         if part.get_content_type() == "message/delivery-status" and isinstance(payload, list):
             for block in payload:
-                text = " ".join(f"{k}: {decode_header_value(v)}" for k, v in block.items())
+                fields = {k.lower(): v for k, v in block.raw_items()}
+                text = " ".join(f"{k}: {decode_header_value(fields[k])}" for k in _DSN_FIELDS if k in fields)
                 for name in ("final-recipient", "original-recipient", "x-actual-recipient"):
-                    value = decode_header_value(block.get(name))
+                    value = decode_header_value(fields.get(name))
                     if value:
                         address = value.split(";", 1)[-1].strip(" <>").lower()
                         found[address] = found.get(address, "") + " " + text
@@ -93,8 +96,11 @@ def diagnostic(ctx: Context, address: str, dsn: dict[str, str]) -> str:
 def judge(ctx: Context, diag: str) -> dict[str, str]:
     """treat_as → rule id for every bounce_diagnostic rule matching ``diag``."""
     verdicts: dict[str, str] = {}
+    lowered = diag.lower()
     for rule in ctx.rules.of("bounce_diagnostic"):
-        if rule.treat_as not in verdicts and any(p.search(diag) for p in rule.patterns):
+        if rule.treat_as in verdicts or not may_match(ctx.rules.rule_literals(rule), lowered):
+            continue
+        if any(p.search(diag) for p in rule.patterns):
             verdicts[rule.treat_as] = rule.id
     return verdicts
 

@@ -113,8 +113,13 @@ class Classifier:
         return d
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _jsonable(value):
     """Make evidence JSON-serialisable (dates to ISO strings, tuples to lists, bytes decoded)."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -67,6 +67,13 @@ class RuleSet:
             self._literals[rule_type] = combined((p.pattern, p.flags) for p in self.patterns(rule_type))
         return self._literals[rule_type]
 
+    def rule_literals(self, rule: Rule) -> frozenset[str] | None:
+        """Like ``literals`` for one rule."""
+        key = f"rule:{rule.id}"
+        if key not in self._literals:
+            self._literals[key] = combined((p.pattern, p.flags) for p in rule.patterns)
+        return self._literals[key]
+
     def any_pattern(self, rule_type: str) -> re.Pattern[str] | None:
         """One alternation of every pattern of a type: a quick "could anything match?" test.
 
