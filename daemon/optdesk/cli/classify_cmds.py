@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 from collections.abc import Iterator
@@ -48,12 +49,15 @@ def _classifier(args: argparse.Namespace, settings: Settings):
                       review_threshold=settings.review_threshold)
 
 
-def _maildir_files(folder: pathlib.Path) -> list[pathlib.Path]:
-    files = []
+def _maildir_files(folder: pathlib.Path) -> Iterator[pathlib.Path]:
+    """Messages in new/ then cur/, in name order; only names are held, not Path objects."""
     for sub in ("new", "cur"):
-        if (folder / sub).is_dir():
-            files.extend(sorted(p for p in (folder / sub).iterdir() if p.is_file()))
-    return files
+        directory = folder / sub
+        if directory.is_dir():
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries if e.is_file())
+            for name in names:
+                yield directory / name
 
 
 def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
@@ -63,7 +67,7 @@ def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | N
         if path.is_dir():
             if not any((path / sub).is_dir() for sub in ("cur", "new")):
                 raise OptdeskError(f"{path}: a directory but not a Maildir (no cur/ or new/)")
-            targets = _maildir_files(path)
+            targets: Iterator[pathlib.Path] | list[pathlib.Path] = _maildir_files(path)
         elif path.exists():
             targets = [path]
         else:
