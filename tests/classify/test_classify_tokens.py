@@ -106,6 +106,18 @@ def test_mail_to_the_unsubscribe_address(rules):
     assert d.token["contact_id"] == 77 and d.evidence["sender_matches_token"] is True
 
 
+def test_one_click_unsubscribe_marked_auto_generated_still_counts(rules):
+    token = make_token(KEY, "unsubscribe", 77, "demo", "jane.doe@example.com")
+    headers = {"Auto-Submitted": "auto-generated"}
+    raw = message("This message was automatically generated.\n", subject="unsubscribe",
+                  to=f"unsubscribe+{token}@example.org", headers=headers)
+    assert _clf(rules).classify(raw).rule == "list-unsubscribe"
+    forged = make_token(b"other", "unsubscribe", 77, "demo", "jane.doe@example.com")
+    raw = message("Out of office.\n", subject="unsubscribe", to=f"unsubscribe+{forged}@example.org",
+                  headers=headers)
+    assert _clf(rules).classify(raw).kind == "auto_reply"
+
+
 def test_forged_unsubscribe_token_goes_to_review(rules):
     token = make_token(b"attacker", "unsubscribe", 77, "demo", "jane.doe@example.com")
     d = _clf(rules).classify(message("\n", subject="x", to=f"unsubscribe+{token}@example.org"))

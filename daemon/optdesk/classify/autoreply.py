@@ -13,6 +13,8 @@ from optdesk.classify.dates import read_date
 from optdesk.classify.decision import Decision
 from optdesk.classify.phrases import find_phrases
 from optdesk.classify.prefilter import may_match
+from optdesk.errors import BadToken
+from optdesk.tokens import verify_token
 
 STAGE = "auto_reply"
 
@@ -57,9 +59,23 @@ def return_date(ctx: Context, language: str | None) -> tuple[date | None, dict |
     return None, None
 
 
+def _to_unsubscribe_address(ctx: Context) -> bool:
+    """Mail to unsubscribe+TOKEN@ with a valid token is a deliberate request: clients sending
+    RFC 8058 / mailto unsubscribes may mark it auto-generated, and auto-replies never go there."""
+    for _, token in ctx.tokens_for("unsubscribe"):
+        try:
+            verify_token(ctx.signing_key, token, "unsubscribe", now=ctx.now)
+            return True
+        except BadToken:
+            continue
+    return False
+
+
 def run(ctx: Context) -> tuple[Decision | None, dict]:
     if ctx.bounce_like:
         return None, {"reason": "looks like a bounce without failed recipients; left for people"}
+    if _to_unsubscribe_address(ctx):
+        return None, {"reason": "sent to the List-Unsubscribe address with a valid token"}
     headers = _header_hits(ctx)
     subjects = _pattern_hits(ctx, "auto_reply_subject", ctx.mail.subject)
     bodies = _pattern_hits(ctx, "auto_reply_body", ctx.new_text[:4000])
