@@ -126,6 +126,7 @@ class Daemon:
         """``optdesk run --once``: connect, one poll, record it (unless a dry run), close.
         Errors propagate to the caller."""
         started = utcnow()
+        previous = self._on_signals()
         try:
             with self.source:
                 result = self.ingestor.poll()
@@ -138,6 +139,8 @@ class Daemon:
             raise
         finally:
             self.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _poll_with_retries(self) -> PollResult:
         quick = Backoff(first=0.5, cap=4.0)
@@ -221,8 +224,7 @@ class Daemon:
     def run_forever(self) -> None:
         """The foreground daemon: returns after SIGTERM/SIGINT once the current work is done."""
         sched = self.build_scheduler()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self.stop)
+        self._on_signals()
         if self.settings.idle:
             threading.Thread(target=self._idle_loop, name="optdesk-idle", daemon=True).start()
         log.info("optdesk daemon: %s into %s (data group %s), polling every %d s%s",
@@ -232,6 +234,12 @@ class Daemon:
         self.poll_lock.acquire(timeout=600)  # let a running poll finish its message and moves
         self.close()
         log.info("optdesk daemon stopped")
+
+    def _on_signals(self) -> dict:
+        """SIGTERM/SIGINT → ``stop``; returns the handlers they replaced."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def close(self) -> None:
         self.source.close()
