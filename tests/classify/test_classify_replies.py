@@ -128,6 +128,18 @@ def test_subject_only_request(clf):
     assert d.kind == "opt_out" and d.evidence["in"] == "subject"
 
 
+@pytest.mark.parametrize("subject", ["Opt out of cookies: the new EU rules", "Out of office culture, a survey",
+                                     "Stop sending plastic to landfills"])
+def test_our_own_subject_in_a_reply_is_not_read(clf, subject):
+    d = clf.classify(reply("Thanks, interesting.", "en", "gt", subject="Re: " + subject))
+    assert d.kind == "human", d.evidence
+
+
+def test_subject_of_a_reply_is_not_read_but_a_new_subject_is(clf):
+    assert clf.classify(message("\n", subject="Re: unsubscribe")).kind == "human"
+    assert clf.classify(message("\n", subject="Unsubscribe me")).kind == "opt_out"
+
+
 def test_bare_word_in_a_long_letter_goes_to_review(clf):
     text = ("I read your release about the factory. " * 5) + "How would one unsubscribe a colleague?"
     d = clf.classify(reply(text, "en", "gt"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import best_match, find_phrases
+from optdesk.classify.phrases import best_match, find_phrases, is_reply_subject
 from optdesk.errors import BadToken
 from optdesk.tokens import token_matches_email, verify_token
 
@@ -48,7 +48,8 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     rules, negations = ctx.rules.of("opt_out_phrase"), ctx.rules.of("negation")
     quick = ctx.rules.literals("opt_out_phrase")
     matches = find_phrases(rules, ctx.new_text[:20_000], negations, "body", quick)
-    matches += find_phrases([r for r in rules if r.subject], ctx.subject, negations, "subject", quick)
+    if not is_reply_subject(ctx.mail.subject):  # a reply's subject is our own press release's
+        matches += find_phrases([r for r in rules if r.subject], ctx.subject, negations, "subject", quick)
     live = [m for m in matches if m.negated_by is None]
     details = {"new_text_cut": ctx.new.cut_reason, "matches": [m.to_dict() for m in matches]}
     if not live:

@@ -52,6 +52,11 @@ def normalise(text: str) -> str:
     return re.sub(r"[ \t\u00a0]+", " ", text.translate(_APOSTROPHES))
 
 
+def is_reply_subject(subject: str) -> bool:
+    """True when the subject starts with Re:/AW:/Fwd:… (it then repeats our own subject)."""
+    return bool(_REPLY_PREFIX.match(subject))
+
+
 def strip_reply_prefix(subject: str) -> str:
     """Subject without Re:/AW:/Fwd:… prefixes."""
     return _REPLY_PREFIX.sub("", subject).strip()
