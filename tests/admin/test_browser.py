@@ -108,3 +108,30 @@ def test_02_filter_by_list_grid_sort_by_reach(jupyter_lab, browser_page):
     assert shown == want["reach"].to_list()
     screenshot(page, "admin-02-grid-by-reach")
     assert page.dialogs == []
+
+
+def test_05_review_queue_one_click(jupyter_lab, browser_page):
+    from .test_review_queue import add_review
+
+    page = browser_page
+    store = Store(jupyter_lab.db)
+    add_review(store, "br-h1", "<b>someone</b>@example.org", HOSTILE_ID, minutes=1,
+               new_text="<img src=x onerror=alert(3)> take me off your list, maybe?")
+    add_review(store, "br-h2", "stranger@example.net", None, minutes=2, reason="unknown sender")
+    store.release()
+    open_and_run(page, jupyter_lab, "05-review-queue.ipynb")
+    record = page.locator(".optdesk-record")
+    record.wait_for(timeout=10_000)
+    assert "<img src=x onerror=alert(3)> take me off your list, maybe?" in record.inner_text()
+    assert record.locator("img").count() == 0
+    screenshot(page, "admin-05-queue")
+    page.locator(".widget-button", has_text="Human reply").click()
+    page.get_by_text("human reply.").wait_for(timeout=10_000)
+    page.locator(".optdesk-record", has_text="stranger@example.net").wait_for(timeout=10_000)
+    screenshot(page, "admin-05-next")
+    assert page.dialogs == []
+    store = Store(jupyter_lab.db)
+    resolved = store.review_queue("demo", state="resolved")
+    store.release()
+    assert resolved["message_hash"].to_list() == ["br-h1"]
+    assert resolved["resolved_by"].to_list() == ["browser-analyst"]

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
-OURS = ["01-opt-out-a-contact.ipynb", "02-opted-out-contacts.ipynb"]
+OURS = ["01-opt-out-a-contact.ipynb", "02-opted-out-contacts.ipynb", "05-review-queue.ipynb"]
 
 
 @pytest.mark.parametrize("name", OURS)
@@ -97,3 +97,23 @@ def test_02_runs_and_filters_sorts_in_the_kernel(demo_store, tmp_path, monkeypat
     assert f"IDS {want['contact_id'].to_list()} TOTAL {want['total'][0]}" in text_of(code[-1])
     state = json.dumps(nb.metadata["widgets"])
     assert "Reach \\u25bc" in state or "Reach ▼" in state
+
+
+def test_05_runs_and_resolves_in_the_kernel(demo_store, tmp_path, monkeypatch):
+    from .test_review_queue import add_review
+
+    row = demo_store.find_contacts("ma", "demo", 50).filter(
+        ~demo_store.find_contacts("ma", "demo", 50)["opted_out"]).row(0, named=True)
+    add_review(demo_store, "nb-h1", "someone@example.org", row["contact_id"], minutes=1)
+    add_review(demo_store, "nb-h2", "stranger@example.net", None, minutes=2)
+    extra = "view.optout_button.click()\nprint('STATUS', view.status.text, view.current['message_hash'])\n"
+    nb = run("05-review-queue.ipynb", demo_store, tmp_path, monkeypatch, extra)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "application/vnd.jupyter.widget-view+json" in code[0].outputs[0]["data"]
+    assert "nb-h1" in text_of(code[1])
+    assert "opt-out applied" in text_of(code[-1]) and "nb-h2" in text_of(code[-1])
+    optout = demo_store.contact(row["contact_id"], "demo")["optout"]
+    assert optout["actor"] == "nb-analyst" and optout["source"] == "reply"
+    resolved = demo_store.review_queue("demo", state="resolved")
+    assert resolved["message_hash"].to_list() == ["nb-h1"]
+    assert resolved["resolved_by"].to_list() == ["nb-analyst"]

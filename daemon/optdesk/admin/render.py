@@ -27,13 +27,14 @@ EVENT_LABELS = {
 HISTORY_ROWS = 50
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none") -> str:
-    """An HTML table; ``rows`` hold already-escaped cell HTML."""
+def table(headers: Sequence[str] | None, rows: Sequence[Sequence[str]], empty: str = "none") -> str:
+    """An HTML table (no header row when ``headers`` is None); ``rows`` hold escaped cell HTML."""
     if not rows:
         return f"<div class='optdesk-muted'>{esc(empty)}</div>"
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    head = "".join(f"<th>{esc(h, '')}</th>" for h in headers or [])
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table class='optdesk-table'><tr>{head}</tr>{body}</table>"
+    head = f"<tr>{head}</tr>" if head else ""
+    return f"<table class='optdesk-table'>{head}{body}</table>"
 
 
 def contact_label(row: dict) -> str:

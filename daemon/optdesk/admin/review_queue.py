@@ -1,0 +1,180 @@
+"""Notebook 05: the messages the daemon could not decide alone, one click to resolve each.
+
+    from optdesk.admin.review_queue import ReviewQueueView
+    view = ReviewQueueView.from_settings()
+    view.widget
+"""
+
+from __future__ import annotations
+
+import json
+
+import ipywidgets as w
+
+from optdesk.admin.common import (
+    STYLE,
+    Status,
+    button,
+    default_actor,
+    esc,
+    fmt_int,
+    fmt_when,
+    open_store,
+)
+from optdesk.admin.render import table
+
+ALL_GROUPS = ""
+SHOWN = 500  # queue items listed at once (oldest first)
+ACTION_LABELS = {"opt_out": "opt-out applied", "human": "human reply", "dismiss": "dismissed"}
+
+
+def item_label(row: dict) -> str:
+    """One line of the queue list (plain text: the Select widget shows it as text)."""
+    when = row["received_at"] or row["processed_at"]
+    stamp = when.strftime("%Y-%m-%d %H:%M") if when else "?"
+    reason = row["review_reason"] or row["error"] or row["kind"] or ""
+    return f"{stamp} · {row['sender'] or 'no sender'} · {row['subject'] or '(no subject)'} · {reason}"
+
+
+def _evidence(text: str | None) -> str:
+    if not text:
+        return "<span class='optdesk-muted'>none</span>"
+    try:
+        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        pretty = text
+    return f"<pre class='optdesk-pre'>{esc(pretty)}</pre>"
+
+
+def item_detail(row: dict) -> str:
+    """The message as the analyst judges it: new text, evidence, sender and resolved contact."""
+    if row["contact_id"] is not None:
+        contact = (f"<b>{esc(row['contact_name'])}</b> (contact #{esc(row['contact_id'])}); an "
+                   "opt-out applies to all of the contact's addresses")
+    else:
+        contact = ("<i>no contact has this address</i>; an opt-out suppresses the sender's "
+                   "address only")
+    facts = [
+        ["sender", esc(row["sender"])], ["resolved to", contact],
+        ["subject", esc(row["subject"])], ["received (UTC)", fmt_when(row["received_at"])],
+        ["why in review", f"<b>{esc(row['review_reason'])}</b>"],
+        ["classification", f"{esc(row['kind'])} · stage {esc(row['stage'])} · rule "
+                           f"{esc(row['rule'])} · confidence {_confidence(row['confidence'])}"],
+        ["data group", esc(row["data_group"])],
+    ]
+    if row["error"]:
+        facts.append(["error", f"<span class='optdesk-err'>{esc(row['error'])}</span>"])
+    if row["review_state"] == "resolved":
+        facts.append(["resolved", f"{esc(ACTION_LABELS.get(row['resolution'], row['resolution']))}"
+                                  f" by {esc(row['resolved_by'])}, {fmt_when(row['resolved_at'])}"])
+    return (
+        f"<div class='optdesk-record'>{table(None, facts)}"
+        f"<h4>New text of the reply</h4><pre class='optdesk-pre'>{esc(row['new_text'], '')}</pre>"
+        f"<h4>Evidence</h4>{_evidence(row['evidence'])}</div>"
+    )
+
+
+def _confidence(value: float | None) -> str:
+    return "—" if value is None else esc(f"{value:.2f}")
+
+
+class ReviewQueueView:
+    """The queue (oldest first), the chosen message, and the three decisions."""
+
+    def __init__(self, store, data_group: str | None = None, *, actor: str | None = None) -> None:
+        self.store = store
+        self.actor = actor or default_actor()
+        self.rows: list[dict] = []
+        self.current: dict | None = None
+        self._quiet = False
+        self.status = Status()
+        g = self.status.guard
+        groups = sorted({*store.data_groups(), *([data_group] if data_group else [])})
+        self.group = w.Dropdown(options=[("all data groups", ALL_GROUPS)] + [(x, x) for x in groups],
+                                value=data_group or ALL_GROUPS, description="Data group")
+        self.state = w.ToggleButtons(options=[("Open", "open"), ("Resolved", "resolved")],
+                                     value="open", style={"button_width": "90px"})
+        self.refresh_button = button("Refresh", icon="refresh")
+        self.summary = w.HTML("")
+        self.items = w.Select(options=[], rows=8, layout=w.Layout(width="95%"))
+        self.detail = w.HTML("")
+        self.reason = w.Text(placeholder="optional note for the audit log", description="Note",
+                             layout=w.Layout(width="420px"))
+        self.optout_button = button("Apply opt-out", "danger", "ban")
+        self.human_button = button("Human reply", "info", "user")
+        self.dismiss_button = button("Dismiss", "", "times")
+        self.decisions = w.VBox([w.HBox([self.optout_button, self.human_button,
+                                         self.dismiss_button]), self.reason],
+                                layout=w.Layout(display="none"))
+        self.group.observe(g(lambda _c: self.refresh()), names="value")
+        self.state.observe(g(lambda _c: self.refresh()), names="value")
+        self.refresh_button.on_click(g(lambda _b: self.refresh()))
+        self.items.observe(g(self._on_pick), names="value")
+        self.optout_button.on_click(g(lambda _b: self.resolve("opt_out")))
+        self.human_button.on_click(g(lambda _b: self.resolve("human")))
+        self.dismiss_button.on_click(g(lambda _b: self.resolve("dismiss")))
+        self.widget = w.VBox([
+            w.HTML(STYLE + "<style>.optdesk-pre{white-space:pre-wrap;background:#f6f8fa;"
+                   "padding:6px;max-height:320px;overflow:auto;margin:0}</style>"
+                   f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
+            w.HBox([self.group, self.state, self.refresh_button]), self.summary, self.items,
+            self.status.widget, self.decisions, self.detail,
+        ])
+        g(self.refresh)()
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs) -> ReviewQueueView:
+        """The view over the configured store (OPTDESK_DB, optdesk.toml), all data groups."""
+        store, _settings = open_store(settings)
+        return cls(store, None, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def refresh(self, keep_position: int = 0) -> None:
+        """Reload the queue and show the message at ``keep_position`` (the next one to judge)."""
+        frame = self.store.review_queue(self.group.value or None, state=self.state.value)
+        self.rows = frame.head(SHOWN).to_dicts()
+        more = (f" (the {SHOWN:,} oldest are listed)" if frame.height > SHOWN else "")
+        noun = "waiting for a decision" if self.state.value == "open" else "resolved"
+        plural = "message" if frame.height == 1 else "messages"
+        self.summary.value = f"<b>{fmt_int(frame.height)}</b> {plural} {noun}{more}"
+        self._quiet = True
+        try:
+            self.items.index = None
+            self.items.options = [(item_label(r), i) for i, r in enumerate(self.rows)]
+        finally:
+            self._quiet = False
+        if self.rows:
+            self.items.value = min(keep_position, len(self.rows) - 1)
+        else:
+            self.show(None)
+
+    def _on_pick(self, change) -> None:
+        if not self._quiet and change["new"] is not None:
+            self.show(self.rows[change["new"]])
+
+    def show(self, row: dict | None) -> None:
+        self.current = row
+        self.detail.value = item_detail(row) if row else (
+            "<span class='optdesk-muted'>Nothing to review.</span>")
+        is_open = row is not None and row["review_state"] == "open"
+        self.decisions.layout.display = "" if is_open else "none"
+
+    def resolve(self, action: str) -> bool:
+        """Record the analyst's decision for the message shown, then show the next one."""
+        if self.current is None:
+            return False
+        row, position = self.current, self.items.index or 0
+        done = self.store.resolve_review(row["message_hash"], action, self.actor,
+                                         reason=self.reason.value.strip() or None)
+        self.reason.value = ""
+        self.refresh(keep_position=position)
+        who = row["contact_name"] or row["sender"] or row["message_hash"]
+        if done:
+            self.status.ok(f"{who}: {ACTION_LABELS[action]}.")
+        else:
+            self.status.info(f"{who}: already resolved by someone else; nothing changed.")
+        return done

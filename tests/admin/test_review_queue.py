@@ -1,0 +1,121 @@
+"""Notebook 05's view without a browser: the queue, the evidence, one-click decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from optdesk.admin.review_queue import ReviewQueueView
+
+
+def add_review(store, digest, sender, contact_id=None, *, group="demo", minutes=0,
+               new_text="maybe remove me", kind="opt_out", reason="low confidence (0.60)"):
+    store.add_ledger_rows([{
+        "message_hash": digest, "mailbox": "fake:INBOX", "folder": "INBOX", "uid": minutes + 1,
+        "sender": sender, "subject": f"re: news {digest}", "kind": kind, "stage": "opt_out",
+        "rule": "en-remove", "confidence": 0.6, "evidence": {"matched": "remove <me>"},
+        "new_text": new_text, "contact_id": contact_id, "data_group": group,
+        "received_at": dt.datetime(2026, 11, 1, 9, 0) + dt.timedelta(minutes=minutes),
+        "processed_at": dt.datetime(2026, 11, 2, 9, 0) + dt.timedelta(minutes=minutes),
+        "status": "review", "review": True, "review_reason": reason, "review_state": "open",
+    }])
+
+
+def queue_store(demo_store):
+    ids = [r["contact_id"] for r in demo_store.find_contacts("ma", "demo", 50).iter_rows(named=True)
+           if not r["opted_out"]][:2]
+    add_review(demo_store, "h1", "first@example.org", ids[0], minutes=1)
+    add_review(demo_store, "h2", "<script>alert(1)</script>@x.example", ids[1], minutes=2,
+               new_text="<img src=x onerror=alert(1)> please take me off")
+    add_review(demo_store, "h3", "stranger@example.net", None, minutes=3,
+               reason="unknown sender")
+    add_review(demo_store, "h4", "other@example.org", ids[0], group="other", minutes=4)
+    return ids
+
+
+def test_queue_lists_oldest_first_and_shows_the_first(demo_store):
+    ids = queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    assert [r["message_hash"] for r in view.rows] == ["h1", "h2", "h3"]
+    assert "<b>3</b> messages waiting" in view.summary.value
+    assert view.items.value == 0 and view.current["message_hash"] == "h1"
+    shown = view.detail.value
+    name = demo_store.contact(ids[0], "demo")["contact"]["name"]
+    assert "first@example.org" in shown and name in shown and "maybe remove me" in shown
+    assert "low confidence (0.60)" in shown and "remove &lt;me&gt;" in shown
+    assert "confidence 0.60" in shown
+    assert view.decisions.layout.display == ""
+    view.group.value = ""
+    assert [r["message_hash"] for r in view.rows] == ["h1", "h2", "h3", "h4"]
+
+
+def test_apply_opt_out_records_the_analyst_and_moves_to_the_next(demo_store):
+    ids = queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    view.reason.value = "clear enough"
+    view.optout_button.click()
+    optout = demo_store.contact(ids[0], "demo")["optout"]
+    assert optout["source"] == "reply" and optout["actor"] == "ana@desk"
+    event = demo_store.events(kinds=["review_resolved"]).row(0, named=True)
+    assert event["actor"] == "ana@desk" and event["message_hash"] == "h1"
+    assert event["source"] == "opt_out" and event["reason"] == "clear enough"
+    assert [r["message_hash"] for r in view.rows] == ["h2", "h3"]
+    assert view.current["message_hash"] == "h2", "the next message is shown"
+    assert "opt-out applied" in view.status.text and view.reason.value == ""
+
+
+def test_human_and_dismiss_change_no_opt_out(demo_store):
+    ids = queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    view.human_button.click()
+    view.dismiss_button.click()
+    assert demo_store.contact(ids[0], "demo")["optout"] is None
+    assert demo_store.contact(ids[1], "demo")["optout"] is None
+    events = demo_store.events(kinds=["review_resolved"])
+    assert sorted(events["source"].to_list()) == ["dismiss", "human"]
+    assert set(events["actor"]) == {"ana@desk"}
+    assert [r["message_hash"] for r in view.rows] == ["h3"]
+
+
+def test_unknown_sender_opt_out_suppresses_the_address(demo_store):
+    queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    view.items.value = 2
+    assert "no contact has this address" in view.detail.value
+    view.optout_button.click()
+    assert demo_store.is_suppressed("stranger@example.net", "demo")
+
+
+def test_resolved_tab_shows_who_decided(demo_store):
+    queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    view.human_button.click()
+    view.state.value = "resolved"
+    assert [r["message_hash"] for r in view.rows] == ["h1"]
+    assert "human reply by ana@desk" in view.detail.value
+    assert view.decisions.layout.display == "none"
+
+
+def test_someone_else_resolved_it_first(demo_store):
+    queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    demo_store.resolve_review("h1", "dismiss", "bob@desk")
+    view.optout_button.click()
+    assert "already resolved by someone else" in view.status.text
+    assert demo_store.events(kinds=["review_resolved"])["actor"].to_list() == ["bob@desk"]
+
+
+def test_values_are_escaped(demo_store):
+    queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    view.items.value = 1
+    shown = view.detail.value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;@x.example" in shown
+    assert "&lt;img src=x onerror=alert(1)&gt; please take me off" in shown
+    assert "<script>" not in shown and "<img" not in shown
+
+
+def test_empty_queue(demo_store):
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk")
+    assert view.rows == [] and "Nothing to review" in view.detail.value
+    assert "<b>0</b> messages" in view.summary.value
+    assert view.decisions.layout.display == "none"
