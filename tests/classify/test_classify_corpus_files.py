@@ -23,6 +23,7 @@ EXPECTED = {
     "dsn_permanent_mailbox_full.eml": ("bounce_soft", ("over.quota@example.com",), "diag-mailbox-full"),
     "dsn_policy_and_unknown.eml": ("bounce_hard", ("gone@example.com",), "flufl-permanent"),
     "gmail_html_only_optout.eml": ("opt_out", ("luca.bianchi@giornale.example.it",), None),
+    "mailing_list_digest.eml": ("auto_reply", (), "hdr-list-id"),
     "outlook_automatic_reply.eml": ("auto_reply", (), "hdr-auto-submitted"),
     "outlook_thanks_quoted_footer.eml": ("human", (), None),
     "read_receipt.eml": ("auto_reply", (), "hdr-read-receipt"),
