@@ -49,6 +49,8 @@ SIGNATURE = [
         r"^\s*(sent|envoy[ée]|gesendet|enviado|inviato|verzonden|verstuurd)\s+(from|de|von|"
         r"desde|da|vanaf|met|do)\s+(my|mon|mein(em)?|mi|il mio|mijn|meu)\b.{0,40}$",
         r"^\s*get outlook for (ios|android)\s*$",
+        r"^\s*von meinem \S+( \S+)? gesendet\s*$",
+        r"^\s*inviato da (iphone|ipad|android|outlook|samsung)\b.{0,40}$",
     )
 ]
 
