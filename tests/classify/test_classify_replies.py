@@ -18,6 +18,7 @@ SENDER = "jane.doe@example.com"
 
 OPT_OUT = {
     "en": ["Please remove me from your list.", "Unsubscribe", "Please unsubscribe me, thanks.",
+           "I don't know who added me but please remove me",
            "I no longer wish to receive these emails.", "Stop sending me press releases.",
            "Take me off your mailing list please."],
     "fr": ["Merci de me désinscrire.", "Désinscrivez-moi s'il vous plaît.",

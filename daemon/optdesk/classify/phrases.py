@@ -10,7 +10,7 @@ from optdesk.classify.prefilter import may_match
 from optdesk.classify.ruletypes import Rule
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
-_CLAUSE_END = re.compile(r"[.!?;:,\n]")
+_CLAUSE_END = re.compile(r"[.!?;:,\n]|\b(?:but|however|mais|aber|sondern|pero|maar|mas)\b", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(
     r"^\s*((re|aw|sv|wg|fw|fwd|tr|rv|r|ref|res|enc|antw|doorst)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
 )
