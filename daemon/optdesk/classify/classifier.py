@@ -25,7 +25,14 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 
 
 class Classifier:
-    """Classify raw messages with a RuleSet. Thread-safe: it holds no per-message state."""
+    """Classify raw messages with a RuleSet. Thread-safe: it holds no per-message state.
+
+    ``signing_key`` verifies ``unsubscribe+TOKEN@`` and ``optin+TOKEN@`` recipients.
+    ``invitation_lookup(message_id)`` is asked for each In-Reply-To/References id of a reply
+    without an invitation token; it returns None, ``{"token": "..."}`` (verified like a token in
+    the address) or an already trusted payload dict (contact_id, data_group, …) from the store.
+    ``now`` is for tests (token expiry, year of a return date without one).
+    """
 
     def __init__(
         self,
