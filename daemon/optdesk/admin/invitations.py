@@ -100,14 +100,16 @@ class InvitationsView:
 
     def _field_widgets(self) -> None:
         d = inv.default_fields(self.settings)
-        wide = w.Layout(width="560px")
-        self.sender_name = w.Text(value=d.sender_name, description="Sender name", layout=wide)
-        self.sender_email = w.Text(value=d.sender_email, description="Sender email", layout=wide)
+        wide, label = w.Layout(width="620px"), {"description_width": "110px"}
+        self.sender_name = w.Text(value=d.sender_name, description="Sender name", layout=wide,
+                                  style=label)
+        self.sender_email = w.Text(value=d.sender_email, description="Sender email",
+                                   layout=wide, style=label)
         self.language = w.Dropdown(options=inv.LANGUAGES, value=d.language,
-                                   description="Language")
-        self.subject = w.Text(value=d.subject, description="Subject", layout=wide)
-        self.comments = w.Textarea(description="Comments", layout=w.Layout(width="560px",
-                                                                           height="90px"),
+                                   description="Language", style=label)
+        self.subject = w.Text(value=d.subject, description="Subject", layout=wide, style=label)
+        self.comments = w.Textarea(description="Comments", style=label,
+                                   layout=w.Layout(width="620px", height="90px"),
                                    placeholder="a paragraph added to the message (optional)")
         self.preview_button = button("Preview", "info", "eye")
         self.send_button = button("Send invitations", "warning", "paper-plane")
@@ -132,13 +134,14 @@ class InvitationsView:
                       f"complaint, and at most once every {self.settings.invitations.cooloff_days}"
                       " days.</span>")
         return w.VBox([
-            head, self.group, w.HTML("<h4>1. Who</h4>"), self.source, self.selection_info,
-            self.filter_box, self.ids, self.load_button, self.who_html,
+            head, self.group, w.HTML("<h4>1. Who</h4>"),
+            w.HBox([self.source, self.load_button], layout=w.Layout(align_items="flex-start")),
+            self.selection_info, self.filter_box, self.ids, self.who_html,
             w.HTML("<h4>2. The message</h4>"), self.sender_name, self.sender_email,
             self.language, self.subject, self.comments,
             w.HBox([self.preview_button, self.send_button]), self.status.widget,
-            self.confirm_box, self.preview_html, w.HBox([self.progress, self.progress_label]),
-            self.results_html, w.HTML("<h4>3. Invitations and answers</h4>"),
+            self.confirm_box, w.HBox([self.progress, self.progress_label]), self.results_html,
+            self.preview_html, w.HTML("<h4>3. Invitations and answers</h4>"),
             self.refresh_button, self.statuses_html,
         ])
 
@@ -262,6 +265,7 @@ class InvitationsView:
     def send(self, _button=None) -> list[inv.InviteResult]:
         """Send, with the progress bar moving per contact; show one result per contact."""
         self.confirm_box.layout.display = "none"
+        self.preview_html.value = ""
         ids = self._ids_or_load()
         self.progress.max, self.progress.value = max(len(ids), 1), 0
         self.progress.layout.display = ""
