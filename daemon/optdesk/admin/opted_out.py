@@ -36,7 +36,7 @@ class OptedOutView:
     """The opted-out of one data group, a page at a time, with a selection that spans pages."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None, page_size: int = 24,
-                 debounce: float = 0.25, selection_path=None, export_dir=None) -> None:
+                 debounce: float = 0.1, selection_path=None, export_dir=None) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.page_size = page_size

@@ -29,7 +29,7 @@ class Filters:
     """Filter widgets that combine; ``on_change`` is called (debounced for typing) on any change."""
 
     def __init__(self, store, data_group: str, on_change: Callable[[], None],
-                 debounce: float = 0.25, on_pending: Callable[[str], None] | None = None) -> None:
+                 debounce: float = 0.1, on_pending: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.on_pending = on_pending or (lambda message: None)
         self.data_group = data_group

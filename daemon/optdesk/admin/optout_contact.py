@@ -21,7 +21,7 @@ class OptOutContactView:
     """Search box → matching contacts → the chosen contact's record, with the opt-out action."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None,
-                 debounce: float = 0.15, limit: int = 20, selection_path=None) -> None:
+                 debounce: float = 0.08, limit: int = 20, selection_path=None) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.limit = limit
