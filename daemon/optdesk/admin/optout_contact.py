@@ -165,7 +165,21 @@ class OptOutContactView:
             self.status.ok(f"{name} is opted out of {self.data_group}.")
         else:
             self.status.info(f"{name} was already opted out of {self.data_group}; nothing changed.")
-        self.refresh_results()
+        self._relabel(contact_id)
+
+    def _relabel(self, contact_id: int) -> None:
+        """Mark the contact's line in the results as the record now shows it (no new search)."""
+        c = self.record["contact"]
+        label = render.contact_label({**c, "opted_out": self.is_opted_out})
+        options = [(label if v == contact_id else text, v) for text, v in self.results.options]
+        self._quiet = True
+        try:
+            self.results.index = None
+            self.results.options = options
+            if any(v == contact_id for _, v in options):
+                self.results.value = contact_id
+        finally:
+            self._quiet = False
 
     def request_opt_in(self, _button=None) -> None:
         """Hand this contact to the invitations notebook (03)."""
