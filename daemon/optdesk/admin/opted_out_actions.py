@@ -59,7 +59,8 @@ class SelectionActions:
         self.load_lists()
 
     def load_lists(self) -> None:
-        lists = self.view.store.lists(self.view.data_group)
+        """The lists to remove from: the ones the filters loaded last (no second query)."""
+        lists = self.view.filters.list_frame
         keep = self.remove_list.value
         self.remove_list.options = [(str(r["name"]), int(r["list_id"]))
                                     for r in lists.iter_rows(named=True)]

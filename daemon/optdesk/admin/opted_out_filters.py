@@ -67,7 +67,7 @@ class Filters:
     def load_choices(self) -> None:
         """(Re)load the lists, outlets, countries and languages to choose from, keeping the
         current choices where they still exist. Triggers no query."""
-        lists = self.store.lists(self.data_group)
+        lists = self.list_frame = self.store.lists(self.data_group)
         choices = {
             self.lists: [("all lists", ANY)] + [
                 (f"{r['name']} — {r['opted_out']:,} opted out of {r['members']:,}",
