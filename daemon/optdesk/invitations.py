@@ -72,6 +72,7 @@ class InviteResult:
     email: str | None = None
     invitation_id: int | None = None
     message_id: str | None = None
+    name: str | None = None
 
     def line(self) -> str:
         """One line for the CLI: ``contact 12: sent to a@b.org (invitation 3)``."""
@@ -367,7 +368,7 @@ def send_invitations(
                 result = InviteResult(row["contact_id"], "would send", "", row["email"])
             else:
                 result = batch.send_one(row)
-            results.append(result)
+            results.append(result := dataclasses.replace(result, name=row["name"]))
             if progress is not None:
                 progress(len(results), len(planned), result)
     finally:

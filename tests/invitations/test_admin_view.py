@@ -61,6 +61,8 @@ def test_selection_preview_send_results_and_statuses(view, inv_store):
     assert [r.status for r in v.results] == ["sent", "skipped", "sent", "sent"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in v.statuses_html.value
     assert HOSTILE not in v.statuses_html.value and HOSTILE not in v.results_html.value
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td><td>h77@news.example</td><td>sent" in \
+        v.results_html.value
     assert "sent: 3" in v.statuses_html.value
     assert inv_store.events(kinds=["invitation_sent"])["actor"].to_list() == ["ana"] * 3
 

@@ -79,6 +79,7 @@ def test_sends_the_selection_from_the_kernel(inv_store, smtp_sink, tmp_path, mon
         "view.language.value = 'it'\n"
         "view.comments.value = 'Dal notebook.'\n"
         "view.preview_button.click()\n"
+        "print('PREVIEW', 'Gentile Ann One' in view.preview_html.value)\n"
         "view.send_button.click()\n"
         "view.confirm_button.click()\n"
         "print('STATUS', view.status.text)\n"
@@ -95,5 +96,5 @@ def test_sends_the_selection_from_the_kernel(inv_store, smtp_sink, tmp_path, mon
     body = sink.messages[0]["msg"].get_content()
     assert "Dal notebook." in body and "«SÌ»" in body
     assert inv_store.events(kinds=["invitation_sent"])["actor"].to_list() == ["nb-analyst"] * 2
-    state = json.dumps(nb.metadata["widgets"])
-    assert "Gentile Ann One" in state  # the preview, rendered in the kernel
+    assert "PREVIEW True" in out  # the preview, rendered in the kernel before the send
+    assert "a6@news.example" in json.dumps(nb.metadata["widgets"])  # the results table

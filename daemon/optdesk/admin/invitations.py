@@ -309,6 +309,7 @@ def _signing_key(settings) -> bytes:
 
 
 def results_table(results: list[inv.InviteResult]) -> str:
-    rows = [[esc(r.contact_id), esc(r.email), esc(r.status), esc(r.reason),
+    rows = [[esc(r.contact_id), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
              esc(r.invitation_id)] for r in results]
-    return table(["contact", "address", "result", "why", "invitation"], rows, empty="no contacts")
+    return table(["#", "contact", "address", "result", "why", "invitation"], rows,
+                 empty="no contacts")
