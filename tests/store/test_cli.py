@@ -1,18 +1,18 @@
 """The store commands, run as a user runs them: the installed `optdesk` console script."""
 
-import shutil
 import subprocess
+import sys
 
 import polars as pl
 import pytest
 
 from fixtures.store import contact_row, write_contacts_csv
 
-OPTDESK = shutil.which("optdesk")
+OPTDESK = [sys.executable, "-m", "optdesk"]
 
 
 def run(*args, check=True):
-    proc = subprocess.run([OPTDESK, *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([*OPTDESK, *args], capture_output=True, text=True, timeout=120)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc

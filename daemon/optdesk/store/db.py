@@ -8,12 +8,14 @@ next unit of work pauses briefly before re-opening so that a waiting process get
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import pathlib
 import random
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -25,6 +27,18 @@ from optdesk.errors import StoreBusy
 log = logging.getLogger(__name__)
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close every open connection before the interpreter goes away: a close-timer thread
+    firing during shutdown would otherwise make DuckDB abort the process."""
+    for database in list(_OPEN):
+        with database._mutex:
+            database._close_locked()
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -47,6 +61,7 @@ class Database:
         self._timer: threading.Timer | None = None
         self.opens = 0
         self.lock_waits = 0
+        _OPEN.add(self)
 
     # -- opening and closing -------------------------------------------------------------
     def _open(self) -> duckdb.DuckDBPyConnection:
