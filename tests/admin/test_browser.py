@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import pytest
 
 from fixtures.jupyter import HOSTILE, HOSTILE_ID, open_and_run, screenshot
@@ -107,6 +108,20 @@ def test_02_filter_by_list_grid_sort_by_reach(jupyter_lab, browser_page):
              for r in rows.all() if r.is_visible()]
     assert shown == want["reach"].to_list()
     screenshot(page, "admin-02-grid-by-reach")
+    page.locator(".widget-button", has_text="Select page").click()
+    page.get_by_text("24 selected").wait_for(timeout=10_000)
+    page.locator(".widget-button", has_text="Export selection to CSV").click()
+    link = page.locator("a[download]")
+    link.wait_for(timeout=10_000)
+    with page.expect_download() as info:
+        link.click()
+    csv = pl.read_csv(info.value.path())
+    assert sorted(csv["contact_id"].to_list()) == sorted(want["contact_id"].to_list())
+    page.locator(".widget-button", has_text="Send to the invitation notebook").click()
+    page.get_by_text("24 contacts are selected for opt-in invitations").wait_for(timeout=10_000)
+    screenshot(page, "admin-02-selection-actions")
+    sel = get_selection(jupyter_lab.root.parent / "selection.json")
+    assert sorted(sel.contact_ids) == sorted(want["contact_id"].to_list())
     assert page.dialogs == []
 
 
