@@ -63,10 +63,7 @@ class OptedOutView:
         self.next_button = button("Next", icon="chevron-right")
         self.selection_label = w.HTML("")
         self.actions = SelectionActions(self, selection_path=selection_path, export_dir=export_dir)
-        self.group.observe(g(self._on_group), names="value")
-        self.view_mode.observe(g(self._on_mode), names="value")
-        self.prev_button.on_click(g(lambda _b: self.go_to(self.page - 1)))
-        self.next_button.on_click(g(lambda _b: self.go_to(self.page + 1)))
+        self._connect(g)
         self.widget = w.VBox([
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             self.group, self.filters.widget,
@@ -76,6 +73,12 @@ class OptedOutView:
             self.actions.widget,
         ])
         self.refresh()
+
+    def _connect(self, g) -> None:
+        self.group.observe(g(self._on_group), names="value")
+        self.view_mode.observe(g(self._on_mode), names="value")
+        self.prev_button.on_click(g(lambda _b: self.go_to(self.page - 1)))
+        self.next_button.on_click(g(lambda _b: self.go_to(self.page + 1)))
 
     @classmethod
     def from_settings(cls, settings=None, **kwargs) -> OptedOutView:

@@ -54,6 +54,16 @@ class OptOutContactView:
         self.actions = w.HBox([self.optout_button, self.optin_button],
                               layout=w.Layout(display="none"))
         self._debouncer = Debouncer(g(self.refresh_results), debounce)
+        self._connect(g)
+        self.widget = w.VBox([
+            w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>"
+                   "</span>"),
+            w.HBox([self.group, self.search]), self.hint, self.results, self.status.widget,
+            self.actions, self.confirm_box, self.record_html,
+        ])
+
+    def _connect(self, g) -> None:
+        """Wire the widgets' events to the handlers, each wrapped by the status guard ``g``."""
         self.search.observe(self._debouncer.trigger, names="value")
         self.results.observe(g(self._on_pick), names="value")
         self.group.observe(g(self._on_group), names="value")
@@ -61,12 +71,6 @@ class OptOutContactView:
         self.confirm_button.on_click(g(self.confirm_opt_out))
         self.cancel_button.on_click(g(self.cancel_opt_out))
         self.optin_button.on_click(g(self.request_opt_in))
-        self.widget = w.VBox([
-            w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>"
-                   "</span>"),
-            w.HBox([self.group, self.search]), self.hint, self.results, self.status.widget,
-            self.actions, self.confirm_box, self.record_html,
-        ])
 
     @classmethod
     def from_settings(cls, settings=None, **kwargs) -> OptOutContactView:
