@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from optdesk.errors import ConfigError, MailboxAuthError
 from optdesk.settings import ImapSettings, Settings
@@ -107,3 +109,15 @@ def test_uid_ranges_compress_and_split():
     sets = uid_ranges(list(range(1, 20000, 2)), max_len=100)
     assert all(len(s) <= 100 for s in sets)
     assert sorted(int(x) for s in sets for x in s.split(",")) == list(range(1, 20000, 2))
+
+
+@given(st.sets(st.integers(min_value=1, max_value=5000), max_size=400), st.integers(20, 500))
+def test_uid_ranges_cover_exactly_the_uids(uids, max_len):
+    sets = uid_ranges(sorted(uids), max_len=max_len)
+    covered = []
+    for s in sets:
+        assert len(s) <= max_len
+        for part in s.split(","):
+            lo, _, hi = part.partition(":")
+            covered.extend(range(int(lo), int(hi or lo) + 1))
+    assert covered == sorted(uids)

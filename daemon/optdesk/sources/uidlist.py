@@ -10,8 +10,8 @@ The filename base is the part before ``:2,`` (the info/flags suffix changes when
 marks a message read; the base never does). New files get increasing UIDs from ``uidnext``;
 entries of vanished files are dropped; UIDs are never reused. The file is rewritten atomically
 (temporary file + rename) under an ``flock`` on ``optdesk-uidlist.lock``, so two processes never
-hand out the same UID. Deleting the file starts a new UIDVALIDITY, which tells every reader to
-re-scan.
+hand out the same UID. Deleting the file starts a new, higher UIDVALIDITY (the last one is also
+kept in the lock file), which tells every reader to re-scan.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def load(folder: pathlib.Path) -> UidList:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return UidList(uidvalidity=int(time.time()) & 0xFFFFFFFF or 1)
+        return UidList(uidvalidity=_fresh_validity(folder))
     lines = text.splitlines()
     head = lines[0].split() if lines else []
     if len(head) != 4 or head[0] != MAGIC or head[1] != "v1":
@@ -89,8 +89,19 @@ def load(folder: pathlib.Path) -> UidList:
     return result
 
 
+def _fresh_validity(folder: pathlib.Path) -> int:
+    """The clock, but always above the last UIDVALIDITY remembered in the lock file (if the
+    uidlist was deleted within the same second, the new one must still differ)."""
+    try:
+        previous = int((folder / LOCKNAME).read_text().strip() or 0)
+    except (FileNotFoundError, ValueError):
+        previous = 0
+    return max(int(time.time()), previous + 1) & 0xFFFFFFFF or 1
+
+
 def save(folder: pathlib.Path, uidlist: UidList) -> None:
-    """Rewrite the folder's uidlist atomically (write a temporary file, fsync, rename)."""
+    """Rewrite the folder's uidlist atomically (write a temporary file, fsync, rename); note its
+    UIDVALIDITY in the lock file too."""
     path = folder / FILENAME
     tmp = folder / f".{FILENAME}.{os.getpid()}.tmp"
     lines = [f"{MAGIC} v1 {uidlist.uidvalidity} {uidlist.uidnext}"]
@@ -100,3 +111,4 @@ def save(folder: pathlib.Path, uidlist: UidList) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    (folder / LOCKNAME).write_text(f"{uidlist.uidvalidity}\n")
