@@ -68,6 +68,7 @@ class ImapSource(SourceBase):
         self._folders: set[str] = set()
         self._warned_no_uidplus = False
         self._synced_tag = -1
+        self.noop_every = IDLE_FALLBACK_POLL  # seconds between NOOPs when the server lacks IDLE
 
     # -- connection -------------------------------------------------------------------------
 
@@ -296,7 +297,7 @@ class ImapSource(SourceBase):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            time.sleep(min(IDLE_FALLBACK_POLL, remaining))
+            time.sleep(min(self.noop_every, remaining))
 
 
 def _has_exists(responses) -> bool:
