@@ -69,3 +69,24 @@ def test_wait_for_new_reports_a_drop(private_dovecot):
             src.wait_for_new(20)
         timer.join()
         assert time.monotonic() - start < 5
+
+
+def test_hung_server_times_out_as_unavailable(private_dovecot):
+    import os
+    import signal
+
+    from fixtures.dovecot import _user_processes
+
+    acct = private_dovecot
+    with open_source(acct.url(), acct.settings(timeout=1.0)) as src:
+        src.new_uids(0)
+        (pid,) = _user_processes(acct.user)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            start = time.monotonic()
+            with pytest.raises(MailboxUnavailable, match="timed out"):
+                src.folder_state()
+            assert time.monotonic() - start < 3 and not src.connected
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert src.new_uids(0) == []  # a new connection
