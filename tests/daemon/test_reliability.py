@@ -103,12 +103,14 @@ def test_kill_9_ten_times_nothing_lost_nothing_twice(private_dovecot, tmp_path,
     config = _config(tmp_path, settings, private_dovecot, batch=25)
     rng = random.Random(9)
     progress = []
+    private_dovecot.multiappend(mail[:600])
     for cycle in range(10):
-        private_dovecot.multiappend(mail[cycle * 100:(cycle + 1) * 100])
+        if cycle == 5:
+            private_dovecot.multiappend(mail[600:])  # more mail arrives meanwhile
         proc = _optdesk("--config", str(config), "run", cwd=tmp_path)
         started = _wait_for_line(proc, "optdesk daemon:", timeout=30)
         assert started, "the daemon did not start"
-        time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the poll of ~100 new messages
+        time.sleep(rng.uniform(0.05, 1.0))  # somewhere in the poll: fetch, classify, commit, move
         proc.kill()
         proc.communicate()
         done = Store(settings.db)
@@ -121,7 +123,7 @@ def test_kill_9_ten_times_nothing_lost_nothing_twice(private_dovecot, tmp_path,
     assert "0 messages" in again.communicate(timeout=60)[0]
     # the kills landed while there was work: progress between kills, and work left at the end
     assert sum(b > a for a, b in zip([0, *progress], progress, strict=False)) >= 3, progress
-    assert progress[-1] < 1000, progress
+    assert sum(p < 1000 for p in progress) >= 3, progress
 
     folders = [f"optdesk.{k}" for k in KINDS if k != "human"]
     where = _everything(private_dovecot, folders)
