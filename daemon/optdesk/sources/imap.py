@@ -102,6 +102,7 @@ class ImapSource(SourceBase):
 
     def _open(self) -> IMAPClient:
         t = self.target
+        client = None
         try:
             client = IMAPClient(
                 t.host, t.port, ssl=t.tls == "implicit", ssl_context=self._ssl, timeout=self.imap.timeout
@@ -110,11 +111,13 @@ class ImapSource(SourceBase):
                 client.starttls(self._ssl)
             return client
         except ssl.SSLCertVerificationError as exc:
+            self._drop(client)
             raise MailboxTLSError(
                 f"{self.url}: TLS certificate not trusted ({exc.verify_message}); "
                 "set imap.ca_file to the CA that signed it"
             ) from None
         except (OSError, IMAPClientError) as exc:
+            self._drop(client)  # e.g. STARTTLS refused on an open connection
             raise MailboxUnavailable(f"{self.url}: cannot connect: {_reason(exc)}") from None
 
     def _login(self, client: IMAPClient) -> None:
