@@ -76,3 +76,14 @@ def test_demo_mailbox_if_absent_leaves_it(demo_dir, capsys):
                  "data/demo-mailbox"]) == 0
     assert "left as it is" in capsys.readouterr().out
     assert len(os.listdir(demo_dir / "data" / "demo-mailbox" / "new")) == 18
+
+
+def test_a_failed_poll_shows_in_status(demo_dir, capsys):
+    bad = ["--db", "data/optdesk.duckdb", "--mailbox", "maildir:data/no-such-box"]
+    assert main(bad + ["run", "--once"]) == 2
+    assert "no-such-box does not exist" in capsys.readouterr().err
+    assert main(bad + ["status"]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED: MailboxUnavailable" in out and "backlog: unknown" in out
+    assert main(bad + ["status", "--no-mailbox"]) == 0
+    assert "not counted" in capsys.readouterr().out
