@@ -86,6 +86,7 @@ class Daemon:
         self.source = source or open_source(settings.mailbox, settings)
         self.classify = classify or build_classifier(settings, self.store)
         self.stop_event = threading.Event()
+        self.woken = threading.Event()
         self.poll_lock = threading.Lock()
         self.backoff = backoff or Backoff(cap=max(60.0, float(settings.poll_interval)) * 5)
         self.not_before = 0.0
@@ -98,10 +99,20 @@ class Daemon:
 
     # -- jobs -----------------------------------------------------------------------------
     def poll_job(self) -> PollResult | None:
-        """One scheduled poll, with reconnects; errors are incidents, never exceptions."""
+        """The scheduled poll, with reconnects; errors are incidents, never exceptions. Polls
+        again at once (a few times at most) when IDLE saw new mail meanwhile."""
+        result = self._poll_job_once()
+        for _ in range(5):
+            if result is None or not self.woken.is_set() or self.stop_event.is_set():
+                break
+            result = self._poll_job_once()
+        return result
+
+    def _poll_job_once(self) -> PollResult | None:
         if self.stop_event.is_set() or time.monotonic() < self.not_before:
             return None
         with self.poll_lock:
+            self.woken.clear()
             started = utcnow()
             try:
                 result = self._poll_with_retries()
@@ -210,7 +221,8 @@ class Daemon:
 
     def wake(self) -> None:
         """Run the poll now (IDLE saw new mail)."""
-        if self.scheduler is not None and not self.stop_event.is_set():
+        self.woken.set()
+        if self.scheduler is not None and self.scheduler.running and not self.stop_event.is_set():
             self.scheduler.modify_job("poll", next_run_time=dt.datetime.now().astimezone())
 
     def stop(self, *_args) -> None:

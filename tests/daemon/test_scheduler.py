@@ -136,3 +136,22 @@ def test_idle_picks_up_new_mail_at_once(dovecot, tmp_path, tmp_path_factory):
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+
+
+def test_mail_seen_by_idle_during_a_poll_is_polled_at_once(daemon):
+    daemon.box.deliver(make_mail("alice@example.org", "opt_out"))
+    real = daemon.ingestor.poll
+    calls = {"n": 0}
+
+    def poll_while_mail_arrives():
+        calls["n"] += 1
+        result = real()
+        if calls["n"] == 1:  # new mail after this poll looked: IDLE wakes the daemon
+            daemon.box.deliver(make_mail("bob@example.org", "opt_out"))
+            daemon.wake()
+        return result
+
+    daemon.ingestor.poll = poll_while_mail_arrives
+    daemon.poll_job()
+    assert calls["n"] == 2
+    assert daemon.store.events(kinds=["opt_out"]).height == 2
