@@ -113,18 +113,18 @@ def measure(store: Store, period: Period, runs: int,
     def whole():
         write_report(build_report(store, "demo", period, 8), out)
 
-    results = {}
-    for name, fn in (("queries", queries), ("report: queries + CSV + Parquet + HTML", whole)):
-        for mode in ("cold", "warm"):
-            wall: list[float] = []
-            cpu: list[float] = []
-            for _ in range(runs):
-                if mode == "cold":
-                    store.release()
-                else:
-                    store.db.scalar("SELECT 1")  # open the connection first
-                wall.append(timed(fn, cpu))
-            results[f"{name} ({mode})"] = (wall, cpu)
+    steps = [(f"{name} ({mode})", fn, mode)
+             for name, fn in (("queries", queries), ("report: queries + CSV + Parquet + HTML", whole))
+             for mode in ("cold", "warm")]
+    results = {label: ([], []) for label, _, _ in steps}
+    for _ in range(runs):  # interleaved, so that other work on the machine hits every step alike
+        for label, fn, mode in steps:
+            if mode == "cold":
+                store.release()
+            else:
+                store.db.scalar("SELECT 1")  # open the connection first
+            wall, cpu = results[label]
+            wall.append(timed(fn, cpu))
     return results
 
 
