@@ -15,6 +15,7 @@ import logging
 import pathlib
 import re
 from email.message import EmailMessage
+from email.utils import formataddr
 
 import polars as pl
 
@@ -182,7 +183,8 @@ def run_scheduled_report(settings: Settings, store=None, now: dt.datetime | None
     store.release()
     files = write_report(report, cfg.out_dir)
     if cfg.recipients:
-        sender = settings.invitations.sender_email
+        inv = settings.invitations
+        sender = formataddr((inv.sender_name, inv.sender_email))
         msg = report_email(report, files.html.read_text(encoding="utf-8"), sender, cfg.recipients)
         with SmtpSender(settings.smtp) as smtp:
             files.message_id = smtp.send(msg)

@@ -112,3 +112,14 @@ def test_rendered_in_chromium(report, browser, tmp_path):
     assert EVIL in page.inner_text("body")  # shown as text, not run
     assert re.search(r"\d+ of \d+ lists shown", page.inner_text("body"))
     page.close()
+
+
+def test_group_without_lists_or_events(store, tmp_path):
+    gen.load(store, {"contacts": [{"contact_id": 1, "name": "A"}]})
+    store.opt_out(1, "lonely", source="manual", actor="t", at=gen.START)
+    rep = build_report(store, "lonely", Period(gen.START, gen.END), trend_periods=3)
+    assert rep.summary["new_opt_outs"] == 1 and rep.summary["lists"] == 0
+    page = render_html(rep)
+    assert "No new opt-outs in any list" in page
+    assert "0 of 0 lists shown" in page
+    assert write_report(rep, tmp_path).html.exists()

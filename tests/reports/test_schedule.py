@@ -75,7 +75,7 @@ def test_job_fires_under_frozen_clock_and_emails(tmp_path, gen_store, smtp_serve
         "reports": {"out_dir": str(tmp_path / "reports"), "trend_periods": 4,
                     "recipients": "boss@acme.example, team@acme.example"},
         "smtp": {"url": server.url, "ca_file": server.ca_file, "rate_per_second": 0},
-        "invitations": {"sender_email": "optdesk@acme.example"}})
+        "invitations": {"sender_email": "optdesk@acme.example", "sender_name": "Acme, PR"}})
     done = threading.Event()
     outcome: dict = {}
 
@@ -105,6 +105,8 @@ def test_job_fires_under_frozen_clock_and_emails(tmp_path, gen_store, smtp_serve
     assert mail["tls"] and mail["login"] == "reports"
     msg = mail["message"]
     assert msg["Message-ID"] == files.message_id
+    assert msg["From"].addresses[0].display_name == "Acme, PR"
+    assert mail["mail_from"] == "optdesk@acme.example"
     assert str(files).endswith(f"; emailed as {files.message_id}")
     assert msg["Subject"] == "Opt-out report: alpha, 2026-11-16 – 2026-11-22"
     html = msg.get_body(("html",)).get_content()
