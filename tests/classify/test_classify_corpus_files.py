@@ -46,6 +46,8 @@ def test_corpus_file(clf, name):
     assert (d.kind, d.addresses) == (kind, addresses), d.evidence
     if rule:
         assert d.rule == rule
+    if kind != "human":  # every decision says what it matched
+        assert d.evidence["matched"], d.evidence
     json.dumps(d.to_json(name))  # evidence is JSON-serialisable
 
 

@@ -85,7 +85,8 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     best = max(hits, key=lambda h: h["confidence"])
     language = next((h["language"] for h in subjects + bodies), None) or ctx.language
     when, date_evidence = return_date(ctx, language)
-    evidence = {"signals": hits, "return_date": when.isoformat() if when else None}
+    evidence = {"matched": best["matched"], "signals": hits,
+                "return_date": when.isoformat() if when else None}
     if date_evidence:
         evidence["return_date_rule"] = date_evidence
     decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],

@@ -110,7 +110,8 @@ def _sort(ctx: Context, temporary, permanent) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for raw, permanent_flag in [(a, False) for a in temporary] + [(a, True) for a in permanent]:
         address = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).lower()
-        verdicts = judge(ctx, diagnostic(ctx, address, dsn))
+        diag = diagnostic(ctx, address, dsn)
+        verdicts = judge(ctx, diag)
         if "soft" in verdicts:
             side = "soft"
         elif "policy" in verdicts and "recipient" not in verdicts:
@@ -119,7 +120,8 @@ def _sort(ctx: Context, temporary, permanent) -> dict[str, dict]:
             side = "hard" if permanent_flag else "soft"
         prior = out.get(address)
         if prior is None or (prior["side"] == "soft" and side == "hard"):
-            out[address] = {"side": side, "permanent": permanent_flag, "rules": verdicts}
+            out[address] = {"side": side, "permanent": permanent_flag, "rules": verdicts,
+                            "diagnostic": " ".join(diag.split())[:240]}
     return out
 
 
@@ -158,6 +160,9 @@ def _decide(ctx: Context, failures: dict[str, dict], details: dict, confidence: 
         permanent = any(failures[a]["permanent"] for a in by_side["policy"])
         kind, addresses, rule = ("bounce_hard" if permanent else "bounce_soft"), [], "policy-refusal"
         ctx.review_reasons.append("sender-side policy refusal: our mail was refused, not the address")
+    first = (addresses or by_side["policy"])[0]
+    evidence["matched"] = failures[first]["diagnostic"]
+    evidence["diagnostics"] = {a: f["diagnostic"] for a, f in failures.items()}
     if by_side["policy"]:
         evidence["note"] = "policy refusals are about our sending, never counted against a contact"
     return Decision(kind, STAGE, rule=rule, confidence=confidence, addresses=tuple(addresses),

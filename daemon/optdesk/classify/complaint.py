@@ -57,7 +57,8 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     recipients = [a.strip("<> ").lower() for a in fields.get("original-rcpt-to", "").split(",")]
     recipients = [a for a in recipients if "@" in a] or _original_to(mail.msg)
     evidence = {"feedback_type": feedback_type or None, "report": fields,
-                "reporter": mail.sender}
+                "reporter": mail.sender,
+                "matched": f"Feedback-Type: {feedback_type or '?'}; recipient: {', '.join(recipients) or '?'}"}
     if feedback_type == "not-spam":
         return None, {**evidence, "reason": "a not-spam report is not a complaint"}
     decision = Decision("complaint", STAGE, rule="arf-feedback-report",

@@ -89,7 +89,9 @@ def _public(payload: dict[str, Any]) -> dict[str, Any]:
 def _decide(ctx: Context, payload: dict, via: str | None, rejected: list[dict]) -> Decision:
     answer, matches, language = _answer(ctx)
     matches_sender = payload.get("email") is not None and payload.get("email") == ctx.mail.sender
-    evidence = {"token": _public(payload), "via": via, "answer": answer, "matches": matches,
+    live = [m["matched"] for m in matches if "negated_by" not in m]
+    evidence = {"token": _public(payload), "via": via, "answer": answer,
+                "matched": live[0] if live else None, "matches": matches,
                 "sender_matches_token": matches_sender}
     if rejected:
         evidence["token_rejected"] = rejected

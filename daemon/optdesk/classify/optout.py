@@ -25,13 +25,14 @@ def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
         matches = token_matches_email(ctx.signing_key, payload, ctx.mail.sender or "")
         if matches:
             data["email"] = ctx.mail.sender
-        evidence = {"to": address, "token": {k: v for k, v in data.items() if k != "token"},
+        evidence = {"matched": address, "to": address,
+                    "token": {k: v for k, v in data.items() if k != "token"},
                     "sender_matches_token": matches}
         return Decision("opt_out", STAGE, rule="list-unsubscribe", confidence=1.0 if matches else 0.9,
                         addresses=(ctx.mail.sender,), evidence=evidence, token=data), evidence
     if rejected:
         ctx.review_reasons.append("mail to the unsubscribe address with a bad token")
-        evidence = {"token_rejected": rejected}
+        evidence = {"matched": rejected[0]["address"], "token_rejected": rejected}
         return Decision("opt_out", STAGE, rule="list-unsubscribe-unverified", confidence=0.6,
                         addresses=(ctx.mail.sender,), evidence=evidence, review=True), evidence
     return None, {}
