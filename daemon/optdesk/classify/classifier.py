@@ -15,6 +15,10 @@ from optdesk.mail import parse_message
 log = logging.getLogger(__name__)
 
 Stage = Callable[[Context], tuple[Decision | None, dict]]
+"""A stage reads a Context and returns (a Decision when it is decisive, else None; details for
+``explain``). It never raises on message content, its Decision's ``stage`` is its name, its
+details are JSON-serialisable, and it may set ``ctx.bounce_like`` or add ``ctx.review_reasons``.
+The conformance test in tests/classify/test_classify_stages.py holds every stage to this."""
 STAGES: tuple[tuple[str, Stage], ...] = (
     (complaint.STAGE, complaint.run),
     (bounce.STAGE, bounce.run),
