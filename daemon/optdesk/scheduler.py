@@ -158,10 +158,12 @@ class Daemon:
         for attempt in range(1, RETRIES_PER_POLL + 1):
             try:
                 return self.ingestor.poll()
-            except MailboxUnavailable:
+            except MailboxUnavailable as exc:
                 self.source.close()
                 if attempt == RETRIES_PER_POLL or self.stop_event.wait(quick.next_delay()):
                     raise
+                if attempt == 1 and "poll" not in self.incidents.open:
+                    log.info("poll: %s; reconnecting", exc)
         raise AssertionError("unreachable")
 
     def decay_job(self) -> None:
