@@ -103,8 +103,11 @@ def safe_address(value: str, field: str) -> str:
         msg = EmailMessage()
         msg[field] = text
         addresses = msg[field].addresses
-    except (ValueError, IndexError, TypeError, MessageError) as exc:
+        groups = msg[field].groups
+    except (ValueError, IndexError, TypeError, AttributeError, MessageError) as exc:
         raise HeaderInjection(f"{field}: not an email address: {text!r}") from exc
+    if any(g.display_name is not None for g in groups):
+        raise HeaderInjection(f"{field}: a group is not one address: {text!r}")
     if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
         raise HeaderInjection(f"{field}: expected one email address, got {text!r}")
     return text
