@@ -186,11 +186,21 @@ def _evidence(plan: Plan) -> dict:
             "uid": plan.uid, "details": d.evidence, "message_id": d.message_id}
 
 
+TOKEN_REJECTED_RULE = "optin-token-rejected"
+
+
+def answers_invitation(decision: Any) -> bool:
+    """An answer to an opt-in invitation: accepted, declined, or carrying a rejected token
+    (bad, expired, forged). All of them go to ``store.accept_invitation``, which records them."""
+    return (getattr(decision, "kind", None) == "opt_in" or getattr(decision, "decline", False)
+            or getattr(decision, "rule", None) == TOKEN_REJECTED_RULE)
+
+
 def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
     """Carry out an ``applied`` plan: queue set-based writes in ``ops`` (``store.apply_batch``
     runs them), or call the store now for the rare kinds. Joins the caller's transaction."""
     d = plan.decision
-    if plan.status != "applied" and not getattr(d, "decline", False):
+    if plan.status != "applied" and not answers_invitation(d):
         return
     common = {"message_hash": plan.hash, "evidence": _evidence(plan)}
     if d.kind in ("opt_out", "complaint"):
@@ -202,7 +212,7 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
     elif d.kind == "auto_reply" and d.sender:
         ops.add_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
                            data_group=plan.data_group, **common)
-    elif d.kind == "opt_in" or getattr(d, "decline", False):
+    elif answers_invitation(d):
         _apply_invitation_answer(store, plan)
 
 
@@ -236,11 +246,21 @@ def _apply_invitation_answer(store, plan: Plan) -> None:
     details = d.evidence if isinstance(d.evidence, dict) else {}
     result = accept(d.token, sender=d.sender, message_hash=plan.hash, message_id=d.message_id,
                     in_reply_to=list(plan.in_reply_to), affirmative=d.kind == "opt_in",
-                    received_at=plan.received_at, token_error=details.get("token_error"),
+                    received_at=plan.received_at, token_error=_token_error(details),
                     actor=ACTOR, evidence={"rule": d.rule, "confidence": d.confidence})
     plan.steps.append(f"invitation answer: {result.reason}")
     if not result.accepted:
-        plan.status, plan.target = ("review", None) if d.kind == "opt_in" else ("left", None)
-        plan.review_reason = f"invitation answer not applied: {result.reason}"
+        keep_review = d.kind == "opt_in" or plan.status == "review"
+        plan.status, plan.target = ("review", None) if keep_review else ("left", None)
+        # the classifier's reason (e.g. "invitation token rejected: expired") says it already
+        plan.review_reason = plan.review_reason or f"invitation answer not applied: {result.reason}"
     if getattr(result, "contact_id", None) is not None:
         plan.contact_id = result.contact_id
+
+
+def _token_error(details: dict) -> str | None:
+    """Why the classifier rejected the reply's invitation token, if it did."""
+    rejected = details.get("token_rejected") or []
+    if rejected and isinstance(rejected[0], dict):
+        return str(rejected[0].get("reason") or "rejected")
+    return details.get("token_error")

@@ -31,7 +31,14 @@ from typing import Any
 
 import duckdb
 
-from optdesk.actions import Plan, apply_plan, error_plan, lookup_addresses, plan_message
+from optdesk.actions import (
+    Plan,
+    answers_invitation,
+    apply_plan,
+    error_plan,
+    lookup_addresses,
+    plan_message,
+)
 from optdesk.errors import StoreBusy
 from optdesk.mail import decode_header_value, parse_message
 from optdesk.sources import FolderState, MailboxSource, RawMessage
@@ -211,7 +218,7 @@ class Ingestor:
                 plan.sender, plan.subject = _headers(raw.data)
             else:
                 plan = plan_message(raw, decision, owners, self.data_group, self.folders)
-                if decision.kind == "opt_in" or getattr(decision, "decline", False):
+                if answers_invitation(decision):
                     plan.in_reply_to = _in_reply_to(raw.data)
             plans.append(plan)
         return plans

@@ -161,6 +161,8 @@ def test_forged_token_is_refused(loop):
     assert loop.opted_out() and loop.store.invitation(sent.invitation_id)["status"] == "sent"
     row = loop.ledger_row()
     assert row["review"] and "token rejected: bad signature" in row["review_reason"]
+    refused = loop.store.events(kinds=["invitation_refused"])
+    assert refused["reason"].to_list() == ["bad token: bad signature"]
 
 
 def test_expired_token_is_refused(loop):
@@ -173,6 +175,8 @@ def test_expired_token_is_refused(loop):
     loop.poll()
     assert loop.opted_out()
     assert "token rejected: expired" in loop.ledger_row()["review_reason"]
+    assert loop.store.events(kinds=["invitation_refused"])["reason"].to_list() == [
+        "bad token: expired"]
 
 
 def test_reply_after_the_invitation_expired_is_refused(loop):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import polars as pl
-
 from optdesk.settings import Settings
 
 
@@ -30,6 +28,8 @@ def stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def print_frame(df: pl.DataFrame) -> None:
+def print_frame(df) -> None:
+    import polars as pl  # here, not at import: every optdesk command would pay ~0.2 s
+
     with pl.Config(tbl_rows=200, tbl_cols=20, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
         print(df)
