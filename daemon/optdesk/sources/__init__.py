@@ -20,7 +20,7 @@ Contract, identical for every implementation (tests/sources/test_conformance.py 
   maps it to its own (IMAP: the server's delimiter; Maildir++: ``.``). Missing folders are created.
 * Errors: ``MailboxAuthError`` (wrong or missing credentials: retrying will not help until the
   configuration changes), ``MailboxUnavailable`` (server down, connection dropped, timeout:
-  back off and call ``connect()`` again, see ``optdesk.sources.backoff.Backoff``), both
+  back off and call ``connect()`` again, see ``optdesk.scheduler.Backoff``), both
   subclasses of ``MailboxError``. After an error the source is disconnected; the next method call
   reconnects by itself, or call ``connect()`` explicitly.
 * ``commands`` counts protocol commands issued since login (IMAP tags; the fake counts one per
