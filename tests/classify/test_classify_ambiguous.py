@@ -36,6 +36,8 @@ def test_ambiguous_verb_goes_to_review_not_applied(clf, lang, text):
     ("de", "Bitte vom Verteiler abmelden."),
     ("nl", "Graag afmelden voor de persberichten."),
     ("nl", "Afmelden graag"),
+    ("nl", "Graag uitschrijven, ik wil deze berichten niet meer ontvangen."),
+    ("nl", "Ik wil deze berichten niet meer ontvangen."),
 ])
 def test_the_same_verbs_with_me_or_a_list_still_count(clf, lang, text):
     d = clf.classify(reply(text, lang, "bare"))
