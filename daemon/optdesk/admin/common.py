@@ -105,6 +105,30 @@ def open_store(settings=None):
     return Store(store_path(settings.db)), settings
 
 
+class View:
+    """Base of the notebook views: ``self.widget`` is what is shown, ``self.group`` the data
+    group picker. ``from_settings`` builds the view over the configured store."""
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs):
+        """The view over the configured store (OPTDESK_DB, optdesk.toml) and data group."""
+        store, settings = open_store(settings)
+        return cls.for_settings(store, settings, **kwargs)
+
+    @classmethod
+    def for_settings(cls, store, settings, **kwargs):
+        return cls(store, settings.data_group, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def data_group(self) -> str:
+        return self.group.value
+
+
 class Status:
     """One line of feedback under a view: errors in red, confirmations in green."""
 

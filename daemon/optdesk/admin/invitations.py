@@ -19,11 +19,11 @@ from optdesk import invitations as inv
 from optdesk.admin.common import (
     STYLE,
     Status,
+    View,
     button,
     default_actor,
     esc,
     fmt_when,
-    open_store,
     store_path,
 )
 from optdesk.admin.render import table
@@ -37,7 +37,7 @@ PREVIEW_COUNT = 3
 STATUS_LABELS = ("sent", "accepted", "declined", "expired", "failed", "pending")
 
 
-class InvitationsView:
+class InvitationsView(View):
     """Who → fields → preview → send (with progress) → per-contact results → statuses."""
 
     def __init__(self, store, settings, data_group: str | None = None, *,
@@ -70,19 +70,8 @@ class InvitationsView:
         self.refresh_statuses()
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> InvitationsView:
-        """The view over the configured store (OPTDESK_DB, optdesk.toml) and data group."""
-        store, settings = open_store(settings)
+    def for_settings(cls, store, settings, **kwargs):
         return cls(store, settings, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    @property
-    def data_group(self) -> str:
-        return self.group.value
 
     # -- widgets -------------------------------------------------------------------------------
     def _who_widgets(self) -> None:

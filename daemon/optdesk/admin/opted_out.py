@@ -12,7 +12,7 @@ import ipywidgets as w
 import polars as pl
 
 from optdesk.admin import render
-from optdesk.admin.common import STYLE, Status, button, default_actor, esc, open_store
+from optdesk.admin.common import STYLE, Status, View, button, default_actor, esc
 from optdesk.admin.opted_out_actions import SelectionActions
 from optdesk.admin.opted_out_filters import BadFilter, Filters
 
@@ -32,7 +32,7 @@ class Row:
         self.tick.observe(lambda change: on_tick(self, change["new"]), names="value")
 
 
-class OptedOutView:
+class OptedOutView(View):
     """The opted-out of one data group, a page at a time, with a selection that spans pages."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None, page_size: int = 24,
@@ -79,21 +79,6 @@ class OptedOutView:
         self.view_mode.observe(g(self._on_mode), names="value")
         self.prev_button.on_click(g(lambda _b: self.go_to(self.page - 1)))
         self.next_button.on_click(g(lambda _b: self.go_to(self.page + 1)))
-
-    @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> OptedOutView:
-        """The view over the configured store and data group (OPTDESK_DB, optdesk.toml)."""
-        store, settings = open_store(settings)
-        return cls(store, settings.data_group, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    @property
-    def data_group(self) -> str:
-        return self.group.value
 
     def _header_buttons(self, guard) -> list[w.Widget]:
         self.sort_buttons: dict[str, w.Button] = {}

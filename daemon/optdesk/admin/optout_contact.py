@@ -10,14 +10,14 @@ from __future__ import annotations
 import ipywidgets as w
 
 from optdesk.admin import render
-from optdesk.admin.common import STYLE, Debouncer, Status, button, default_actor, esc, open_store
+from optdesk.admin.common import STYLE, Debouncer, Status, View, button, default_actor, esc
 from optdesk.admin.selection import set_selection
 
 ORIGIN = "01-opt-out-a-contact"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
 
 
-class OptOutContactView:
+class OptOutContactView(View):
     """Search box → matching contacts → the chosen contact's record, with the opt-out action."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None,
@@ -71,21 +71,6 @@ class OptOutContactView:
         self.confirm_button.on_click(g(self.confirm_opt_out))
         self.cancel_button.on_click(g(self.cancel_opt_out))
         self.optin_button.on_click(g(self.request_opt_in))
-
-    @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> OptOutContactView:
-        """The view over the configured store and data group (OPTDESK_DB, optdesk.toml)."""
-        store, settings = open_store(settings)
-        return cls(store, settings.data_group, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    @property
-    def data_group(self) -> str:
-        return self.group.value
 
     # -- search ----------------------------------------------------------------------------
     def refresh_results(self) -> None:

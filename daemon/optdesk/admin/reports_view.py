@@ -14,14 +14,14 @@ import datetime as dt
 import ipywidgets as w
 
 from optdesk import report_html
-from optdesk.admin.common import Status, button, open_store, store_path
+from optdesk.admin.common import Status, View, button, store_path
 from optdesk.reports import Period, Report, build_report, utcnow, write_report
 
 SCOPE = ".optdesk-report"
 ROW_CHOICES = (20, 50, 200, 1000)
 
 
-class ReportsView:
+class ReportsView(View):
     """Controls (data group, first and last day, trend periods, rows shown) → report sections."""
 
     def __init__(self, store, settings, data_group: str | None = None,
@@ -52,15 +52,8 @@ class ReportsView:
         g(self.refresh)()
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> ReportsView:
-        """The view over the configured store (OPTDESK_DB, optdesk.toml) and data group."""
-        store, settings = open_store(settings)
+    def for_settings(cls, store, settings, **kwargs):
         return cls(store, settings, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def _layout(self) -> w.Widget:
         style = w.HTML(f"<style>{report_html.scoped_css(SCOPE)}</style>")

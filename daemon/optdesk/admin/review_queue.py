@@ -14,12 +14,12 @@ import ipywidgets as w
 from optdesk.admin.common import (
     STYLE,
     Status,
+    View,
     button,
     default_actor,
     esc,
     fmt_int,
     fmt_when,
-    open_store,
 )
 from optdesk.admin.render import table
 
@@ -78,7 +78,7 @@ def _confidence(value: float | None) -> str:
     return "—" if value is None else esc(f"{value:.2f}")
 
 
-class ReviewQueueView:
+class ReviewQueueView(View):
     """The queue (oldest first), the chosen message, and the three decisions."""
 
     def __init__(self, store, data_group: str | None = None, *, actor: str | None = None) -> None:
@@ -123,15 +123,8 @@ class ReviewQueueView:
         g(self.refresh)()
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> ReviewQueueView:
-        """The view over the configured store (OPTDESK_DB, optdesk.toml), all data groups."""
-        store, _settings = open_store(settings)
+    def for_settings(cls, store, settings, **kwargs):
         return cls(store, None, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def refresh(self, keep_position: int = 0) -> None:
         """Reload the queue and show the message at ``keep_position`` (the next one to judge)."""

@@ -61,51 +61,17 @@ class ContactQueries:
         optout (dict or None).
         """
         with self.db.connection() as con:
-            info = con.sql(
-                "SELECT c.contact_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
-                " o.reach AS outlet_reach, c.title, c.country, c.language, c.reach"
-                " FROM contacts c LEFT JOIN outlets o USING (outlet_id) WHERE c.contact_id = ?",
-                params=[int(contact_id)],
-            ).pl()
-            if info.height == 0:
-                raise NotFound(f"no contact with id {contact_id}")
-            addresses = con.sql(
-                "SELECT a.email, a.kind, a.data_group, a.is_primary,"
-                " coalesce(d.undeliverable, false) AS undeliverable,"
-                " coalesce(d.bounce_score, 0.0) AS bounce_score"
-                " FROM addresses a LEFT JOIN deliverability d USING (email)"
-                " WHERE a.contact_id = ? AND (a.kind = 'system' OR a.data_group = ?)"
-                " ORDER BY a.is_primary DESC, a.kind DESC, a.email",
-                params=[int(contact_id), data_group],
-            ).pl()
-            lists = con.sql(
-                "SELECT l.list_id, l.name FROM list_members m JOIN media_lists l USING (list_id)"
-                " WHERE m.contact_id = ? AND l.data_group = ? ORDER BY l.name",
-                params=[int(contact_id), data_group],
-            ).pl()
-            optout = con.sql(
-                "SELECT source, actor, reason, opted_out_at, event_id FROM optouts"
-                " WHERE contact_id = ? AND data_group = ?",
-                params=[int(contact_id), data_group],
-            ).pl()
-            history = con.sql(
-                "SELECT event_id, occurred_at, kind, source, actor, reason, email, evidence FROM events"
-                " WHERE contact_id = ? AND data_group = ? ORDER BY occurred_at DESC, event_id DESC",
-                params=[int(contact_id), data_group],
-            ).pl()
-            invitations = con.sql(
-                "SELECT invitation_id, email, status, language, subject, sent_at, expires_at,"
-                " answered_at FROM invitations WHERE contact_id = ? AND data_group = ?"
-                " ORDER BY created_at DESC",
-                params=[int(contact_id), data_group],
-            ).pl()
+            frames = {
+                part: con.sql(sql, params=[int(contact_id)] + ([data_group] if n else [])).pl()
+                for part, (sql, n) in _RECORD_QUERIES.items()
+            }
+        if frames["contact"].height == 0:
+            raise NotFound(f"no contact with id {contact_id}")
+        optout = frames.pop("optout")
         return {
-            "contact": info.row(0, named=True),
-            "addresses": addresses,
-            "lists": lists,
+            **frames,
+            "contact": frames["contact"].row(0, named=True),
             "optout": optout.row(0, named=True) if optout.height else None,
-            "history": history,
-            "invitations": invitations,
         }
 
     def contacts_for_email(self, email: str, data_group: str) -> list[int]:
@@ -130,6 +96,35 @@ class ContactQueries:
 
     def data_groups(self) -> list[str]:
         return [r[0] for r in self.db.rows("SELECT data_group FROM data_groups ORDER BY 1")]
+
+
+# part of the record → (SQL with the contact id first, whether the data group follows)
+_RECORD_QUERIES = {
+    "contact": (
+        "SELECT c.contact_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
+        " o.reach AS outlet_reach, c.title, c.country, c.language, c.reach"
+        " FROM contacts c LEFT JOIN outlets o USING (outlet_id) WHERE c.contact_id = ?", False),
+    "addresses": (
+        "SELECT a.email, a.kind, a.data_group, a.is_primary,"
+        " coalesce(d.undeliverable, false) AS undeliverable,"
+        " coalesce(d.bounce_score, 0.0) AS bounce_score"
+        " FROM addresses a LEFT JOIN deliverability d USING (email)"
+        " WHERE a.contact_id = ? AND (a.kind = 'system' OR a.data_group = ?)"
+        " ORDER BY a.is_primary DESC, a.kind DESC, a.email", True),
+    "lists": (
+        "SELECT l.list_id, l.name FROM list_members m JOIN media_lists l USING (list_id)"
+        " WHERE m.contact_id = ? AND l.data_group = ? ORDER BY l.name", True),
+    "optout": (
+        "SELECT source, actor, reason, opted_out_at, event_id FROM optouts"
+        " WHERE contact_id = ? AND data_group = ?", True),
+    "history": (
+        "SELECT event_id, occurred_at, kind, source, actor, reason, email, evidence FROM events"
+        " WHERE contact_id = ? AND data_group = ? ORDER BY occurred_at DESC, event_id DESC", True),
+    "invitations": (
+        "SELECT invitation_id, email, status, language, subject, sent_at, expires_at,"
+        " answered_at FROM invitations WHERE contact_id = ? AND data_group = ?"
+        " ORDER BY created_at DESC", True),
+}
 
 
 def _empty_find() -> pl.DataFrame:

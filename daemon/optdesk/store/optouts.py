@@ -152,32 +152,22 @@ class OptOutOps:
             data_group, lists, outlets, sources, since, until, countries, languages, text
         )
         direction = "DESC" if descending else "ASC"
-        order = f"{SORTS[sort_by]} {direction} NULLS LAST, c.contact_id"
         matching = (
             " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
             " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
             f" WHERE {' AND '.join(where)}"
         )
-        columns = (
-            "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
-            " c.language, o.source, o.actor, o.reason, o.opted_out_at"
-        )
         with self.db.connection():
             if limit is None:
-                page = self.db.frame(f"{columns}{matching} ORDER BY {order}", params)
+                page = self.db.frame(
+                    f"{_COLUMNS}{matching} ORDER BY {SORTS[sort_by]} {direction} NULLS LAST,"
+                    " c.contact_id", params)
                 total = page.height
             else:
                 total = self.db.scalar(f"SELECT count(*){matching}", params)
-                # sort and cut the page on narrow rows, then fetch the columns of those rows only
                 page = self.db.frame(
-                    f"WITH page AS (SELECT o.contact_id, {SORTS[sort_by]} AS k"
-                    f"{matching} ORDER BY {order} LIMIT ? OFFSET ?)"
-                    f" {columns} FROM page JOIN optouts o ON o.contact_id = page.contact_id"
-                    " AND o.data_group = ? JOIN contacts c ON c.contact_id = page.contact_id"
-                    " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
-                    f" ORDER BY page.k {direction} NULLS LAST, page.contact_id",
-                    [*params, int(limit), int(offset), data_group],
-                )
+                    _page_sql(matching, SORTS[sort_by], direction),
+                    [*params, int(limit), int(offset), data_group])
         return page.with_columns(pl.lit(total, dtype=pl.Int64).alias("total"))
 
     @staticmethod
@@ -277,6 +267,24 @@ class OptOutOps:
             f" WHERE {' AND '.join(where)} ORDER BY event_id DESC{tail}",
             params,
         )
+
+
+_COLUMNS = (
+    "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
+    " c.language, o.source, o.actor, o.reason, o.opted_out_at"
+)
+
+
+def _page_sql(matching: str, key: str, direction: str) -> str:
+    """One page: sort and cut on narrow rows (id and sort key), then fetch those rows' columns."""
+    return (
+        f"WITH page AS (SELECT o.contact_id, {key} AS k{matching}"
+        f" ORDER BY {key} {direction} NULLS LAST, c.contact_id LIMIT ? OFFSET ?)"
+        f" {_COLUMNS} FROM page JOIN optouts o ON o.contact_id = page.contact_id"
+        " AND o.data_group = ? JOIN contacts c ON c.contact_id = page.contact_id"
+        " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
+        f" ORDER BY page.k {direction} NULLS LAST, page.contact_id"
+    )
 
 
 def _is_date(value) -> bool:
