@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
         for name in names:
             script = ROOT / "bench" / SCRIPTS[name]
             print(f"== {name}: {script.name}", flush=True)
-            code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
+            out = ROOT / "docs" / "benchmarks" / f"{name}.md"
+            code = subprocess.call([sys.executable, str(script), "--out", str(out)], cwd=ROOT)
             if code:
                 print(f"{script.name} failed with exit status {code}", file=sys.stderr)
                 return code
