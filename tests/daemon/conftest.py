@@ -3,44 +3,22 @@ known contacts, and a message builder. The real classifier is exercised in test_
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import email
 import itertools
 import time
-from typing import Any
 
 import pytest
 
 from fixtures.store import contact_row, write_contacts_csv
+from optdesk.classify.decision import Decision
 from optdesk.settings import Settings
 from optdesk.store import Store
 
 _n = itertools.count(1)
 
 
-@dataclasses.dataclass
-class FakeDecision:
-    """Same fields as optdesk.classify.decision.Decision."""
-
-    kind: str
-    stage: str
-    rule: str | None = None
-    confidence: float = 1.0
-    addresses: tuple[str, ...] = ()
-    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
-    language: str | None = None
-    review: bool = False
-    sender: str | None = None
-    message_id: str | None = None
-    subject: str = ""
-    new_text: str = ""
-    return_date: dt.date | None = None
-    token: dict[str, Any] | None = None
-    decline: bool = False
-
-
-def fake_classify(raw: bytes) -> FakeDecision:
+def fake_classify(raw: bytes) -> Decision:
     """Decide from headers: X-Fake-Kind, X-Fake-Address, X-Fake-Confidence, X-Fake-Return,
     X-Fake-Token (contact_id/group), X-Fake-Raise."""
     msg = email.message_from_bytes(raw)
@@ -57,7 +35,7 @@ def fake_classify(raw: bytes) -> FakeDecision:
         cid, group = msg["X-Fake-Token"].split("/")
         token = {"purpose": "unsubscribe", "contact_id": int(cid), "data_group": group}
     ret = msg.get("X-Fake-Return")
-    return FakeDecision(
+    return Decision(
         kind=kind, stage="fake", rule=f"fake-{kind}", confidence=confidence,
         addresses=addresses, evidence={"fake": True}, language="en",
         review=confidence < 0.75, sender=sender, message_id=msg.get("Message-ID"),
