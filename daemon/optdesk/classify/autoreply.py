@@ -11,7 +11,6 @@ from datetime import date
 from optdesk.classify.context import Context
 from optdesk.classify.dates import read_date
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import find_phrases
 from optdesk.classify.prefilter import may_match
 from optdesk.errors import BadToken
 from optdesk.tokens import verify_token
@@ -92,11 +91,9 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:
-        optouts = find_phrases(ctx.rules.of("opt_out_phrase"), ctx.new_text, ctx.rules.of("negation"),
-                               "body", ctx.rules.literals("opt_out_phrase"))
-        live = [m for m in optouts if m.negated_by is None]
-        if live:
+        intent = ctx.rules.reader.opt_out(ctx.new_text[:20_000], None, ctx.names)
+        if intent.verdict != "none":
             decision.review = True
-            evidence["opt_out_words"] = [m.to_dict() for m in live]
+            evidence["opt_out_words"] = intent.evidence()
             ctx.review_reasons.append("out-of-office wording only, but it also asks to be removed")
     return decision, evidence

@@ -10,6 +10,7 @@ from typing import Any
 
 from optdesk.classify.phrases import guess_language, normalise, strip_reply_prefix
 from optdesk.classify.rules import RuleSet
+from optdesk.classify.words import fold
 from optdesk.mail import NewText, ParsedMail, extract_new_text
 
 InvitationLookup = Callable[[str], dict[str, Any] | None]
@@ -35,6 +36,7 @@ class Context:
             source[:50_000],
             footer=(footer,) if footer else self.rules.patterns("footer"),
             markers=(markers,) if markers else self.rules.patterns("quote_marker"),
+            quoting=self.rules.quoting,
         )
 
     @cached_property
@@ -45,6 +47,27 @@ class Context:
     def subject(self) -> str:
         """The subject without reply prefixes, normalised."""
         return normalise(strip_reply_prefix(self.mail.subject))
+
+    @cached_property
+    def own_subject(self) -> str | None:
+        """The subject unless it is our own repeated by a reply: three words or more found in
+        the quoted part. A short subject is always read (press release titles are longer)."""
+        subject = self.subject.strip()
+        if not subject:
+            return None
+        folded = fold(" ".join(subject.split()))
+        if len(folded.split()) >= 3:
+            whole = fold(" ".join(self.mail.text[:50_000].split()))
+            new = fold(" ".join(self.new.text.split()))
+            if folded in whole and folded not in new:
+                return None
+        return subject
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The sender's own name and address words (a signature is not 'another object')."""
+        words = f"{self.mail.sender_name or ''} {(self.mail.sender or '').split('@')[0]}"
+        return frozenset(w for w in self.rules.lexicon.tokens(words.replace(".", " ")) if len(w) > 1)
 
     @cached_property
     def language(self) -> str | None:

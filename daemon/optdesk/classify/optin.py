@@ -4,7 +4,10 @@ Only replies that carry an invitation token decide here: ``optin+TOKEN@…`` amo
 or an In-Reply-To/References id that ``invitation_lookup`` knows. A valid token with an
 affirmative answer (and no declining one) is ``opt_in``. A decline, an unclear answer or a bad
 token is decisive too: kind ``human`` with ``review`` set (``decline`` True for a decline), so
-an invitation reply never falls through to the opt-out rules.
+an invitation reply never falls through to the opt-out rules. The answer is read by the intent
+engine (``Reader.answer``): a yes only when nothing in the new text declines, asks to be removed,
+questions, hedges or restricts; accepted only with the token of the reply address and a sender
+that is the invited address — otherwise review.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from typing import Any
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import best_match, find_phrases
 from optdesk.errors import BadToken
 from optdesk.tokens import TokenPayload, token_matches_email, verify_token
 
@@ -49,15 +51,9 @@ def _verify(ctx: Context, token: str, where: str, rejected: list[dict]) -> dict 
     return out
 
 
-def _answer(ctx: Context) -> tuple[str, list[dict], str | None]:
-    rules = ctx.rules.of("opt_in_answer")
-    matches = find_phrases(rules, ctx.new_text[:4000], ctx.rules.of("negation"), "body",
-                           ctx.rules.literals("opt_in_answer"))
-    live = [m for m in matches if m.negated_by is None]
-    answers = {m.rule.answer for m in live}
-    answer = answers.pop() if len(answers) == 1 else ("unclear" if answers else "none")
-    language = best_match(live, ctx.new_text).rule.language if live else None
-    return answer, [m.to_dict() for m in matches], language
+def _answer(ctx: Context) -> tuple[str, str, list[dict], str | None]:
+    answer, reason, readings, language = ctx.rules.reader.answer(ctx.new_text[:4000], ctx.names)
+    return answer, reason, [r.to_dict() for r in readings if r.hits][:12], language
 
 
 def run(ctx: Context) -> tuple[Decision | None, dict]:
@@ -79,27 +75,31 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
         evidence = {"token_rejected": rejected}
         return Decision("human", STAGE, rule="optin-token-rejected", confidence=1.0,
                         evidence=evidence, review=True), evidence
-    return _decide(ctx, payload, via, rejected), {"token": _public(payload), "via": via}
+    by_address = any(via == address for address, _ in ctx.tokens_for("optin"))
+    return _decide(ctx, payload, via, rejected, by_address), {"token": _public(payload), "via": via}
 
 
 def _public(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != "token"}
 
 
-def _decide(ctx: Context, payload: dict, via: str | None, rejected: list[dict]) -> Decision:
-    answer, matches, language = _answer(ctx)
+def _decide(ctx: Context, payload: dict, via: str | None, rejected: list[dict],
+            by_address: bool) -> Decision:
+    answer, reason, clauses, language = _answer(ctx)
     matches_sender = payload.get("email") is not None and payload.get("email") == ctx.mail.sender
-    live = [m["matched"] for m in matches if "negated_by" not in m]
-    evidence = {"token": _public(payload), "via": via, "answer": answer,
-                "matched": live[0] if live else None, "matches": matches,
+    evidence = {"token": _public(payload), "via": via, "answer": answer, "reason": reason,
+                "matched": ctx.new_text[:200], "clauses": clauses,
                 "sender_matches_token": matches_sender}
     if rejected:
         evidence["token_rejected"] = rejected
+    if answer == "accept" and by_address and matches_sender:
+        return Decision("opt_in", STAGE, rule="optin-accept", confidence=0.95, evidence=evidence,
+                        language=language, token=payload)
     if answer == "accept":
-        return Decision("opt_in", STAGE, rule=next(m["rule"] for m in matches if "negated_by" not in m),
-                        confidence=0.95, evidence=evidence, language=language, token=payload)
-    reason = {"decline": "invitation declined", "unclear": "invitation answer both yes and no",
-              "none": "invitation reply without a clear answer"}[answer]
-    ctx.review_reasons.append(reason)
+        answer = "unverified"
+        reason = ("a yes, but not from the address the invitation went to" if by_address else
+                  "a yes that only refers to the invitation (In-Reply-To), without its token")
+        evidence.update(answer=answer, reason=reason)
+    ctx.review_reasons.append({"decline": "invitation declined"}.get(answer, f"invitation answer: {reason}"))
     return Decision("human", STAGE, rule=f"optin-{answer}", confidence=1.0, evidence=evidence,
                     language=language, review=True, token=payload, decline=answer == "decline")

@@ -1,15 +1,19 @@
-"""Stage 5: opt-out requests: mail to the List-Unsubscribe address, or phrases in the new text."""
+"""Stage 5: opt-out requests: mail to the List-Unsubscribe address, or a request that the intent
+engine (classify/intent.py, rules/intent/) reads in the new text or the sender's own subject.
+
+A request is ``opt_out``; a possible request the engine cannot decide (negated, a question, a
+third party, one list only, reported speech, an opt-out word in another sense) is ``human`` with
+review set and the clause as evidence — never silently human, never applied."""
 
 from __future__ import annotations
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
-from optdesk.classify.phrases import best_match, find_phrases, is_reply_subject
+from optdesk.classify.intent import Intent
 from optdesk.errors import BadToken
 from optdesk.tokens import token_matches_email, verify_token
 
 STAGE = "opt_out"
-LONG_TEXT = 1500  # a long letter with one matching phrase is less certain
 
 
 def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
@@ -38,6 +42,11 @@ def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
     return None, {}
 
 
+def read_intent(ctx: Context) -> Intent:
+    """The intent engine's reading of the reply's new text and its own subject."""
+    return ctx.rules.reader.opt_out(ctx.new_text[:20_000], ctx.own_subject, ctx.names)
+
+
 def run(ctx: Context) -> tuple[Decision | None, dict]:
     if ctx.bounce_like:
         return None, {"reason": "looks like a bounce; opt-out phrases not read"}
@@ -46,24 +55,15 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     decision, evidence = _list_unsubscribe(ctx)
     if decision is not None:
         return decision, evidence
-    rules, negations = ctx.rules.of("opt_out_phrase"), ctx.rules.of("negation")
-    quick = ctx.rules.literals("opt_out_phrase")
-    matches = find_phrases(rules, ctx.new_text[:20_000], negations, "body", quick)
-    if not is_reply_subject(ctx.mail.subject):  # a reply's subject is our own press release's
-        matches += find_phrases([r for r in rules if r.subject], ctx.subject, negations, "subject", quick)
-    live = [m for m in matches if m.negated_by is None]
-    details = {"new_text_cut": ctx.new.cut_reason, "matches": [m.to_dict() for m in matches]}
-    if not live:
-        if matches:
-            ctx.review_reasons.append("opt-out words, but negated")
+    intent = read_intent(ctx)
+    details = {"new_text_cut": ctx.new.cut_reason, **intent.evidence()}
+    if intent.verdict == "none":
         return None, details
-    best = best_match(live, f"{ctx.subject}\n{ctx.new_text}")
-    confidence = best.rule.confidence
-    if len(ctx.new_text) > LONG_TEXT:
-        confidence *= 0.85
-    if len(live) < len(matches):
-        confidence *= 0.8
-    evidence = {"matched": best.text, "in": best.where, **details}
-    return Decision("opt_out", STAGE, rule=best.rule.id, confidence=confidence,
-                    addresses=(ctx.mail.sender,), evidence=evidence,
-                    language=best.rule.language), evidence
+    if intent.verdict == "review":
+        ctx.review_reasons.append(f"possible opt-out: {intent.reason}")
+        return Decision("human", STAGE, rule=intent.rule, confidence=0.5, evidence=details,
+                        language=intent.language, review=True), details
+    confidence = 0.95 if intent.reason == "request" else 0.9
+    return Decision("opt_out", STAGE, rule=intent.rule, confidence=confidence,
+                    addresses=(ctx.mail.sender,), evidence=details,
+                    language=intent.language), details

@@ -14,9 +14,12 @@ from typing import Any
 
 import yaml
 
+from optdesk.classify.intent import Reader, stopwords
+from optdesk.classify.lexicon import Lexicon, default_lexicon, load_lexicon
 from optdesk.classify.prefilter import combined
 from optdesk.classify.ruletypes import FLAGS, RULE_TYPES, FieldSpec, Rule
 from optdesk.errors import RuleError
+from optdesk.mail.newtext import Quoting, default_quoting, load_quoting
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMON = {"id", "type", "description", "enabled"}
@@ -35,9 +38,13 @@ class BounceScoring:
 class RuleSet:
     """Validated rules grouped by type, in load order."""
 
-    def __init__(self, rules: Iterable[Rule], files: Iterable[str] = ()) -> None:
+    def __init__(self, rules: Iterable[Rule], files: Iterable[str] = (),
+                 lexicon: Lexicon | None = None, quoting: Quoting | None = None) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.files: tuple[str, ...] = tuple(files)
+        self._lexicon = lexicon
+        self._quoting = quoting
+        self._reader: Reader | None = None
         self._by_type: dict[str, tuple[Rule, ...]] = {}
         self._patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
         self._any: dict[str, re.Pattern[str] | None] = {}
@@ -50,6 +57,27 @@ class RuleSet:
                           scoring[0].id)
             if scoring else BounceScoring()
         )
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The intent lexicons (rules/intent/); the shipped ones when none were loaded."""
+        if self._lexicon is None:
+            self._lexicon = default_lexicon()
+        return self._lexicon
+
+    @property
+    def quoting(self) -> Quoting:
+        """How replies quote (rules/mail/quoting.yaml); the shipped one when none was loaded."""
+        if self._quoting is None:
+            self._quoting = default_quoting()
+        return self._quoting
+
+    @property
+    def reader(self) -> Reader:
+        """The intent reader over the lexicons."""
+        if self._reader is None:
+            self._reader = Reader(self.lexicon, stopwords())
+        return self._reader
 
     def of(self, rule_type: str) -> tuple[Rule, ...]:
         """Rules of one type, in load order."""
@@ -115,6 +143,18 @@ class _FileLoader:
         except re.error as exc:
             raise self.fail(node, f"bad regex {text!r}: {exc}") from None
 
+    def codes(self, name: str, node: yaml.Node) -> tuple[str, ...]:
+        """A list of DSN status codes: 5.1.1, or x.1.1 for both 4.1.1 and 5.1.1."""
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.fail(node, f"{name} must be a non-empty list of status codes")
+        out = []
+        for item in node.value:
+            code = self.value(item)
+            if not isinstance(code, str) or not re.fullmatch(r"[245x]\.\d{1,3}\.\d{1,3}", code):
+                raise self.fail(item, f"bad status code {code!r} (like 5.1.1, or x.1.1 for 4 and 5)")
+            out.append(code)
+        return tuple(out)
+
     def field(self, name: str, spec: FieldSpec, node: yaml.Node) -> Any:
         if spec.kind == "regex":
             return None if (spec.default is None and self.value(node) is None) else self.regex(node)
@@ -122,6 +162,8 @@ class _FileLoader:
             if not isinstance(node, yaml.SequenceNode) or not node.value:
                 raise self.fail(node, f"{name} must be a non-empty list of patterns")
             return tuple(self.regex(item) for item in node.value)
+        if spec.kind == "codes":
+            return self.codes(name, node)
         value = self.value(node)
         expected = {"str": str, "choice": str, "bool": bool, "int": int, "float": (int, float)}
         if not isinstance(value, expected[spec.kind]) or (
@@ -221,4 +263,12 @@ def load_rules(rules_dir: str | pathlib.Path) -> RuleSet:
     if len([r for r in rules if r.type == "bounce_scoring"]) > 1:
         second = [r for r in rules if r.type == "bounce_scoring"][1]
         raise RuleError(f"{second.location}: only one bounce_scoring rule is allowed")
-    return RuleSet(rules, [f"{folder.name}/{p.name}" for p in files])
+    names = [f"{folder.name}/{p.name}" for p in files]
+    lexicon = quoting = None
+    if (folder / "intent").is_dir():
+        lexicon = load_lexicon(folder / "intent", f"{folder.name}/intent")
+        names += lexicon.files
+    if (folder / "mail" / "quoting.yaml").is_file():
+        quoting = load_quoting(folder / "mail" / "quoting.yaml", f"{folder.name}/mail/quoting.yaml")
+        names.append(f"{folder.name}/mail/quoting.yaml")
+    return RuleSet(rules, names, lexicon, quoting)

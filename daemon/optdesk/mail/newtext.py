@@ -1,58 +1,34 @@
-"""The new text of a reply: quoted text, attribution lines, signatures and our footer removed.
+"""The new text of a reply: every line the sender wrote — above the quote, between quoted blocks
+and below it — with quotes, attribution lines, header blocks, signatures, disclaimers and our
+footer removed.
 
-Handles ``>`` quotes, "On … wrote:" in seven languages (also when wrapped over two lines),
-"-----Original Message-----" and its translations, Outlook header blocks (From:/Sent:/To:/
-Subject: and translations, optionally after a line of underscores), signatures ("-- ",
-"Sent from my iPhone" …) and footer markers passed by the caller (from rules/).
+The words clients write around a quote, in every supported language, are data in
+``rules/mail/quoting.yaml`` (``Quoting``). How a line is read:
+
+- ``>`` lines are quoted; the text between and after them is new (inline and bottom-posting);
+- an attribution line ("On … wrote:", "Le … a écrit :", "W dniu … napisał:", also wrapped
+  over two lines) followed by ``>`` lines starts a quote that ends with them; followed by
+  anything else (Gmail and Outlook quote without ``>``) everything after it is the original;
+- a header block (From:/Sent:/To:/Subject: and translations) or "-----Original Message-----"
+  and our own footer: everything after it is the original;
+- a mobile signature line is dropped on its own; a ``-- `` signature up to the next quote; a
+  paragraph of a legal disclaimer is dropped.
 """
 
 from __future__ import annotations
 
+import pathlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import yaml
+
+from optdesk.errors import RuleError
+
 _I = re.IGNORECASE
-ATTRIBUTION = [
-    re.compile(p, _I)
-    for p in (
-        r"^\s*on\b.{0,200}\bwrote\s*:\s*$",
-        r"^\s*le\b.{0,200}\ba [ée]crit\s*:\s*$",
-        r"^\s*am\b.{0,200}\bschrieb\b.{0,120}:\s*$",
-        r"^\s*el\b.{0,200}\bescribi[óo]\s*:\s*$",
-        r"^\s*il\b.{0,200}\bha scritto\s*:\s*$",
-        r"^\s*op\b.{0,200}\bschreef\b.{0,120}:\s*$",
-        r"^\s*em\b.{0,200}\bescreveu\s*:\s*$",
-        r"^.{0,200}\b(wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu)\s*:\s*$",
-    )
-]
-ORIGINAL_MESSAGE = re.compile(
-    r"^\s*-{2,}\s*(original message|forwarded message|message d'origine|message original|"
-    r"message transf[ée]r[ée]|urspr[üu]ngliche nachricht|weitergeleitete nachricht|"
-    r"mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|"
-    r"oorspronkelijk bericht|origineel bericht|doorgestuurd bericht|mensagem original|"
-    r"mensagem encaminhada)\s*-{2,}\s*$",
-    _I,
-)
-_HEADER_FROM = re.compile(r"^\s*\*?(from|de|von|da|van|remetente)\s*\*?\s*:", _I)
-_HEADER_NEXT = re.compile(
-    r"^\s*\*?(sent|date|to|subject|cc|envoy[ée]|[àa]|objet|date|gesendet|an|betreff|datum|"
-    r"enviado|enviada|para|asunto|fecha|inviato|a|oggetto|data|verzonden|aan|onderwerp|assunto)"
-    r"(\s+(el|em|on|le|am|il))?\s*\*?\s*:",
-    _I,
-)
-_UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
-SIGNATURE = [
-    re.compile(p, _I)
-    for p in (
-        r"^-- ?$",
-        r"^\s*(sent|envoy[ée]|gesendet|enviado|inviato|verzonden|verstuurd)\s+(from|de|von|"
-        r"desde|da|vanaf|met|do)\s+(my|mon|mein(em)?|mi|il mio|mijn|meu)\b.{0,40}$",
-        r"^\s*get outlook for (ios|android)\s*$",
-        r"^\s*von meinem \S+( \S+)? gesendet\s*$",
-        r"^\s*inviato da (iphone|ipad|android|outlook|samsung)\b.{0,40}$",
-    )
-]
+KEYS = ("wrote", "header_from", "header_fields", "original_message", "mobile_signature",
+        "signature_start", "disclaimer")
 
 
 @dataclass(frozen=True)
@@ -60,52 +36,91 @@ class NewText:
     """The reply's own words, and what was cut (for evidence)."""
 
     text: str
-    cut_at: str | None  # the marker line where the quoted/footer part began
-    cut_reason: str | None  # "attribution", "original-message", "outlook-header", "signature", "footer"
+    cut_at: str | None  # the first marker line where a quoted/footer part began
+    cut_reason: str | None  # attribution, original-message, outlook-header, signature, footer, marker
     quoted_lines: int
 
 
-def _is_outlook_block(lines: Sequence[str], i: int) -> bool:
-    """A From:-line followed within four lines by two more header lines (Sent/To/Subject…)."""
-    if not _HEADER_FROM.match(lines[i]):
+class Quoting:
+    """The compiled quoting vocabulary."""
+
+    def __init__(self, lists: dict[str, list[str]]) -> None:
+        def alt(key: str) -> str:
+            return "|".join(f"(?:{p})" for p in lists.get(key, ()))
+
+        self.attribution = re.compile(rf"(?:^|[\s,)>])(?:{alt('wrote')})\s*:\s*$", _I)
+        self.header_from = re.compile(rf"^\s*\*?(?:{alt('header_from')})\s*\*?\s*:", _I)
+        self.header_next = re.compile(rf"^\s*\*?(?:{alt('header_fields')})\s*\*?\s*:", _I)
+        self.original = re.compile(rf"^\s*[-_=*]{{2,}}\s*(?:{alt('original_message')})\s*[-_=*]{{2,}}\s*$", _I)
+        self.original_bare = re.compile(rf"^\s*(?:{alt('original_message')})\s*:?\s*$", _I)
+        self.mobile = re.compile(rf"^\s*(?:{alt('mobile_signature')})(?:\s*<[^>\s]*>|\s+\S+)?\s*$", _I)
+        self.signature = re.compile(rf"^(?:{alt('signature_start')})\s*$")
+        self.disclaimer = re.compile(alt("disclaimer") or r"(?!x)x", _I)
+
+
+def load_quoting(path: pathlib.Path, name: str) -> Quoting:
+    """Read and compile ``rules/mail/quoting.yaml``; errors name the file and line."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{name}:1: cannot read: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise RuleError(f"{name}:{mark.line + 1 if mark else 1}: YAML error: {exc.problem or exc}") from None
+    if not isinstance(root, yaml.MappingNode):
+        raise RuleError(f"{name}:1: the quoting file must be a mapping of lists")
+    lists: dict[str, list[str]] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        if key_node.value not in KEYS:
+            raise RuleError(f"{name}:{line}: unknown key {key_node.value!r} (one of {', '.join(KEYS)})")
+        if not isinstance(value_node, yaml.SequenceNode):
+            raise RuleError(f"{name}:{line}: {key_node.value} must be a list of patterns")
+        for item in value_node.value:
+            try:
+                re.compile(item.value, _I)
+            except (re.error, TypeError) as exc:
+                raise RuleError(f"{name}:{item.start_mark.line + 1}: bad regex {item.value!r}: {exc}") from None
+        lists[key_node.value] = [item.value for item in value_node.value]
+    return Quoting(lists)
+
+
+_DEFAULT: Quoting | None = None
+
+
+def default_quoting() -> Quoting:
+    """The quoting vocabulary of the rules folder shipped with optdesk (for callers without one)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        path = pathlib.Path(__file__).resolve().parents[3] / "rules" / "mail" / "quoting.yaml"
+        _DEFAULT = load_quoting(path, "rules/mail/quoting.yaml") if path.is_file() else Quoting({})
+    return _DEFAULT
+
+
+def _is_outlook_block(q: Quoting, lines: Sequence[str], i: int) -> bool:
+    """A From:-line followed within five lines by two more header lines (Sent/To/Subject…)."""
+    if not q.header_from.match(lines[i]):
         return False
-    following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
-    return sum(1 for ln in following[:4] if _HEADER_NEXT.match(ln)) >= 2
+    following = [ln for ln in lines[i + 1 : i + 8] if ln.strip()]
+    return sum(1 for ln in following[:5] if q.header_next.match(ln)) >= 2
 
 
-_ATTRIBUTION_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in ATTRIBUTION[:-1]), _I)
-_SIGNATURE_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in SIGNATURE), _I)
+def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
+    """How many lines the attribution at ``i`` spans (0: none)."""
+    line = lines[i].rstrip()
+    if len(line) < 400 and line.endswith(":") and q.attribution.search(line):
+        return 1
+    following = lines[i + 1].rstrip() if i + 1 < len(lines) else ""
+    if line and len(line) < 200 and following.endswith(":") and len(following) < 200:
+        if q.attribution.search(f"{line} {following.strip()}"):
+            return 2
+    return 0
 
 
-def _attribution(line: str, following: str | None) -> bool:
-    """'On … wrote:' on this line, or wrapped onto the next one (cheap tests first)."""
-    if line.rstrip().endswith(":") and (_ATTRIBUTION_ANY.search(line) or ATTRIBUTION[-1].search(line)):
-        return True
-    if following is not None and len(line) < 200 and following.rstrip().endswith(":"):
-        return bool(_ATTRIBUTION_ANY.search(f"{line.rstrip()} {following.strip()}"))
-    return False
-
-
-def _cut_reason(
-    lines: Sequence[str], i: int, footer: Sequence[re.Pattern[str]]
-) -> str | None:
-    line = lines[i]
-    stripped = line.strip()
-    if not stripped:
-        return None
-    if stripped[0] in "-_":
-        if ORIGINAL_MESSAGE.match(line):
-            return "original-message"
-        if _UNDERSCORES.match(line) and i + 1 < len(lines) and _is_outlook_block(lines, i + 1):
-            return "outlook-header"
-    if _attribution(line, lines[i + 1] if i + 1 < len(lines) else None):
-        return "attribution"
-    if _HEADER_FROM.match(line) and _is_outlook_block(lines, i):
-        return "outlook-header"
-    if _SIGNATURE_ANY.search(line):
-        return "signature"
-    if any(p.search(line) for p in footer):
-        return "footer"
+def _next_content(lines: Sequence[str], i: int) -> str | None:
+    for line in lines[i:]:
+        if line.strip():
+            return line
     return None
 
 
@@ -113,28 +128,93 @@ def extract_new_text(
     text: str,
     footer: Iterable[re.Pattern[str]] = (),
     markers: Iterable[re.Pattern[str]] = (),
+    quoting: Quoting | None = None,
 ) -> NewText:
-    """Strip quotes, attribution, signature and footer from a plain-text reply body.
+    """The sender's own lines of a plain-text reply body (see the module docstring).
 
     ``footer`` patterns mark the first line of our own footer; ``markers`` are extra patterns
-    (from rules/) that mark the start of quoted text. Everything from such a line on is cut.
+    (from rules/) that mark the start of quoted text; after either, the rest is cut.
     """
-    footer = tuple(footer)
-    markers = tuple(markers)
+    q = quoting or default_quoting()
+    footer, markers = tuple(footer), tuple(markers)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     quoted = 0
-    for i, line in enumerate(lines):
+    first_cut: tuple[str, str] | None = None
+    in_signature = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
         if line.lstrip().startswith(">"):
             quoted += 1
+            in_signature = False
+            i += 1
             continue
-        reason = _cut_reason(lines, i, footer)
-        if reason is None and any(p.search(line) for p in markers):
-            reason = "marker"
+        span = _attribution(q, lines, i) if stripped else 0
+        if span:
+            following = _next_content(lines, i + span)
+            first_cut = first_cut or (stripped[:200], "attribution")
+            if following is not None and following.lstrip().startswith(">"):
+                i += span
+                continue
+            quoted += len(lines) - i
+            break
+        reason = _cut_reason(q, lines, i, footer, markers) if stripped else None
         if reason is not None:
-            return NewText(_join(kept), line.strip()[:200], reason, quoted + len(lines) - i)
+            first_cut = first_cut or (stripped[:200], reason)
+            following = _next_content(lines, i + 1)
+            if reason != "footer" and following is not None and following.lstrip().startswith(">"):
+                i += 1
+                continue
+            quoted += len(lines) - i
+            break
+        if q.signature.match(line):
+            first_cut = first_cut or (stripped[:200], "signature")
+            in_signature = True
+            i += 1
+            continue
+        if in_signature:
+            i += 1
+            continue
+        if stripped and q.mobile.match(line):
+            first_cut = first_cut or (stripped[:200], "signature")
+            i += 1
+            continue
         kept.append(line)
-    return NewText(_join(kept), None, None, quoted)
+        i += 1
+    new = _drop_disclaimers(q, kept)
+    cut_at, cut_reason = first_cut if first_cut else (None, None)
+    return NewText(_join(new), cut_at, cut_reason, quoted)
+
+
+def _cut_reason(q: Quoting, lines: Sequence[str], i: int, footer, markers) -> str | None:
+    line = lines[i]
+    if q.original.match(line) or q.original_bare.match(line):
+        return "original-message"
+    if re.match(r"^\s*_{8,}\s*$", line) and i + 1 < len(lines) and _is_outlook_block(q, lines, i + 1):
+        return "outlook-header"
+    if _is_outlook_block(q, lines, i):
+        return "outlook-header"
+    if any(p.search(line) for p in footer):
+        return "footer"
+    if any(p.search(line) for p in markers):
+        return "marker"
+    return None
+
+
+def _drop_disclaimers(q: Quoting, lines: list[str]) -> list[str]:
+    out: list[str] = []
+    paragraph: list[str] = []
+    for line in [*lines, ""]:
+        if line.strip():
+            paragraph.append(line)
+            continue
+        if paragraph and not q.disclaimer.search(" ".join(paragraph)):
+            out.extend(paragraph)
+        out.append("")
+        paragraph = []
+    return out
 
 
 def _join(lines: list[str]) -> str:

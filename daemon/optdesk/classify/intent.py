@@ -1,0 +1,410 @@
+"""What a reply asks for, read clause by clause with the intent lexicons (rules/intent/*.yaml).
+
+No language detection: every lexicon is matched, and each clause is read in every language whose
+words it holds. A clause is a **request** to stop mail when it holds (in one language):
+
+- an unsubscribe verb or phrase, with the writer or a list as object, or with nothing else
+  of substance in the clause;
+- a removal verb with the writer or a list as object (and, when only one of them is there, no
+  other object);
+- a stop verb with a sending verb; a negated sending verb with more/again or a list;
+- a negated wanting verb with a receiving verb or a list ("I no longer wish to receive");
+- a "no more" phrase with a list or a sending verb; an opt-out noun; a GDPR objection;
+
+and is **blocked** (left for review, never applied) when the request is negated, asked as a
+wh-question, about a third party, limited to one list, conditional, inside quotation marks
+(reported speech), or when its verb has another object. A reply of a few words around a stop word
+("Stop merci", "remove pls") is a request as a whole. Any unsubscribe word or opt-out noun that is
+not decided either way goes to review (the safety net). Invitation answers are read with the
+same clauses (``answer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from optdesk.classify.lexicon import Hit, Lexicon
+from optdesk.classify.words import ADDRESS_TOKEN, Clause, clauses, fold
+
+NEG_BEFORE, NEG_AFTER = 6, 3
+STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Function words of every supported language (stopwordsiso), folded: never 'another
+    object' of a verb."""
+    import stopwordsiso
+
+    words: set[str] = set()
+    for language in STOPWORD_LANGUAGES:
+        words |= {fold(w) for w in stopwordsiso.stopwords(language)}
+    return frozenset(words)
+_ACTION = ("unsubscribe", "remove", "stop", "send", "want", "nouns", "no_more", "objection", "terse")
+_STRONG = ("unsubscribe", "nouns", "objection")
+
+
+@dataclass
+class Reading:
+    """One clause read in one language."""
+
+    clause: Clause
+    where: str  # body or subject
+    verdict: str | None = None  # request, blocked
+    pattern: str | None = None
+    blocked_by: str | None = None
+    language: str | None = None
+    hits: list[Hit] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    restricted_to: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"clause": self.clause.text[:200], "in": self.where, "verdict": self.verdict,
+               "pattern": self.pattern, "language": self.language,
+               "entries": sorted({h.entry.key for h in self.hits if h.category != "politeness"})}
+        if self.blocked_by:
+            out["blocked_by"] = self.blocked_by
+        if self.restricted_to:
+            out["list"] = self.restricted_to
+        if any(h.typo for h in self.hits):
+            out["typos"] = sorted({f"{self.clause.tokens[h.start].text}~{h.entry.text}"
+                                   for h in self.hits if h.typo})
+        return out
+
+
+@dataclass
+class Intent:
+    """The whole reply: ``verdict`` opt_out, review or none, with the deciding reading."""
+
+    verdict: str
+    reason: str
+    reading: Reading | None = None
+    readings: list[Reading] = field(default_factory=list)
+
+    @property
+    def language(self) -> str | None:
+        return self.reading.language if self.reading else None
+
+    @property
+    def rule(self) -> str | None:
+        if self.reading is None:
+            return None
+        return f"intent:{self.reading.language or 'any'}:{self.reading.pattern or self.reason}"
+
+    def evidence(self) -> dict:
+        out: dict = {"reason": self.reason}
+        if self.reading is not None:
+            out["matched"] = self.reading.clause.text[:200]
+            out["in"] = self.reading.where
+            out.update({k: v for k, v in self.reading.to_dict().items() if k not in ("clause", "in")})
+        out["clauses"] = [r.to_dict() for r in self.readings if r.verdict or r.hits][:12]
+        return out
+
+
+class Reader:
+    """Reads clauses with a lexicon; ``stopwords`` are function words that are never 'another
+    object' of a verb; ``names`` (per message) are the sender's own name words."""
+
+    def __init__(self, lexicon: Lexicon, stopwords: frozenset[str]) -> None:
+        self.lex = lexicon
+        self.stopwords = stopwords
+
+    # -- one clause ---------------------------------------------------------------------------
+
+    def _tokens(self, clause: Clause) -> list[str]:
+        words = []
+        for token in clause.tokens:
+            word = token.text
+            if word not in self.lex.words and not self.lex._candidates(word):
+                for base, _language in self.lex.split_clitic(word):
+                    if any(e.category in ("remove", "unsubscribe", "send")
+                           for e, _ in self.lex._candidates(base)):
+                        words.append(base)
+                        word = word[len(base):]
+                        break
+            words.append(word)
+        return words
+
+    def hits(self, clause: Clause) -> tuple[list[str], list[Hit]]:
+        words = self._tokens(clause)
+        hits = self.lex.match(words)
+        return words, _dominant(hits)
+
+    def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
+        words, hits = self.hits(clause)
+        covered = {i for h in hits for i in range(h.start, h.end) if not _has_gap(h)}
+        covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
+        foreign = [i for i, w in enumerate(words)
+                   if i not in covered and w not in self.stopwords and w not in names
+                   and not w.isdigit() and len(w) > 1]
+        languages = sorted({h.language for h in hits if h.category in _ACTION})
+        readings = []
+        for language in languages:
+            r = self._read_in(clause, where, language, words, hits, foreign)
+            readings.append(r)
+        if not readings:
+            readings.append(Reading(clause, where, hits=hits, foreign=[words[i] for i in foreign]))
+        return readings
+
+    def _read_in(self, clause, where, language, words, hits, foreign) -> Reading:
+        own = [h for h in hits if h.language == language]
+        reading = Reading(clause, where, language=language, hits=own + [
+            h for h in hits if h.language != language and h.category in ("self", "negators", "politeness")],
+            foreign=[words[i] for i in foreign])
+
+        def cat(name, pool=own):
+            return [h for h in pool if h.category == name]
+
+        negs = cat("negators", hits)
+        selfs, targets, mores = cat("self", hits), cat("targets"), cat("more")
+        addresses = [i for i, w in enumerate(words) if w == ADDRESS_TOKEN]
+        self_at = sorted([h.start for h in selfs] + addresses)
+        target_at = sorted(h.start for h in targets)
+
+        def negated_before(h: Hit) -> bool:
+            return any(h.start - NEG_BEFORE <= n.start < h.start for n in negs)
+
+        def negated(h: Hit) -> bool:
+            return negated_before(h) or any(h.end <= n.start < h.end + NEG_AFTER for n in negs)
+
+        def foreign_after(i: int) -> bool:
+            return any(f >= i for f in foreign)
+
+        def object_slot_foreign(h: Hit) -> bool:
+            """Another object: a foreign word inside the verb's own span, or between the verb
+            and the nearest self or list word after it."""
+            inside = any(h.start < f < h.end - 1 for f in foreign)
+            after = [i for i in self_at + target_at if i >= h.end]
+            if after:
+                return inside or any(h.end <= f < min(after) for f in foreign)
+            before = [i for i in self_at + target_at if i < h.start]
+            if before:  # object before the verb (German, Dutch): between them
+                return inside or any(max(before) < f < h.start for f in foreign)
+            return inside or bool(foreign)
+
+        pattern, blocked = None, None
+        for h in cat("objection"):
+            pattern, blocked = "objection", "negation" if negated(h) else None
+            break
+        if pattern is None:
+            for h in cat("unsubscribe"):
+                mention = [m for m in cat("mentions", hits) if h.start - 2 <= m.start <= h.end + 1]
+                if negated(h):
+                    pattern, blocked = "unsubscribe", "negation"
+                elif mention and not self_at:
+                    pattern, blocked = "unsubscribe", "mention"
+                elif self_at or target_at:
+                    pattern = "unsubscribe+object"
+                    if object_slot_foreign(h):
+                        blocked = "other-object"
+                elif foreign:
+                    pattern, blocked = "unsubscribe", "other-object"
+                else:
+                    pattern = "unsubscribe"
+                break
+        if pattern is None:
+            for h in cat("remove"):
+                if not (self_at or target_at):
+                    continue
+                if negated(h):
+                    pattern, blocked = "remove", "negation"
+                elif object_slot_foreign(h):
+                    pattern, blocked = "remove", "other-object"
+                elif self_at and target_at:
+                    pattern = "remove+self+list"
+                else:
+                    pattern = "remove+self" if self_at else "remove+list"
+                break
+        if pattern is None:
+            stops, sends = cat("stop"), cat("send")
+            if stops and sends:
+                h = stops[0]
+                if negated(h):
+                    pattern, blocked = "stop+send", "negation"
+                elif self_at or target_at or mores or not foreign_after(sends[0].end):
+                    pattern = "stop+send"
+                else:
+                    pattern, blocked = "stop+send", "other-object"
+            elif sends:
+                for s in sends:
+                    after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER]
+                    by_self = after and any(s.end <= i < after[0] for i in self_at)
+                    if (negated_before(s) or by_self) and (mores or targets or not foreign_after(s.end)):
+                        pattern = "negated-send"
+                        break
+        if pattern is None:
+            for w in cat("want"):
+                if not negated(w):
+                    continue
+                receives = [r for r in cat("receive") if r.start > w.start - 3]
+                if receives and (targets or mores or not foreign_after(receives[0].end)):
+                    pattern = "negated-want+receive"
+                elif targets and not receives:
+                    pattern = "negated-want+list"
+                if pattern:
+                    break
+        if pattern is None:
+            for r in cat("receive"):
+                if negated(r) and mores and targets:
+                    pattern = "no-longer-receive"
+                    break
+        if pattern is None:
+            for h in cat("no_more"):
+                if targets or cat("send") or cat("receive") or not foreign_after(h.end):
+                    pattern = "no-more"
+                    break
+        if pattern is None:
+            for h in cat("nouns"):
+                if negated(h):
+                    pattern, blocked = "noun", "negation"
+                elif selfs or targets or not foreign:
+                    pattern = "noun"
+                else:
+                    pattern, blocked = "noun", "other-object"
+                break
+        if pattern is None:
+            return reading
+        reading.pattern = pattern
+        if blocked is None:
+            blocked = self._block(clause, hits, own)
+            if blocked == "restriction":
+                reading.restricted_to = _list_words(words, hits, foreign)
+        reading.verdict = "blocked" if blocked else "request"
+        reading.blocked_by = blocked
+        return reading
+
+    def _block(self, clause: Clause, hits: list[Hit], own: list[Hit]) -> str | None:
+        def any_cat(name):
+            return [h for h in hits if h.category == name]
+
+        if clause.question and (any(h.start <= 2 for h in any_cat("question_words"))
+                                or not any_cat("requests")):
+            return "question"
+        if any_cat("third_party"):
+            return "third-party"
+        if any_cat("restriction"):
+            return "restriction"
+        if any_cat("hedges"):
+            return "conditional"
+        if any(clause.tokens[h.start].reported for h in own if h.category in _ACTION):
+            return "reported-speech"
+        return None
+
+    # -- a whole text --------------------------------------------------------------------------
+
+    def clauses(self, text: str) -> list[Clause]:
+        return clauses(text, self.lex.breaks, self.lex.joined_set)
+
+    def read_text(self, text: str, where: str, names: frozenset[str]) -> list[Reading]:
+        out = []
+        for clause in self.clauses(text):
+            out.extend(self.read(clause, where, names))
+        return out
+
+    def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset()) -> Intent:
+        """Does the reply ask to stop mail? ``subject`` is None when it is our own subject."""
+        body_readings = self.read_text(body, "body", names)
+        subject_readings = self.read_text(subject, "subject", names) if subject else []
+        readings = body_readings + subject_readings
+        requests = [r for r in readings if r.verdict == "request"]
+        blocked = [r for r in readings if r.verdict == "blocked"]
+        conflicts = [r for r in blocked if r.blocked_by in
+                     ("negation", "reported-speech", "third-party", "restriction", "conditional")]
+        if requests and conflicts:
+            return Intent("review", f"a request, but also {conflicts[0].blocked_by}", conflicts[0], readings)
+        if requests:
+            return Intent("opt_out", "request", requests[0], readings)
+        terse = self._terse(body_readings, subject_readings)
+        if terse is not None and not blocked:
+            return Intent("opt_out", "terse", terse, readings)
+        if blocked:
+            return Intent("review", f"opt-out words, {blocked[0].blocked_by}", blocked[0], readings)
+        for r in readings:
+            strong = [h for h in r.hits if h.category in _STRONG]
+            if strong:
+                r.pattern = "safety-net"
+                r.language = strong[0].language
+                return Intent("review", f"opt-out word {strong[0].entry.text!r} not decided", r, readings)
+        return Intent("none", "no request", None, readings)
+
+    def _terse(self, body: list[Reading], subject: list[Reading]) -> Reading | None:
+        """A reply whose only substance is a stop word: every clause without another content
+        word, except short name-like lines."""
+        pool = body if any(r.hits or r.foreign for r in body) else body + subject
+        signal = None
+        for r in pool:
+            words = r.clause.tokens
+            action = [h for h in r.hits if h.category in ("terse", "stop", "remove", "unsubscribe", "nouns")]
+            if action:
+                if r.foreign or r.verdict == "blocked":
+                    return None
+                signal = signal or (r, action[0])
+            elif r.foreign and not (len(words) <= 3 and all(t.capital for t in words if t.text in r.foreign)):
+                return None
+        if signal is None:
+            return None
+        reading, hit = signal
+        reading.pattern = "terse"
+        reading.language = reading.language or hit.language
+        return reading
+
+    # -- invitation answers ----------------------------------------------------------------------
+
+    def answer(self, body: str, names: frozenset[str] = frozenset()) -> tuple[str, str, list[Reading], str | None]:
+        """(accept | decline | review, reason, readings, language) for a reply to an invitation."""
+        intent = self.opt_out(body, None, names)
+        readings = intent.readings
+        if intent.verdict == "opt_out":
+            return "decline", f"asks not to be mailed ({intent.reading.pattern})", readings, intent.language
+        all_hits = [(r, h) for r in readings for h in r.hits]
+        declines = [(r, h) for r, h in all_hits if h.category == "decline"]
+        if declines:
+            return "decline", f"declines: {declines[0][1].entry.text!r}", readings, declines[0][1].language
+        for r in readings:
+            cats = {h.category for h in r.hits}
+            content = [t for t in r.clause.tokens]
+            if "negators" in cats and len(content) <= 3 and not r.foreign and "affirm" not in cats:
+                return "decline", f"says no: {r.clause.text[:40]!r}", readings, None
+        if intent.verdict == "review":
+            return "review", intent.reason, readings, intent.language
+        if any(r.clause.question for r in readings):
+            return "review", "asks a question", readings, None
+        for name, reason in (("hedges", "a conditional or hesitant answer"),
+                             ("restriction", "accepts only in part"),
+                             ("negators", "a negation in the answer"),
+                             ("third_party", "about someone else")):
+            found = [h for _, h in all_hits if h.category == name]
+            if found:
+                return "review", f"{reason}: {found[0].entry.text!r}", readings, found[0].language
+        affirms = [h for _, h in all_hits if h.category == "affirm"]
+        if affirms:
+            return "accept", f"affirms: {affirms[0].entry.text!r}", readings, affirms[0].language
+        return "review", "no clear answer", readings, None
+
+
+def _has_gap(h: Hit) -> bool:
+    return any(wp.gap for wp in h.entry.words)
+
+
+def _dominant(hits: list[Hit]) -> list[Hit]:
+    """Drop a hit lying inside a longer contiguous hit of another category ("no problem" is
+    not a negation; "if possible" is not a condition)."""
+    spans = [h for h in hits if not _has_gap(h) and h.end - h.start > 1]
+    out = []
+    for h in hits:
+        inside = any(o is not h and o.category != h.category and o.start <= h.start and h.end <= o.end
+                     and (o.end - o.start) > (h.end - h.start) for o in spans)
+        if not inside:
+            out.append(h)
+    return out
+
+
+def _list_words(words: list[str], hits: list[Hit], foreign: list[int]) -> str | None:
+    """The words that name the one list a restricted request is about (foreign words near a
+    list word)."""
+    targets = [h for h in hits if h.category == "targets"]
+    near = [words[i] for i in foreign if any(abs(i - t.start) <= 3 for t in targets)]
+    if near:
+        return " ".join(near[:4])
+    return " ".join(words[i] for i in foreign[:4]) or None

@@ -1,0 +1,169 @@
+"""Words and clauses of a reply, normalised for the intent lexicons.
+
+``fold`` is the one normalisation of a word: case folded, accents removed, the letters that have
+no decomposition spelt out (ß→ss, ø→o, æ→ae, ł→l …), typographic apostrophes made ASCII. Text
+is cut into clauses at sentence punctuation, commas, paragraph breaks, a line break that ends a
+sentence or starts a capitalised line, and at the clause-break words of the lexicons (but,
+because, weil, car, porque …). Quotation marks are tracked so that reported speech can be told
+apart from the writer's own request.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_LETTERS = str.maketrans({
+    "ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
+    "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "þ": "th", "Þ": "th", "ð": "d", "ı": "i",
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u00ad": "",
+})
+_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+")
+_OPEN_QUOTES = "\"“„«‹”"
+_CLOSE_FOR = {'"': '"', "“": "”", "„": "“", "«": "»", "‹": "›", "”": "”"}
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ADDRESS_TOKEN = "emailaddress"  # what an e-mail address in the text reads as
+_SENTENCE_END = re.compile(r"[.!?;:…]\s*$")
+_CLAUSE_PUNCT = re.compile(r"[.!?;:,…]+|\s[-–—]+\s|\s*\n\s*\n\s*|[()\[\]]")
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """The comparable form of a word (or phrase): casefolded, without accents."""
+    text = unicodedata.normalize("NFKD", word.translate(_LETTERS).casefold().translate(_LETTERS))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # folded
+    start: int  # offsets in the clause's source text
+    end: int
+    capital: bool  # written with a capital first letter (names, sentence starts)
+    reported: bool  # inside quotation marks
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    tokens: tuple[Token, ...]
+    question: bool  # ends with a question mark
+    offset: int  # where it starts in the whole text
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    spans, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPEN_QUOTES:
+            close = _CLOSE_FOR.get(ch, ch)
+            j = text.find(close, i + 1)
+            if j < 0 and ch == "”":
+                j = text.find("“", i + 1)
+            if 0 < j - i < 400 and "\n\n" not in text[i:j]:
+                spans.append((i, j))
+                i = j + 1
+                continue
+        i += 1
+    return spans
+
+
+def _join_lines(text: str) -> str:
+    """A single line break continues the sentence unless the line ended one or the next line
+    starts with a capital (a name, a closing, a new sentence)."""
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        nxt = line.lstrip()
+        if (prev.strip() and nxt and not _SENTENCE_END.search(prev) and nxt[0].islower()):
+            out[-1] = prev.rstrip() + " " + nxt
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def split_words(text: str, joined: frozenset[str] = frozenset()) -> list[tuple[str, int, int, bool]]:
+    """(folded word, start, end, capitalised) for each word of ``text``. Hyphenated words are
+    split into their parts, but pairs of parts whose joined form is in ``joined`` (e-mail,
+    opt-out) stay one word; an elided article or pronoun (l', m', dell') is its own word."""
+    out = []
+    for m in _WORD.finditer(text):
+        raw = m.group(0)
+        cap = raw[:1].isupper()
+        if "'" not in raw and "-" not in raw:
+            out.append((fold(raw), m.start(), m.end(), cap))
+            continue
+        folded = fold(raw)
+        if folded.replace("-", "") in joined or folded in joined:
+            out.append((folded if folded in joined else folded.replace("-", ""), m.start(), m.end(), cap))
+            continue
+        parts = re.split(r"([-'])", folded)
+        words = [p for p in parts[::2]]
+        seps = parts[1::2]
+        i, pos = 0, m.start()
+        while i < len(words):
+            word = words[i]
+            if i + 1 < len(words) and seps[i] == "-" and word + words[i + 1] in joined:
+                word, width, i = word + words[i + 1], len(words[i]) + 1 + len(words[i + 1]), i + 2
+            elif i + 1 < len(words) and seps[i] == "'" and (word + "'" + words[i + 1]) in joined:
+                word, width, i = word + "'" + words[i + 1], len(words[i]) + 1 + len(words[i + 1]), i + 2
+            else:
+                width, i = len(word), i + 1
+            if word:
+                out.append((word, pos, pos + width, cap and pos == m.start()))
+            pos += width + 1
+    return out
+
+
+def clauses(text: str, breaks: frozenset[str] = frozenset(),
+            joined: frozenset[str] = frozenset()) -> list[Clause]:
+    """The clauses of ``text`` (see the module docstring)."""
+    text = _join_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _ADDRESS.sub(lambda m: ADDRESS_TOKEN.ljust(len(m.group(0))), text)
+    quoted = _quoted_spans(text)
+    found: list[Clause] = []
+    pos = 0
+    pieces = []
+    for m in _CLAUSE_PUNCT.finditer(text):
+        pieces.append((pos, m.start(), "?" in m.group(0)))
+        pos = m.end()
+    pieces.append((pos, len(text), False))
+    for lo, hi, question in pieces:
+        chunk = text[lo:hi]
+        if not chunk.strip():
+            if question and found:  # "remove me?" split before the mark
+                last = found[-1]
+                found[-1] = Clause(last.text, last.tokens, True, last.offset)
+            continue
+        if "\n" in chunk:  # a line break left after joining ends a sentence
+            sub, start = [], 0
+            for line in chunk.split("\n"):
+                sub.append((lo + start, lo + start + len(line), False))
+                start += len(line) + 1
+            sub[-1] = (sub[-1][0], sub[-1][1], question)
+        else:
+            sub = [(lo, hi, question)]
+        for a, b, q in sub:
+            words = split_words(text[a:b], joined)
+            if not words:
+                continue
+            current: list[Token] = []
+            cstart = a
+            for word, s, e, cap in words:
+                if word in breaks and current:
+                    found.append(_clause(text, cstart, a + s, current, False))
+                    current, cstart = [], a + s
+                rep = any(qs < a + s < qe for qs, qe in quoted)
+                current.append(Token(word, a + s - cstart, a + e - cstart, cap, rep))
+            if current:
+                found.append(_clause(text, cstart, b, current, q))
+    return found
+
+
+def _clause(text: str, start: int, end: int, tokens: list[Token], question: bool) -> Clause:
+    # offsets of tokens are relative to ``start``
+    return Clause(text[start:end].strip(), tuple(tokens), question, start)
