@@ -95,10 +95,11 @@ def test_rules_test_explains_step_by_step(tmp_path):
     eml.write_bytes(reply("Ne me désinscrivez pas, merci.", "fr", "gt"))
     out = optdesk("rules", "test", str(eml), cwd=tmp_path).stdout
     stages = [line.split()[1] for line in out.splitlines() if line[:1].isdigit()]
-    assert stages == ["complaint", "bounce", "auto_reply", "opt_in", "opt_out", "human", "decision"]
-    assert "negated_by" in out and "neg-fr" in out
+    assert stages == ["complaint", "bounce", "auto_reply", "opt_in", "opt_out", "decision"]
+    assert "blocked_by: negation" in out and "fr:unsubscribe:" in out
     steps = json.loads(optdesk("rules", "test", "--json", str(eml), cwd=tmp_path).stdout)["steps"]
-    assert [s["decisive"] for s in steps] == [False] * 5 + [True, True]
+    assert [s["decisive"] for s in steps] == [False] * 4 + [True, True]
+    assert steps[-1]["details"]["kind"] == "human" and steps[-1]["details"]["review"] is True
 
 
 def test_list_unsubscribe_for_a_contact(tmp_path):

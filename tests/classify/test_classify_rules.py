@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import shutil
 import textwrap
 
 import pytest
@@ -57,7 +58,7 @@ def test_unknown_rule_type_names_file_and_line(tmp_path):
 def test_bad_regex_points_at_the_pattern_line(tmp_path):
     message = _error(tmp_path, """\
         - id: p
-          type: opt_out_phrase
+          type: auto_reply_body
           language: en
           patterns:
             - 'fine'
@@ -67,18 +68,18 @@ def test_bad_regex_points_at_the_pattern_line(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "line", "reason"), [
-    ("- id: a\n  type: opt_out_phrase\n  patterns: ['x']\n", 1, "missing field 'language'"),
+    ("- id: a\n  type: auto_reply_body\n  patterns: ['x']\n", 1, "missing field 'language'"),
     ("- id: a\n  type: footer\n  patterns: ['x']\n  colour: red\n", 4, "unknown field 'colour'"),
-    ("- id: a\n  type: opt_out_phrase\n  language: klingon\n  patterns: ['x']\n", 3,
+    ("- id: a\n  type: auto_reply_body\n  language: klingon\n  patterns: ['x']\n", 3,
      "language must be one of"),
-    ("- id: a\n  type: opt_out_phrase\n  language: en\n  confidence: 2\n  patterns: ['x']\n", 1,
+    ("- id: a\n  type: auto_reply_body\n  language: en\n  confidence: 2\n  patterns: ['x']\n", 1,
      "confidence must be between 0 and 1"),
     ("- id: a\n  type: return_date\n  language: en\n  patterns: ['back on (.*)']\n", 1,
      "has no (?P<date>...) group"),
     ("- id: a\n  type: footer\n  patterns: []\n", 3, "patterns must be a non-empty list"),
     ("- type: footer\n  patterns: ['x']\n", 1, "missing field 'id'"),
-    ("- id: a\n  type: negation\n  language: en\n  window: many\n  patterns: ['x']\n", 4,
-     "window must be a int"),
+    ("- id: a\n  type: bounce_scoring\n  weight: many\n  half_life_days: 7\n  threshold: 2\n", 3,
+     "weight must be a float"),
     ("id: a\ntype: footer\n", 1, "a rules file must be a YAML list"),
     ("- id: a\n  type: footer\n  patterns: ['x'\n", 4, "YAML error"),
     ("- id: a\n  type: bounce_gate\n  field: colour\n  patterns: ['x']\n", 1, "unknown field 'colour'"),
@@ -119,20 +120,43 @@ def test_empty_or_missing_folder(tmp_path):
         load_rules(tmp_path / "nope")
 
 
-def test_an_analyst_adds_a_phrase_without_code(tmp_path):
+def test_an_analyst_adds_a_word_without_code(tmp_path):
     from classify_mailgen import reply
 
     from optdesk.classify import Classifier
 
-    for path in RULES.glob("*.yaml"):
-        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    raw = reply("Kindly expunge my coordinates.", "en", "gt")
-    assert Classifier(load_rules(tmp_path)).classify(raw).kind == "human"
-    _write(tmp_path, "60-local.yaml", """\
-        - id: en-expunge
-          type: opt_out_phrase
-          language: en
-          patterns: ['\\bexpunge my (coordinates|address)\\b']
-        """)
-    d = Classifier(load_rules(tmp_path)).classify(raw)
-    assert (d.kind, d.rule) == ("opt_out", "en-expunge")
+    shutil.copytree(RULES, tmp_path / "rules")
+    raw = reply("Kindly expunge me from your distribution.", "en", "gt")
+    assert Classifier(load_rules(tmp_path / "rules")).classify(raw).kind == "human"
+    lexicon = tmp_path / "rules" / "intent" / "en.yaml"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8").replace(
+        "remove:\n", "remove:\n  - expunge\n", 1), encoding="utf-8")
+    d = Classifier(load_rules(tmp_path / "rules")).classify(raw)
+    assert (d.kind, d.rule) == ("opt_out", "intent:en:remove+self+list")
+    assert "en:remove:expunge" in d.evidence["entries"]
+
+
+@pytest.mark.parametrize(("text", "line", "reason"), [
+    ("language: en\nremoev:\n  - x\n", 2, "unknown category 'remoev'"),
+    ("language: en\nremove:\n  - take *\n", 3, "a gap '*' must stand between two words"),
+    ("language: en\nremove:\n  - '* off'\n", 3, "a gap '*' must stand between two words"),
+    ("language: en\nstemmer: klingon\n", 2, "unknown stemmer 'klingon'"),
+    ("remove:\n  - x\n", 1, "missing key 'language'"),
+    ("language: en\nremove: delete\n", 2, "remove must be a list"),
+    ("language: en\nremove:\n  - [a, b]\n", 3, "must be a non-empty word or phrase"),
+    ("language: en\nremove:\n  - 'x'\n bad\n", 4, "YAML error"),
+])
+def test_lexicon_errors_name_file_and_line(tmp_path, text, line, reason):
+    shutil.copytree(RULES, tmp_path / "rules")
+    (tmp_path / "rules" / "intent" / "xx.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_rules(tmp_path / "rules")
+    assert str(info.value).startswith(f"rules/intent/xx.yaml:{line}: "), str(info.value)
+    assert reason in str(info.value)
+
+
+def test_quoting_file_errors_name_file_and_line(tmp_path):
+    shutil.copytree(RULES, tmp_path / "rules")
+    (tmp_path / "rules" / "mail" / "quoting.yaml").write_text("wrote:\n  - 'wrote'\n  - '(bad'\n")
+    with pytest.raises(RuleError, match=r"^rules/mail/quoting.yaml:3: bad regex '\(bad'"):
+        load_rules(tmp_path / "rules")

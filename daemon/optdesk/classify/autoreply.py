@@ -40,7 +40,8 @@ def _pattern_hits(ctx: Context, rule_type: str, text: str) -> list[dict]:
             m = pattern.search(text)
             if m:
                 hits.append({"rule": rule.id, "matched": m.group(0).strip()[:120],
-                             "confidence": rule.confidence, "language": rule.language})
+                             "confidence": rule.confidence, "language": rule.language,
+                             "leaver": bool(rule.values.get("leaver"))})
                 break
     return hits
 
@@ -82,12 +83,15 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if not hits:
         return None, {"reason": "no automatic-reply header, subject or body"}
     best = max(hits, key=lambda h: h["confidence"])
-    language = next((h["language"] for h in subjects + bodies), None) or ctx.language
+    language = next((h["language"] for h in subjects + bodies if h["language"] != "any"), None) or ctx.language
     when, date_evidence = return_date(ctx, language)
     evidence = {"matched": best["matched"], "signals": hits,
                 "return_date": when.isoformat() if when else None}
     if date_evidence:
         evidence["return_date_rule"] = date_evidence
+    leavers = [h for h in bodies if h.get("leaver")]
+    if leavers:
+        evidence["leaver"] = {"rule": leavers[0]["rule"], "matched": leavers[0]["matched"]}
     decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:

@@ -58,6 +58,7 @@ class Reading:
     hits: list[Hit] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     restricted_to: str | None = None
+    index: int = 0  # the clause's place in its text
 
     def to_dict(self) -> dict:
         out = {"clause": self.clause.text[:200], "in": self.where, "verdict": self.verdict,
@@ -126,13 +127,14 @@ class Reader:
             words.append(word)
         return words
 
-    def hits(self, clause: Clause) -> tuple[list[str], list[Hit]]:
+    def hits(self, clause: Clause) -> tuple[list[str], list[Hit], list[Hit]]:
+        """(words, hits after dominance, every hit)."""
         words = self._tokens(clause)
         hits = self.lex.match(words)
-        return words, _dominant(hits)
+        return words, _dominant(hits), hits
 
     def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
-        words, hits = self.hits(clause)
+        words, hits, raw = self.hits(clause)
         covered = {i for h in hits for i in range(h.start, h.end) if not _has_gap(h)}
         covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
         foreign = [i for i, w in enumerate(words)
@@ -141,13 +143,13 @@ class Reader:
         languages = sorted({h.language for h in hits if h.category in _ACTION})
         readings = []
         for language in languages:
-            r = self._read_in(clause, where, language, words, hits, foreign)
+            r = self._read_in(clause, where, language, words, hits, foreign, raw)
             readings.append(r)
         if not readings:
             readings.append(Reading(clause, where, hits=hits, foreign=[words[i] for i in foreign]))
         return readings
 
-    def _read_in(self, clause, where, language, words, hits, foreign) -> Reading:
+    def _read_in(self, clause, where, language, words, hits, foreign, raw) -> Reading:
         own = [h for h in hits if h.language == language]
         reading = Reading(clause, where, language=language, hits=own + [
             h for h in hits if h.language != language and h.category in ("self", "negators", "politeness")],
@@ -175,6 +177,8 @@ class Reader:
             """Another object: a foreign word inside the verb's own span, or between the verb
             and the nearest self or list word after it."""
             inside = any(h.start < f < h.end - 1 for f in foreign)
+            if any(h.start <= i < h.end for i in self_at + target_at):
+                return inside
             after = [i for i in self_at + target_at if i >= h.end]
             if after:
                 return inside or any(h.end <= f < min(after) for f in foreign)
@@ -254,6 +258,15 @@ class Reader:
                 if targets or cat("send") or cat("receive") or not foreign_after(h.end):
                     pattern = "no-more"
                     break
+        if (pattern is None and [h for h in raw if h.category == "hedges"] and cat("send")
+                and (mores or targets)):
+            pattern, blocked = "conditional-send", "conditional"
+        if pattern is None and not foreign and not negs:
+            bare = [h for h in cat("terse") if any(
+                o.category in ("remove", "unsubscribe") and o.start == h.start and o.end == h.end
+                for o in own)]
+            if bare:
+                pattern = "standalone-verb"
         if pattern is None:
             for h in cat("nouns"):
                 if negated(h):
@@ -298,8 +311,11 @@ class Reader:
 
     def read_text(self, text: str, where: str, names: frozenset[str]) -> list[Reading]:
         out = []
-        for clause in self.clauses(text):
-            out.extend(self.read(clause, where, names))
+        for index, clause in enumerate(self.clauses(text)):
+            for reading in self.read(clause, where, names):
+                reading.index = index
+                out.append(reading)
+        _block_by_neighbours(out)
         return out
 
     def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset()) -> Intent:
@@ -381,6 +397,26 @@ class Reader:
         if affirms:
             return "accept", f"affirms: {affirms[0].entry.text!r}", readings, affirms[0].language
         return "review", "no clear answer", readings, None
+
+
+def _block_by_neighbours(readings: list[Reading]) -> None:
+    """A request next to a clause about a third party ("Ms Maier has left. Please take her off")
+    or limited to one list ("I don't need the sports releases, only remove me from those") is
+    not the writer's whole request: review."""
+    marks: dict[int, str] = {}
+    for r in readings:
+        cats = {h.category for h in r.hits}
+        if "third_party" in cats:
+            marks.setdefault(r.index, "third-party")
+        elif "restriction" in cats and cats & {"targets", "unsubscribe", "remove", "nouns"}:
+            marks.setdefault(r.index, "restriction")
+    for r in readings:
+        if r.verdict != "request":
+            continue
+        for i in (r.index - 1, r.index + 1):
+            if i in marks:
+                r.verdict, r.blocked_by = "blocked", marks[i]
+                break
 
 
 def _has_gap(h: Hit) -> bool:

@@ -157,6 +157,9 @@ class Lexicon:
             stem = self.stem(entry.language, token)
             if stem and stem == self.stem(entry.language, wp.text):
                 return True
+        if (entry.category in TYPO_CATEGORIES and len(wp.text) >= TYPO_MIN and token not in self.words
+                and _one_edit(token, wp.text)):
+            return True
         return False
 
     def _candidates(self, token: str) -> list[tuple[Entry, bool]]:
@@ -319,7 +322,9 @@ def load_lexicon_file(path: pathlib.Path, name: str) -> tuple[str, str | None, l
             if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
                 raise fail(item, f"an entry of {key} must be a non-empty word or phrase")
             raw = str(item.value).strip()
-            if raw.startswith("*") or raw.endswith(" *") or "* *" in raw:
+            parts = raw.split()
+            gaps = [i for i, part in enumerate(parts) if part == "*"]
+            if any(i in (0, len(parts) - 1) or i + 1 in gaps for i in gaps):
                 raise fail(item, f"{raw!r}: a gap '*' must stand between two words")
             words = _parse_entry(raw)
             if not words:

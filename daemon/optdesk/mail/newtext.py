@@ -48,7 +48,7 @@ class Quoting:
         def alt(key: str) -> str:
             return "|".join(f"(?:{p})" for p in lists.get(key, ()))
 
-        self.attribution = re.compile(rf"(?:^|[\s,)>])(?:{alt('wrote')})\s*:\s*$", _I)
+        self.attribution = re.compile(rf"(?:^|[\s,)>])(?:{alt('wrote')})(?:\s[^:]{{0,120}})?\s*:\s*$", _I)
         self.header_from = re.compile(rf"^\s*\*?(?:{alt('header_from')})\s*\*?\s*:", _I)
         self.header_next = re.compile(rf"^\s*\*?(?:{alt('header_fields')})\s*\*?\s*:", _I)
         self.original = re.compile(rf"^\s*[-_=*]{{2,}}\s*(?:{alt('original_message')})\s*[-_=*]{{2,}}\s*$", _I)
@@ -98,23 +98,38 @@ def default_quoting() -> Quoting:
 
 
 def _is_outlook_block(q: Quoting, lines: Sequence[str], i: int) -> bool:
-    """A From:-line followed within five lines by two more header lines (Sent/To/Subject…)."""
-    if not q.header_from.match(lines[i]):
+    """Three header lines (From/Sent/To/Subject…, one of them From) within six lines, the first
+    at ``i`` (Outlook puts From first, some webmail Sent/Date)."""
+    first = lines[i]
+    if not (q.header_from.match(first) or q.header_next.match(first)):
         return False
-    following = [ln for ln in lines[i + 1 : i + 8] if ln.strip()]
-    return sum(1 for ln in following[:5] if q.header_next.match(ln)) >= 2
+    block = [first] + [ln for ln in lines[i + 1 : i + 8] if ln.strip()][:5]
+    froms = sum(1 for ln in block if q.header_from.match(ln))
+    fields = sum(1 for ln in block if q.header_next.match(ln) and not q.header_from.match(ln))
+    return froms >= 1 and froms + fields >= 3
+
+
+_DATED = re.compile(r"\d|@|<")
 
 
 def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
-    """How many lines the attribution at ``i`` spans (0: none)."""
+    """How many lines the attribution at ``i`` spans (0: none). An attribution names a date or
+    an address, and ends in the verb (and the name) and a colon."""
     line = lines[i].rstrip()
-    if len(line) < 400 and line.endswith(":") and q.attribution.search(line):
+    if len(line) < 400 and line.endswith(":") and _DATED.search(line) and q.attribution.search(line):
         return 1
     following = lines[i + 1].rstrip() if i + 1 < len(lines) else ""
     if line and len(line) < 200 and following.endswith(":") and len(following) < 200:
-        if q.attribution.search(f"{line} {following.strip()}"):
+        both = f"{line} {following.strip()}"
+        if _DATED.search(both) and q.attribution.search(both):
             return 2
     return 0
+
+
+# after a header block, the sender's own inline answers in an unquoted original: "--> yes",
+# "[AR] no", "==> done"
+_INLINE_MARK_PREFIX = re.compile(r"^\s*(?:-{1,2}>|={1,2}>|\[[^\W\d_]{1,4}\]:?)\s*")
+_INLINE_MARK = re.compile(_INLINE_MARK_PREFIX.pattern + r"\S")
 
 
 def _next_content(lines: Sequence[str], i: int) -> str | None:
@@ -159,6 +174,7 @@ def extract_new_text(
                 i += span
                 continue
             quoted += len(lines) - i
+            kept.extend(_inline_answers(lines[i + span :]))
             break
         reason = _cut_reason(q, lines, i, footer, markers) if stripped else None
         if reason is not None:
@@ -168,6 +184,7 @@ def extract_new_text(
                 i += 1
                 continue
             quoted += len(lines) - i
+            kept.extend(_inline_answers(lines[i + 1 :]))
             break
         if q.signature.match(line):
             first_cut = first_cut or (stripped[:200], "signature")
@@ -186,6 +203,12 @@ def extract_new_text(
     new = _drop_disclaimers(q, kept)
     cut_at, cut_reason = first_cut if first_cut else (None, None)
     return NewText(_join(new), cut_at, cut_reason, quoted)
+
+
+def _inline_answers(rest: Sequence[str]) -> list[str]:
+    """The sender's marked answers inside an unquoted original ("--> …", "[AR] …")."""
+    found = [_INLINE_MARK_PREFIX.sub("", ln) for ln in rest if _INLINE_MARK.match(ln)]
+    return ["", *found] if found else []
 
 
 def _cut_reason(q: Quoting, lines: Sequence[str], i: int, footer, markers) -> str | None:
