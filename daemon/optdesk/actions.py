@@ -163,6 +163,9 @@ def _plan_auto_reply(plan: Plan, decision: Any, owners: dict[str, list[int]], gr
     until = getattr(decision, "return_date", None)
     plan.steps.append(f"automatic reply from {decision.sender}"
                       + (f", back on {until:%Y-%m-%d}" if until else ""))
+    evidence = getattr(decision, "evidence", None)
+    if isinstance(evidence, dict) and evidence.get("leaver"):
+        plan.steps.append(f"undeliverable {decision.sender} (leaver notice)")
 
 
 def _plan_opt_in(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
@@ -212,6 +215,10 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
     elif d.kind == "auto_reply" and d.sender:
         ops.add_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
                            data_group=plan.data_group, **common)
+        leaver = d.evidence.get("leaver") if isinstance(d.evidence, dict) else None
+        if leaver:  # "X no longer works here": the address is gone
+            ops.add_bounce(True, d.sender, reason=f"leaver notice ({leaver.get('rule')})",
+                           contact_id=plan.contact_id, data_group=plan.data_group, **common)
     elif answers_invitation(d):
         _apply_invitation_answer(store, plan)
 

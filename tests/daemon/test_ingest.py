@@ -194,3 +194,21 @@ def test_same_contact_twice_in_one_batch_gives_one_opt_out_event(desk, box, sett
     assert events(desk, "opt_out").height == 1
     assert events(desk, "bounce_soft").height == 2
     assert desk.deliverability("alice@example.org")["soft_bounces"] == 2
+
+
+def test_a_leaver_notice_marks_the_address_gone_and_opts_nobody_out(desk, box, settings):
+    import pathlib
+
+    from optdesk.classify import Classifier, load_rules
+
+    rules = load_rules(pathlib.Path(__file__).resolve().parents[2] / "rules")
+    box.deliver(b"From: Alice <alice@example.org>\r\nTo: press@example.org\r\n"
+                b"Subject: Re: Launch of the new range\r\nMessage-ID: <leaver-1@test.example>\r\n\r\n"
+                b"Alice Example no longer works at the Daily Planet.\r\n"
+                b"Please send press releases to news@planet.example instead.\r\n")
+    res = Ingestor(desk, FakeSource(box, batch_size=settings.batch_size), Classifier(rules).classify,
+                   settings).poll()
+    assert res.applied == 1 and res.errors == 0
+    assert desk.deliverability("alice@example.org")["undeliverable"] is True
+    assert desk.contact(1, "demo")["optout"] is None
+    assert len(box.folders["optdesk/auto_reply"]) == 1

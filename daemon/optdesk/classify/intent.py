@@ -258,8 +258,8 @@ class Reader:
                 if targets or cat("send") or cat("receive") or not foreign_after(h.end):
                     pattern = "no-more"
                     break
-        if (pattern is None and [h for h in raw if h.category == "hedges"] and cat("send")
-                and (mores or targets)):
+        if (pattern is None and [h for h in raw if h.category == "hedges"]
+                and (cat("send") or cat("receive")) and (mores or targets)):
             pattern, blocked = "conditional-send", "conditional"
         if pattern is None and not foreign and not negs:
             bare = [h for h in cat("terse") if any(
@@ -367,14 +367,20 @@ class Reader:
 
     # -- invitation answers ----------------------------------------------------------------------
 
-    def answer(self, body: str, names: frozenset[str] = frozenset()) -> tuple[str, str, list[Reading], str | None]:
-        """(accept | decline | review, reason, readings, language) for a reply to an invitation."""
+    def answer(self, body: str, names: frozenset[str] = frozenset(),
+               subject: str | None = None) -> tuple[str, str, list[Reading], str | None]:
+        """(accept | decline | review, reason, readings, language) for a reply to an invitation.
+        The sender's own subject is read only when the body says nothing ("JA" as the subject)."""
+        if not body.strip() and subject:
+            body = subject
         intent = self.opt_out(body, None, names)
         readings = intent.readings
         if intent.verdict == "opt_out":
             return "decline", f"asks not to be mailed ({intent.reading.pattern})", readings, intent.language
         all_hits = [(r, h) for r in readings for h in r.hits]
-        declines = [(r, h) for r, h in all_hits if h.category == "decline"]
+        declines = [(r, h) for r, h in all_hits if h.category == "decline" and (
+            h.end - h.start > 1 or len(r.clause.tokens[h.start].text) > 4
+            or (not r.foreign and len(r.clause.tokens) <= 3))]
         if declines:
             return "decline", f"declines: {declines[0][1].entry.text!r}", readings, declines[0][1].language
         for r in readings:

@@ -52,7 +52,8 @@ def _verify(ctx: Context, token: str, where: str, rejected: list[dict]) -> dict 
 
 
 def _answer(ctx: Context) -> tuple[str, str, list[dict], str | None]:
-    answer, reason, readings, language = ctx.rules.reader.answer(ctx.new_text[:4000], ctx.names)
+    answer, reason, readings, language = ctx.rules.reader.answer(ctx.new_text[:4000], ctx.names,
+                                                                 ctx.own_subject)
     return answer, reason, [r.to_dict() for r in readings if r.hits][:12], language
 
 
