@@ -111,14 +111,15 @@ def test_affirmative_reply_opts_the_contact_back_in(loop):
     assert loop.dovecot.contents("INBOX") == {}  # moved to optdesk/opt_in
 
 
-def test_reply_to_the_sender_matched_by_in_reply_to(loop):
+def test_a_yes_matched_only_by_in_reply_to_is_reviewed_never_accepted(loop):
     sent, invitation = loop.invite(6, dataclasses.replace(FIELDS, language="fr"))
     loop.reply(invitation, "Oui, avec plaisir.", sender="Élodie Six <b6@news.example>",
-               to="press@acme.example")  # not the token address: her client replied to From
+               to="press@acme.example")  # not the token address: anyone can forge this From
     loop.poll()
-    assert not loop.opted_out(6)
-    proof = json.loads(loop.store.events(contact_id=6, kinds=["opt_in"])["evidence"][0])
-    assert proof["matched_by"] == "in_reply_to" and proof["sender"] == "b6@news.example"
+    assert loop.opted_out(6)
+    assert loop.store.invitation(sent.invitation_id)["status"] == "sent"
+    row = loop.ledger_row()
+    assert row["review"] and "In-Reply-To" in row["review_reason"]
 
 
 def test_decline_is_recorded_and_changes_nothing(loop):

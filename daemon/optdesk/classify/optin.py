@@ -6,8 +6,9 @@ affirmative answer (and no declining one) is ``opt_in``. A decline, an unclear a
 token is decisive too: kind ``human`` with ``review`` set (``decline`` True for a decline), so
 an invitation reply never falls through to the opt-out rules. The answer is read by the intent
 engine (``Reader.answer``): a yes only when nothing in the new text declines, asks to be removed,
-questions, hedges or restricts; accepted only with the token of the reply address and a sender
-that is the invited address — otherwise review.
+questions, hedges or restricts; accepted only with the token in the reply address (the store then
+checks that the sender is one of the contact's addresses) — a yes that only names the invitation
+by In-Reply-To, whose From anyone can forge, goes to review.
 """
 
 from __future__ import annotations
@@ -93,13 +94,12 @@ def _decide(ctx: Context, payload: dict, via: str | None, rejected: list[dict],
                 "sender_matches_token": matches_sender}
     if rejected:
         evidence["token_rejected"] = rejected
-    if answer == "accept" and by_address and matches_sender:
+    if answer == "accept" and by_address:  # the store then checks the sender is the contact's
         return Decision("opt_in", STAGE, rule="optin-accept", confidence=0.95, evidence=evidence,
                         language=language, token=payload)
     if answer == "accept":
         answer = "unverified"
-        reason = ("a yes, but not from the address the invitation went to" if by_address else
-                  "a yes that only refers to the invitation (In-Reply-To), without its token")
+        reason = "a yes that only refers to the invitation (In-Reply-To), without its token"
         evidence.update(answer=answer, reason=reason)
     ctx.review_reasons.append({"decline": "invitation declined"}.get(answer, f"invitation answer: {reason}"))
     return Decision("human", STAGE, rule=f"optin-{answer}", confidence=1.0, evidence=evidence,
