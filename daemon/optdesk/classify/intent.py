@@ -21,26 +21,45 @@ same clauses (``answer``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from optdesk.classify.lexicon import Hit, Lexicon
-from optdesk.classify.words import ADDRESS_TOKEN, Clause, clauses, fold
+from optdesk.classify.words import ADDRESS_TOKEN, Clause, Token, clauses, fold
 
 NEG_BEFORE, NEG_AFTER = 6, 3
 STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
 
 
 @lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    """Function words of every supported language (stopwordsiso), folded: never 'another
-    object' of a verb."""
+def stopwords_by_language() -> dict[str, frozenset[str]]:
+    """Function words of each supported language (stopwordsiso), folded."""
     import stopwordsiso
 
-    words: set[str] = set()
-    for language in STOPWORD_LANGUAGES:
-        words |= {fold(w) for w in stopwordsiso.stopwords(language)}
-    return frozenset(words)
+    return {language: frozenset(fold(w) for w in stopwordsiso.stopwords(language))
+            for language in STOPWORD_LANGUAGES}
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Function words of every supported language: never 'another object' of a verb."""
+    return frozenset().union(*stopwords_by_language().values())
+
+
+PLAUSIBLE_MIN_WORDS = 5
+
+
+def implausible_languages(words: list[str]) -> set[str]:
+    """Languages a clause of five words or more is clearly not written in: it holds none of
+    their function words while another language has at least two. Short clauses ("Stop
+    merci", "remove pls") are read in every language."""
+    if len(words) < PLAUSIBLE_MIN_WORDS:
+        return set()
+    counts = {lang: sum(1 for w in words if w in sw) for lang, sw in stopwords_by_language().items()}
+    best = max(counts.values())
+    if best < 2:
+        return set()
+    return {lang for lang, n in counts.items() if n * 3 < best}
 _ACTION = ("unsubscribe", "remove", "stop", "send", "want", "nouns", "no_more", "objection", "terse")
 _STRONG = ("unsubscribe", "nouns", "objection")
 
@@ -59,6 +78,8 @@ class Reading:
     foreign: list[str] = field(default_factory=list)
     restricted_to: str | None = None
     index: int = 0  # the clause's place in its text
+    tokens: list = field(default_factory=list)  # the clause's tokens aligned with the hits' indexes
+    asks_for_mail: bool = False  # "keep sending me …", "send me the EV ones instead"
 
     def to_dict(self) -> dict:
         out = {"clause": self.clause.text[:200], "in": self.where, "verdict": self.verdict,
@@ -69,7 +90,7 @@ class Reading:
         if self.restricted_to:
             out["list"] = self.restricted_to
         if any(h.typo for h in self.hits):
-            out["typos"] = sorted({f"{self.clause.tokens[h.start].text}~{h.entry.text}"
+            out["typos"] = sorted({f"{self.tokens[h.start].text}~{h.entry.text}"
                                    for h in self.hits if h.typo})
         return out
 
@@ -113,43 +134,49 @@ class Reader:
 
     # -- one clause ---------------------------------------------------------------------------
 
-    def _tokens(self, clause: Clause) -> list[str]:
-        words = []
+    def _tokens(self, clause: Clause) -> list[Token]:
+        """The clause's words, a verb with a joined pronoun (bórrenme, cancellatemi, remova-me)
+        split into the verb and the pronoun."""
+        out: list[Token] = []
         for token in clause.tokens:
             word = token.text
-            if word not in self.lex.words and not self.lex._candidates(word):
-                for base, _language in self.lex.split_clitic(word):
-                    if any(e.category in ("remove", "unsubscribe", "send")
-                           for e, _ in self.lex._candidates(base)):
-                        words.append(base)
-                        word = word[len(base):]
-                        break
-            words.append(word)
-        return words
+            for base, _language in self.lex.split_clitic(word):
+                if any(e.category in ("remove", "unsubscribe", "send", "receive")
+                       for e, _ in self.lex._candidates(base)):
+                    out.append(replace(token, text=base))
+                    word = word[len(base):]
+                    break
+            out.append(replace(token, text=word))
+        return out
 
-    def hits(self, clause: Clause) -> tuple[list[str], list[Hit], list[Hit]]:
-        """(words, hits after dominance, every hit)."""
-        words = self._tokens(clause)
-        hits = self.lex.match(words)
-        return words, _dominant(hits), hits
+    def hits(self, clause: Clause) -> tuple[list[Token], list[Hit], list[Hit]]:
+        """(tokens, hits after dominance, every hit)."""
+        tokens = self._tokens(clause)
+        hits = self.lex.match(t.text for t in tokens)
+        return tokens, _dominant(hits), hits
 
     def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
-        words, hits, raw = self.hits(clause)
+        tokens, hits, raw = self.hits(clause)
+        words = [t.text for t in tokens]
         covered = {i for h in hits for i in range(h.start, h.end) if not _has_gap(h)}
         covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
         foreign = [i for i, w in enumerate(words)
                    if i not in covered and w not in self.stopwords and w not in names
                    and not w.isdigit() and len(w) > 1]
-        languages = sorted({h.language for h in hits if h.category in _ACTION})
+        unlikely = implausible_languages(words)
+        languages = sorted({h.language for h in hits if h.category in _ACTION} - unlikely)
         readings = []
         for language in languages:
-            r = self._read_in(clause, where, language, words, hits, foreign, raw)
+            r = self._read_in(clause, where, language, tokens, hits, foreign, raw)
             readings.append(r)
         if not readings:
             readings.append(Reading(clause, where, hits=hits, foreign=[words[i] for i in foreign]))
+        for r in readings:
+            r.tokens = tokens
         return readings
 
-    def _read_in(self, clause, where, language, words, hits, foreign, raw) -> Reading:
+    def _read_in(self, clause, where, language, tokens, hits, foreign, raw) -> Reading:
+        words = [t.text for t in tokens]
         own = [h for h in hits if h.language == language]
         reading = Reading(clause, where, language=language, hits=own + [
             h for h in hits if h.language != language and h.category in ("self", "negators", "politeness")],
@@ -267,6 +294,9 @@ class Reader:
                 for o in own)]
             if bare:
                 pattern = "standalone-verb"
+            elif cat("terse") and all(t.category in ("terse", "politeness", "self", "targets")
+                                      for t in hits):
+                pattern, blocked = "standalone-word", "standalone"
         if pattern is None:
             for h in cat("nouns"):
                 if negated(h):
@@ -277,17 +307,21 @@ class Reader:
                     pattern, blocked = "noun", "other-object"
                 break
         if pattern is None:
+            sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
+            if (sends and self_at and cat("keep", hits) and not cat("stop")
+                    and not any(negated(h) for h in sends)):
+                reading.asks_for_mail = True
             return reading
         reading.pattern = pattern
         if blocked is None:
-            blocked = self._block(clause, hits, own)
+            blocked = self._block(clause, tokens, hits, own)
             if blocked == "restriction":
                 reading.restricted_to = _list_words(words, hits, foreign)
         reading.verdict = "blocked" if blocked else "request"
         reading.blocked_by = blocked
         return reading
 
-    def _block(self, clause: Clause, hits: list[Hit], own: list[Hit]) -> str | None:
+    def _block(self, clause: Clause, tokens: list[Token], hits: list[Hit], own: list[Hit]) -> str | None:
         def any_cat(name):
             return [h for h in hits if h.category == name]
 
@@ -300,7 +334,7 @@ class Reader:
             return "restriction"
         if any_cat("hedges"):
             return "conditional"
-        if any(clause.tokens[h.start].reported for h in own if h.category in _ACTION):
+        if any(tokens[h.start].reported for h in own if h.category in _ACTION):
             return "reported-speech"
         return None
 
@@ -329,10 +363,16 @@ class Reader:
                      ("negation", "reported-speech", "third-party", "restriction", "conditional")]
         if requests and conflicts:
             return Intent("review", f"a request, but also {conflicts[0].blocked_by}", conflicts[0], readings)
+        decided = {(r.where, r.index) for r in readings if r.verdict}
+        wants_mail = [r for r in readings if r.asks_for_mail and (r.where, r.index) not in decided]
+        if requests and wants_mail:
+            requests[0].blocked_by = "asks-for-other-mail"
+            return Intent("review", "a request, but it also asks to be sent other mail: one list only?",
+                          requests[0], readings)
         if requests:
             return Intent("opt_out", "request", requests[0], readings)
         terse = self._terse(body_readings, subject_readings)
-        if terse is not None and not blocked:
+        if terse is not None and all(r.blocked_by == "standalone" for r in blocked):
             return Intent("opt_out", "terse", terse, readings)
         if blocked:
             return Intent("review", f"opt-out words, {blocked[0].blocked_by}", blocked[0], readings)
@@ -350,10 +390,10 @@ class Reader:
         pool = body if any(r.hits or r.foreign for r in body) else body + subject
         signal = None
         for r in pool:
-            words = r.clause.tokens
+            words = r.tokens
             action = [h for h in r.hits if h.category in ("terse", "stop", "remove", "unsubscribe", "nouns")]
             if action:
-                if r.foreign or r.verdict == "blocked":
+                if r.foreign or (r.verdict == "blocked" and r.blocked_by != "standalone"):
                     return None
                 signal = signal or (r, action[0])
             elif r.foreign and not (len(words) <= 3 and all(t.capital for t in words if t.text in r.foreign)):
@@ -379,13 +419,13 @@ class Reader:
             return "decline", f"asks not to be mailed ({intent.reading.pattern})", readings, intent.language
         all_hits = [(r, h) for r in readings for h in r.hits]
         declines = [(r, h) for r, h in all_hits if h.category == "decline" and (
-            h.end - h.start > 1 or len(r.clause.tokens[h.start].text) > 4
-            or (not r.foreign and len(r.clause.tokens) <= 3))]
+            h.end - h.start > 1 or len(r.tokens[h.start].text) > 4
+            or (not r.foreign and len(r.tokens) <= 3))]
         if declines:
             return "decline", f"declines: {declines[0][1].entry.text!r}", readings, declines[0][1].language
         for r in readings:
             cats = {h.category for h in r.hits}
-            content = [t for t in r.clause.tokens]
+            content = r.tokens
             if "negators" in cats and len(content) <= 3 and not r.foreign and "affirm" not in cats:
                 return "decline", f"says no: {r.clause.text[:40]!r}", readings, None
         if intent.verdict == "review":
@@ -407,32 +447,29 @@ class Reader:
 
 def _block_by_neighbours(readings: list[Reading]) -> None:
     """A request next to a clause about a third party ("Ms Maier has left. Please take her off")
-    or limited to one list ("I don't need the sports releases, only remove me from those") is
-    not the writer's whole request: review."""
-    marks: dict[int, str] = {}
+    is not the writer's own: review."""
+    marks: set[int] = set()
     for r in readings:
-        cats = {h.category for h in r.hits}
-        if "third_party" in cats:
-            marks.setdefault(r.index, "third-party")
-        elif "restriction" in cats and cats & {"targets", "unsubscribe", "remove", "nouns"}:
-            marks.setdefault(r.index, "restriction")
+        if any(h.category == "third_party" and sum(len(t.text) for t in r.tokens[h.start:h.end]) >= 4
+               for h in r.hits):
+            marks.add(r.index)
     for r in readings:
-        if r.verdict != "request":
-            continue
-        for i in (r.index - 1, r.index + 1):
-            if i in marks:
-                r.verdict, r.blocked_by = "blocked", marks[i]
-                break
+        if r.verdict == "request" and r.index - 1 in marks:
+            r.verdict, r.blocked_by = "blocked", "third-party"
 
 
 def _has_gap(h: Hit) -> bool:
     return any(wp.gap for wp in h.entry.words)
 
 
+_DOMINANT = ("politeness", "affirm", "decline", "requests", "mentions")
+
+
 def _dominant(hits: list[Hit]) -> list[Hit]:
-    """Drop a hit lying inside a longer contiguous hit of another category ("no problem" is
-    not a negation; "if possible" is not a condition)."""
-    spans = [h for h in hits if not _has_gap(h) and h.end - h.start > 1]
+    """Drop a hit lying inside a longer contiguous hit of a set phrase — politeness, affirm,
+    decline, requests, mentions — of another category ("no problem" is not a negation; "if
+    possible" is not a condition)."""
+    spans = [h for h in hits if not _has_gap(h) and h.end - h.start > 1 and h.category in _DOMINANT]
     out = []
     for h in hits:
         inside = any(o is not h and o.category != h.category and o.start <= h.start and h.end <= o.end

@@ -42,6 +42,7 @@ CATEGORIES = {
     "restriction": "only, just, except: a request limited to one list",
     "mentions": "words after which 'unsubscribe' names a thing (link, button, page)",
     "requests": "request modals: could you, would you — a yes/no question holding them is a request",
+    "keep": "keep, continue, instead: 'keep sending me the business news' asks for other mail",
     "politeness": "greetings, thanks, please, closings and fillers, ignored in terse replies",
     "clause_breaks": "words that start a new clause (but, because, since)",
     "affirm": "yes-words and phrases of an invitation answer",
