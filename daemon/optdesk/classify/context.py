@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,18 +51,21 @@ class Context:
 
     @cached_property
     def own_subject(self) -> str | None:
-        """The subject unless it is our own repeated by a reply: three words or more found in
-        the quoted part. A short subject is always read (press release titles are longer)."""
+        """What the sender wrote in the subject: the subject without our own title when a reply
+        repeats it (a part of three words or more found in the quoted text), e.g. "Re: <our
+        title> - BAJA POR FAVOR" gives "BAJA POR FAVOR". A short subject is always read."""
         subject = self.subject.strip()
         if not subject:
             return None
-        folded = fold(" ".join(subject.split()))
-        if len(folded.split()) >= 3:
-            whole = fold(" ".join(self.mail.text[:50_000].split()))
-            new = fold(" ".join(self.new.text.split()))
-            if folded in whole and folded not in new:
-                return None
-        return subject
+        whole = fold(" ".join(self.mail.text[:50_000].split()))
+        new = fold(" ".join(self.new.text.split()))
+        kept = []
+        for part in re.split(r"\s+[-–—|/:]+\s+|\s*[|]\s*", subject):
+            folded = fold(" ".join(part.split()))
+            if len(folded.split()) >= 3 and folded in whole and folded not in new:
+                continue
+            kept.append(part)
+        return " - ".join(kept) or None
 
     @cached_property
     def names(self) -> frozenset[str]:

@@ -60,7 +60,8 @@ def implausible_languages(words: list[str]) -> set[str]:
     if best < 2:
         return set()
     return {lang for lang, n in counts.items() if n * 3 < best}
-_ACTION = ("unsubscribe", "remove", "stop", "send", "want", "nouns", "no_more", "objection", "terse")
+_ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
+           "terse")
 _STRONG = ("unsubscribe", "nouns", "objection")
 
 
@@ -140,19 +141,21 @@ class Reader:
         out: list[Token] = []
         for token in clause.tokens:
             word = token.text
+            raw = token.raw or word
             for base, _language in self.lex.split_clitic(word):
+                base_raw = raw[: len(base)] if len(raw) == len(word) else base
                 if any(e.category in ("remove", "unsubscribe", "send", "receive")
-                       for e, _ in self.lex._candidates(base)):
-                    out.append(replace(token, text=base))
-                    word = word[len(base):]
+                       for e, _ in self.lex._candidates(base, base_raw)):
+                    out.append(replace(token, text=base, raw=base_raw))
+                    word, raw = word[len(base):], raw[len(base):] if len(raw) == len(token.text) else word[len(base):]
                     break
-            out.append(replace(token, text=word))
+            out.append(replace(token, text=word, raw=raw))
         return out
 
     def hits(self, clause: Clause) -> tuple[list[Token], list[Hit], list[Hit]]:
         """(tokens, hits after dominance, every hit)."""
         tokens = self._tokens(clause)
-        hits = self.lex.match(t.text for t in tokens)
+        hits = self.lex.match([t.text for t in tokens], [t.raw or t.text for t in tokens])
         return tokens, _dominant(hits), hits
 
     def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
@@ -173,7 +176,8 @@ class Reader:
             readings.append(Reading(clause, where, hits=hits, foreign=[words[i] for i in foreign]))
         for r in readings:
             r.tokens = tokens
-        return readings
+        requests = [r for r in readings if r.verdict == "request"]
+        return requests or readings
 
     def _read_in(self, clause, where, language, tokens, hits, foreign, raw) -> Reading:
         words = [t.text for t in tokens]
@@ -285,7 +289,7 @@ class Reader:
                 if targets or cat("send") or cat("receive") or not foreign_after(h.end):
                     pattern = "no-more"
                     break
-        if (pattern is None and [h for h in raw if h.category == "hedges"]
+        if (pattern is None and [h for h in raw if h.category == "hedges" and h.start <= 1]
                 and (cat("send") or cat("receive")) and (mores or targets)):
             pattern, blocked = "conditional-send", "conditional"
         if pattern is None and not foreign and not negs:
@@ -326,13 +330,13 @@ class Reader:
             return [h for h in hits if h.category == name]
 
         if clause.question and (any(h.start <= 2 for h in any_cat("question_words"))
-                                or not any_cat("requests")):
+                                or not (any_cat("requests") or _leads(tokens, hits, own))):
             return "question"
         if any_cat("third_party"):
             return "third-party"
         if any_cat("restriction"):
             return "restriction"
-        if any_cat("hedges"):
+        if any(h.start <= 1 for h in any_cat("hedges")):
             return "conditional"
         if any(tokens[h.start].reported for h in own if h.category in _ACTION):
             return "reported-speech"
@@ -443,6 +447,15 @@ class Reader:
         if affirms:
             return "accept", f"affirms: {affirms[0].entry.text!r}", readings, affirms[0].language
         return "review", "no clear answer", readings, None
+
+
+def _leads(tokens: list[Token], hits: list[Hit], own: list[Hit]) -> bool:
+    """The clause starts (after politeness) with the action or the writer: "mi togli dalla
+    lista?", "me quitan de la lista?" — a request put as a question, unlike "was I taken off?"."""
+    skip = {i for h in hits if h.category == "politeness" for i in range(h.start, h.end)}
+    first = next((i for i in range(len(tokens)) if i not in skip), None)
+    return first is not None and any(
+        h.start == first for h in hits if h.category in ("self", *_ACTION) and (h in own or h.category == "self"))
 
 
 def _block_by_neighbours(readings: list[Reading]) -> None:

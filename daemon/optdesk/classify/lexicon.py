@@ -61,6 +61,7 @@ class WordPattern:
     text: str  # folded word or prefix; "" for a gap
     prefix: bool = False
     gap: bool = False
+    raw: str = ""  # lower-cased as written, accents kept (for stemming)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class Lexicon:
                 continue
             self.exact[first.text].append(entry)
             if entry.category in STEM_CATEGORIES and len(first.text) >= 4:
-                stem = self.stem(entry.language, first.text)
+                stem = self.stem(entry.language, first.raw or first.text)
                 if stem:
                     self.stems[entry.language][stem].append(entry)
             if entry.category in TYPO_CATEGORIES and len(first.text) >= TYPO_MIN:
@@ -144,26 +145,28 @@ class Lexicon:
         self.clitics = {k: sorted(v, key=len, reverse=True) for k, v in clitics.items()}
 
     def stem(self, language: str, word: str) -> str | None:
+        """The Snowball stem of ``word`` (as written, accents kept), folded."""
         algorithm = self.languages.get(language)
-        return _stem(algorithm, word) if algorithm else None
+        return fold(_stem(algorithm, word)) if algorithm else None
 
     # -- matching ---------------------------------------------------------------------------
 
-    def _word_matches(self, wp: WordPattern, entry: Entry, token: str) -> bool:
+    def _word_matches(self, wp: WordPattern, entry: Entry, token: str, raw: str) -> bool:
         if wp.prefix:
             return token.startswith(wp.text)
         if token == wp.text:
             return True
         if entry.category in STEM_CATEGORIES and len(wp.text) >= 4 and len(token) >= 4:
-            stem = self.stem(entry.language, token)
-            if stem and stem == self.stem(entry.language, wp.text):
+            target = self.stem(entry.language, wp.raw or wp.text)
+            if target and target in (self.stem(entry.language, raw), self.stem(entry.language, token)):
                 return True
         if (entry.category in TYPO_CATEGORIES and len(wp.text) >= TYPO_MIN and token not in self.words
                 and _one_edit(token, wp.text)):
             return True
         return False
 
-    def _candidates(self, token: str) -> list[tuple[Entry, bool]]:
+    def _candidates(self, token: str, raw: str | None = None) -> list[tuple[Entry, bool]]:
+        raw = raw or token
         found: dict[str, tuple[Entry, bool]] = {}
         for e in self.exact.get(token, ()):
             found[e.key] = (e, False)
@@ -174,9 +177,9 @@ class Lexicon:
                 found.setdefault(e.key, (e, False))
         if len(token) >= 4:
             for language in self.stems:
-                stem = self.stem(language, token)
-                for e in self.stems[language].get(stem, ()) if stem else ():
-                    found.setdefault(e.key, (e, False))
+                for stem in {self.stem(language, raw), self.stem(language, token)}:
+                    for e in self.stems[language].get(stem, ()) if stem else ():
+                        found.setdefault(e.key, (e, False))
         if len(token) >= TYPO_MIN - 1 and token not in self.words and not found:
             for variant in _deletions(token) | {token}:
                 for word, e in self.typos.get(variant, ()):
@@ -184,35 +187,37 @@ class Lexicon:
                         found[e.key] = (e, True)
         return list(found.values())
 
-    def match(self, tokens: Iterable[str]) -> list[Hit]:
-        """Every entry found in a sequence of folded words."""
+    def match(self, tokens: Iterable[str], raws: Iterable[str] | None = None) -> list[Hit]:
+        """Every entry found in a sequence of folded words (``raws``: the same words as
+        written, for stemming)."""
         words = list(tokens)
+        written = list(raws) if raws is not None else words
         hits: list[Hit] = []
         for i, token in enumerate(words):
-            for entry, typo in self._candidates(token):
-                end = self._extend(entry, words, i + 1, 1)
+            for entry, typo in self._candidates(token, written[i]):
+                end = self._extend(entry, words, written, i + 1, 1)
                 if end is not None:
                     hits.append(Hit(entry, i, end, typo))
         return hits
 
-    def _extend(self, entry: Entry, words: list[str], i: int, k: int) -> int | None:
+    def _extend(self, entry: Entry, words: list[str], written: list[str], i: int, k: int) -> int | None:
         if k == len(entry.words):
             return i
         wp = entry.words[k]
         if wp.gap:
             nxt = entry.words[k + 1]
             for j in range(i, min(len(words), i + GAP + 1)):
-                if self._word_matches(nxt, entry, words[j]):
-                    end = self._extend(entry, words, j + 1, k + 2)
+                if self._word_matches(nxt, entry, words[j], written[j]):
+                    end = self._extend(entry, words, written, j + 1, k + 2)
                     if end is not None:
                         return end
             return None
-        if i < len(words) and self._word_matches(wp, entry, words[i]):
-            return self._extend(entry, words, i + 1, k + 1)
+        if i < len(words) and self._word_matches(wp, entry, words[i], written[i]):
+            return self._extend(entry, words, written, i + 1, k + 1)
         return None
 
     def clause_hits(self, clause: Clause) -> list[Hit]:
-        return self.match(t.text for t in clause.tokens)
+        return self.match([t.text for t in clause.tokens], [t.raw or t.text for t in clause.tokens])
 
     def split_clitic(self, token: str) -> list[tuple[str, str]]:
         """(verb, language) for a token that ends in a clitic pronoun of that language."""
@@ -274,8 +279,11 @@ def _parse_entry(text: str) -> tuple[WordPattern, ...]:
             continue
         prefix = part.endswith("*") and len(part) > 1
         core = part[:-1] if prefix else part
-        for piece in split_words(core, frozenset({fold(core), fold(core).replace("-", "")})):
-            words.append(WordPattern(piece[0], prefix=prefix))
+        pieces = split_words(core, frozenset({fold(core), fold(core).replace("-", "")}))
+        for piece in pieces:
+            written = core[piece[1]:piece[2]].lower() if len(pieces) > 1 else core.lower()
+            words.append(WordPattern(piece[0], prefix=prefix,
+                                     raw=written if fold(written) == piece[0] else piece[0]))
     return tuple(words)
 
 

@@ -44,6 +44,7 @@ class Token:
     end: int
     capital: bool  # written with a capital first letter (names, sentence starts)
     reported: bool  # inside quotation marks
+    raw: str = ""  # lower-cased as written, accents kept (for stemming)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,9 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
                     found.append(_clause(text, cstart, a + s, current, False))
                     current, cstart = [], a + s
                 rep = any(qs < a + s < qe for qs, qe in quoted)
-                current.append(Token(word, a + s - cstart, a + e - cstart, cap, rep))
+                written = text[a + s : a + e].lower()
+                current.append(Token(word, a + s - cstart, a + e - cstart, cap, rep,
+                                     written if fold(written) == word else word))
             if current:
                 found.append(_clause(text, cstart, b, current, q))
     return found

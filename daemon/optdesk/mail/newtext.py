@@ -28,7 +28,7 @@ from optdesk.errors import RuleError
 
 _I = re.IGNORECASE
 KEYS = ("wrote", "header_from", "header_fields", "original_message", "mobile_signature",
-        "signature_start", "disclaimer")
+        "signature_start", "disclaimer", "release_footer")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Quoting:
         self.mobile = re.compile(rf"^\s*(?:{alt('mobile_signature')})(?:\s*<[^>\s]*>|\s+\S+)?\s*$", _I)
         self.signature = re.compile(rf"^(?:{alt('signature_start')})\s*$")
         self.disclaimer = re.compile(alt("disclaimer") or r"(?!x)x", _I)
+        self.release_footer = re.compile(alt("release_footer") or r"(?!x)x", _I)
 
 
 def load_quoting(path: pathlib.Path, name: str) -> Quoting:
@@ -174,7 +175,7 @@ def extract_new_text(
                 i += span
                 continue
             quoted += len(lines) - i
-            kept.extend(_inline_answers(lines[i + span :]))
+            kept.extend(_inline_answers(lines[i + span :], q))
             break
         reason = _cut_reason(q, lines, i, footer, markers) if stripped else None
         if reason is not None:
@@ -184,7 +185,7 @@ def extract_new_text(
                 i += 1
                 continue
             quoted += len(lines) - i
-            kept.extend(_inline_answers(lines[i + 1 :]))
+            kept.extend(_inline_answers(lines[i + 1 :], q))
             break
         if q.signature.match(line):
             first_cut = first_cut or (stripped[:200], "signature")
@@ -205,9 +206,27 @@ def extract_new_text(
     return NewText(_join(new), cut_at, cut_reason, quoted)
 
 
-def _inline_answers(rest: Sequence[str]) -> list[str]:
-    """The sender's marked answers inside an unquoted original ("--> …", "[AR] …")."""
+TAIL_LIMIT = 800
+
+
+def _inline_answers(rest: Sequence[str], q: Quoting | None = None) -> list[str]:
+    """The sender's own lines inside or below an unquoted original: marked answers ("--> …",
+    "[AR] …"), and the short paragraphs written after the release's unsubscribe footer."""
     found = [_INLINE_MARK_PREFIX.sub("", ln) for ln in rest if _INLINE_MARK.match(ln)]
+    if q is not None:
+        footer = max((i for i, ln in enumerate(rest) if q.release_footer.search(ln)), default=None)
+        if footer is not None:
+            end = footer
+            while end + 1 < len(rest) and rest[end + 1].strip():  # the footer's paragraph
+                end += 1
+            tail = []
+            for ln in rest[end + 1 :]:
+                if ln.lstrip().startswith(">") or q.signature.match(ln) or q.header_from.match(ln) \
+                        or q.original.match(ln) or q.mobile.match(ln):
+                    break
+                tail.append(ln)
+            if tail and len("\n".join(tail)) <= TAIL_LIMIT:
+                found += tail
     return ["", *found] if found else []
 
 
