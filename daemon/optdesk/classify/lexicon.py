@@ -155,7 +155,9 @@ class Lexicon:
         if wp.prefix:
             return token.startswith(wp.text)
         if token == wp.text:
-            return True
+            return _short_ok(wp, raw)
+        if len(token) <= SHORT:
+            return False
         if entry.category in STEM_CATEGORIES and len(wp.text) >= 4 and len(token) >= 4:
             target = self.stem(entry.language, wp.raw or wp.text)
             if target and target in (self.stem(entry.language, raw), self.stem(entry.language, token)):
@@ -169,7 +171,8 @@ class Lexicon:
         raw = raw or token
         found: dict[str, tuple[Entry, bool]] = {}
         for e in self.exact.get(token, ()):
-            found[e.key] = (e, False)
+            if _short_ok(e.words[0], raw):
+                found[e.key] = (e, False)
         for n in self.prefix_lengths:
             if n > len(token):
                 break
@@ -243,6 +246,16 @@ def _stemmer(algorithm: str):
 @lru_cache(maxsize=262144)
 def _stem(algorithm: str, word: str) -> str:
     return _stemmer(algorithm).stemWord(word)
+
+
+SHORT = 3
+
+
+def _short_ok(wp: WordPattern, raw: str) -> bool:
+    """Short words are told apart by their accents: sí (yes) is not si (if), nö is not no."""
+    if len(wp.text) > SHORT or not wp.raw:
+        return True
+    return wp.raw == raw or (wp.raw.isascii() and raw.isascii())
 
 
 def _deletions(word: str) -> set[str]:
