@@ -72,7 +72,7 @@ def test_classify_json_on_files_and_a_maildir(tmp_path, maildir):
 def test_classify_plain_output(tmp_path):
     out = optdesk("classify", str(CORPUS / "dsn_policy_and_unknown.eml"), cwd=tmp_path).stdout
     name, kind, addresses, rule, confidence = out.strip().split("\t")
-    assert (kind, addresses, rule) == ("bounce_hard", "gone@example.com", "flufl-permanent")
+    assert (kind, addresses, rule) == ("bounce_hard", "gone@example.com", "bounce-userunknown")
 
 
 def test_classify_missing_path_is_an_error(tmp_path):

@@ -19,9 +19,9 @@ CORPUS = pathlib.Path(__file__).resolve().parent / "corpus"
 EXPECTED = {
     "arf_complaint.eml": ("complaint", ("reader.one@example.net",), "arf-feedback-report"),
     "arf_without_rcpt_to.eml": ("complaint", ("second.reader@example.com",), "arf-feedback-report"),
-    "dsn_delayed_mailbox_full.eml": ("bounce_soft", ("full.box@example.com",), "diag-mailbox-full"),
-    "dsn_permanent_mailbox_full.eml": ("bounce_soft", ("over.quota@example.com",), "diag-mailbox-full"),
-    "dsn_policy_and_unknown.eml": ("bounce_hard", ("gone@example.com",), "flufl-permanent"),
+    "dsn_delayed_mailbox_full.eml": ("bounce_soft", ("full.box@example.com",), "bounce-mailboxfull"),
+    "dsn_permanent_mailbox_full.eml": ("bounce_soft", ("over.quota@example.com",), "bounce-mailboxfull"),
+    "dsn_policy_and_unknown.eml": ("bounce_hard", ("gone@example.com",), "bounce-userunknown"),
     "gmail_html_only_optout.eml": ("opt_out", ("luca.bianchi@giornale.example.it",), None),
     "mailing_list_digest.eml": ("auto_reply", (), "hdr-list-id"),
     "outlook_automatic_reply.eml": ("auto_reply", (), "hdr-auto-submitted"),

@@ -1,6 +1,12 @@
 """Real bounces no one here wrote: the samples of the flufl.bounce 6.0.0 sdist, with the
 expected addresses from its own tests/test_detectors.py table.
 
+flufl.bounce's table says which addresses failed, not why. optdesk must find every one of them
+(flufl.bounce is its address finder where the notice is not a DSN); what happens to each then
+depends on the reason (rules/2x-bounce-*.yaml): an address reason counts against it, a
+sending-side or transit reason (or none that can be read) becomes a sending incident and never
+counts.
+
 The sdist is downloaded with pip at test time into data/cache/flufl (kept between runs).
 """
 
@@ -76,27 +82,37 @@ def test_table_is_big_enough(sdist):
 
 
 def test_every_bounce_in_the_table(sdist, clf):
-    failures = []
-    for filename, (expected, temporary) in sorted(_table(sdist).items()):
+    failures, effects = [], {}
+    for filename, (expected, _temporary) in sorted(_table(sdist).items()):
         d = clf.classify((sdist / "tests" / "data" / filename).read_bytes())
+        by_address = {r["address"]: r for r in d.recipients}
         if filename in POLICY:
             ok = d.kind.startswith("bounce_") and d.addresses == () and d.evidence["policy_refusals"]
-        elif not expected:
-            ok = d.addresses == () and d.kind != "opt_out"
+        elif not expected:  # nothing counted, unless a person is asked to check the guess
+            ok = d.kind != "opt_out" and (d.addresses == () or d.review)
         else:
-            soft = temporary or filename in MAILBOX_FULL
-            ok = d.kind == ("bounce_soft" if soft else "bounce_hard") and set(d.addresses) == expected
+            ok = d.kind in ("bounce_hard", "bounce_soft") and expected <= set(by_address)
+            for address in expected & set(by_address):
+                effect = by_address[address]["effect"]
+                effects[effect] = effects.get(effect, 0) + 1
+                # counted if and only if the reason is about the address
+                ok = ok and (address in d.addresses) == (effect in ("undeliverable", "soft"))
+                ok = ok and (address in d.evidence["policy_refusals"]) == (effect == "incident")
             if filename in MAILBOX_FULL:
-                ok = ok and "soft" in str(d.evidence.get("diagnostic_rules"))
+                ok = ok and all(by_address[a]["effect"] == "soft" for a in expected)
         if not ok:
             failures.append((filename, sorted(expected), d.kind, d.addresses, d.rule))
     assert not failures, failures
+    # most of flufl's samples are about the address; the rest are incidents (no reason, delays)
+    assert effects.get("undeliverable", 0) + effects.get("soft", 0) >= 85, effects
 
 
-def test_policy_refusal_is_marked_and_reviewed(sdist, clf):
+def test_policy_refusal_is_a_sending_incident(sdist, clf):
     d = clf.classify((sdist / "tests" / "data" / "simple_42.txt").read_bytes())
-    assert d.rule == "policy-refusal" and d.review
-    assert d.evidence["policy_refusals"] == ["david...@gmail.com"]
+    assert d.addresses == () and d.evidence["policy_refusals"] == ["david...@gmail.com"]
+    assert [i["reason"] for i in d.incidents] == ["spamdetected"]
+    assert d.incidents[0]["recipients"] == ["david...@gmail.com"]
+    assert d.incidents[0]["family"] == "sending"
 
 
 def test_reply_quoting_a_bounce_is_not_a_bounce(clf):

@@ -45,12 +45,38 @@ def _original_to(msg: Message) -> list[str]:
     return []
 
 
+def _ses_complaint(ctx: Context) -> Decision | None:
+    """An Amazon SES complaint notification (JSON in the body, not ARF)."""
+    text = ctx.mail.text
+    if '"Complaint"' not in text[:2000]:
+        return None
+    from optdesk.classify.bounce.providers import ses_complaint
+
+    found = ses_complaint(text)
+    if found is None:
+        return None
+    recipients, feedback_type = found
+    evidence = {"feedback_type": feedback_type, "report": {"format": "amazon-ses"},
+                "reporter": ctx.mail.sender,
+                "matched": f"SES complaint: {feedback_type}; recipient: {', '.join(recipients) or '?'}"}
+    decision = Decision("complaint", STAGE, rule="ses-complaint",
+                        confidence=0.99 if recipients else 0.6,
+                        addresses=tuple(dict.fromkeys(recipients)), evidence=evidence)
+    if not recipients:
+        decision.review = True
+        ctx.review_reasons.append("complaint without an identifiable original recipient")
+    return decision
+
+
 def run(ctx: Context) -> tuple[Decision | None, dict]:
     mail = ctx.mail
     report = None
     if mail.content_type == "multipart/report":  # RFC 5965: an ARF report is always one
         report = next((p for p in _parts(mail.msg) if p.get_content_type() == "message/feedback-report"), None)
     if report is None:
+        ses = _ses_complaint(ctx)
+        if ses is not None:
+            return ses, ses.evidence
         return None, {"reason": "no message/feedback-report part"}
     fields = _fields(report)
     feedback_type = fields.get("feedback-type", "").lower()

@@ -15,7 +15,8 @@ class Decision:
     """What a message is, with evidence. ``review`` flags decisions a person should check.
 
     ``addresses``: for opt_out the sender; for complaint the original recipient; for bounces the
-    failed recipients (policy refusals excluded); otherwise empty. All lower-case.
+    recipients whose deliverability changes (sending-side failures excluded); otherwise empty.
+    All lower-case.
     ``decline`` is True for a reply that declines an invitation (its kind stays "human").
     """
 
@@ -34,6 +35,10 @@ class Decision:
     return_date: date | None = None
     token: dict[str, Any] | None = None
     decline: bool = False
+    # bounces: every recipient with its reason, family and effect; and the sending incidents
+    # (sending-side or transit failures, their addresses carried here, never in ``addresses``)
+    recipients: tuple[dict[str, Any], ...] = ()
+    incidents: tuple[dict[str, Any], ...] = ()
 
     def to_json(self, file: str | None = None) -> dict[str, Any]:
         """Exactly the command-line contract keys."""

@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from optdesk.classify.bounce_reasons import FAMILIES, REASONS
+
 FLAGS = re.IGNORECASE | re.MULTILINE
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "any")
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    kind: str  # str, float, int, bool, regex, regexes, choice
+    kind: str  # str, float, int, bool, regex, regexes, choice, codes (DSN status codes)
     required: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
@@ -60,6 +62,20 @@ def _scoring(values: dict[str, Any]) -> str | None:
     return None
 
 
+def _bounce_reason(values: dict[str, Any]) -> str | None:
+    family = REASONS[values["reason"]][0]
+    if values["family"] != family:
+        return f"reason {values['reason']!r} belongs to family {family!r}, not {values['family']!r}"
+    if not values["patterns"] and not values["status"]:
+        return "give patterns, status codes or both"
+    confirms = (values["confirm_command"] != "none" or values["confirm_status"]
+                or values["confirm_named"])
+    if bool(confirms) != (values["else_reason"] != "none"):
+        return "else_reason goes with confirm_command or confirm_status, and they with it"
+    return None
+
+
+_COMMANDS = ("any", "connect", "mail", "rcpt", "data")
 _LANG = _req("choice", LANGUAGES)
 _CONF = "confidence"
 
@@ -116,12 +132,25 @@ RULE_TYPES: dict[str, RuleSpec] = {
         lambda v: None if v["field"] in ("sender", "sender_name", "subject", "content_type")
         or v["field"].startswith("header:") else f"unknown field {v['field']!r}",
     ),
-    "bounce_diagnostic": RuleSpec(
-        "Patterns in a failed recipient's diagnostic text. treat_as: policy (sender-side "
-        "refusal, never counted against the contact), recipient (overrides policy: the address "
-        "itself is bad) or soft (e.g. mailbox full: a soft bounce even when permanent).",
-        {"treat_as": _req("choice", ("policy", "recipient", "soft")),
-         "patterns": _req("regexes")},
+    "bounce_reason": RuleSpec(
+        "One reason a recipient's delivery failed, as sisimai names them (userunknown, "
+        "mailboxfull, blocked …): `patterns` in the server's reply and the notice's text, "
+        "`status` the DSN status codes that mean it when no pattern matches, `command` the SMTP "
+        "command the reply must answer (data, rcpt …) and `unless_command` one it must not, "
+        "`when_status` the status codes it needs, `unless_status` codes that rule it out; "
+        "with `else_reason`, the reason holds only when `confirm_command`, `confirm_status` or "
+        "`confirm_named` (the reply names the recipient: `<address>: …`) confirms it, else it "
+        "is `else_reason`. `family` must be the reason's family (gone, trouble, filtered, "
+        "sending, none); it decides the effect.",
+        {"family": _req("choice", tuple(FAMILIES)), "reason": _req("choice", tuple(REASONS)),
+         "patterns": _opt("regexes", ()), "status": _opt("codes", ()),
+         "priority": _opt("int", 0), "when_status": _opt("codes", ()),
+         "unless_status": _opt("codes", ()), "command": _opt("choice", "any", _COMMANDS),
+         "unless_command": _opt("choice", "none", ("none", *_COMMANDS[1:])),
+         "confirm_command": _opt("choice", "none", ("none", *_COMMANDS[1:])),
+         "confirm_status": _opt("codes", ()), "confirm_named": _opt("bool", False),
+         "else_reason": _opt("choice", "none", ("none", *REASONS))},
+        _bounce_reason,
     ),
     "footer": RuleSpec(
         "First line of our own mail footer; the reply text is cut from there.",

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("classify", help="classify .eml files and Maildirs, one line per message")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--rules", help="rules directory (default: settings rules_dir)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file or Maildir")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder of .eml files, or Maildir")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("rules", help="validate the rules, or explain a decision step by step")
@@ -65,9 +65,13 @@ def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | N
     for name in paths:
         path = pathlib.Path(name)
         if path.is_dir():
-            if not any((path / sub).is_dir() for sub in ("cur", "new")):
-                raise OptdeskError(f"{path}: a directory but not a Maildir (no cur/ or new/)")
-            targets: Iterator[pathlib.Path] | list[pathlib.Path] = _maildir_files(path)
+            if any((path / sub).is_dir() for sub in ("cur", "new")):
+                targets: Iterator[pathlib.Path] | list[pathlib.Path] = _maildir_files(path)
+            else:  # a folder of .eml files, in name order
+                targets = sorted(p for p in path.iterdir() if p.suffix == ".eml" and p.is_file())
+                if not targets:
+                    raise OptdeskError(f"{path}: a directory but neither a Maildir (no cur/ or "
+                                       "new/) nor a folder of .eml files")
         elif path.exists():
             targets = [path]
         else:

@@ -1,0 +1,136 @@
+"""The reason of one failed recipient, from the ``bounce_reason`` rules (rules/2x-bounce-*.yaml).
+
+The texts are read in order of authority: the remote server's own reply (the DSN's
+Diagnostic-Code, or the SMTP reply quoted in the notice), then the notice's paragraph about the
+recipient, then the whole notice (when it is about one recipient), then the subject. The first
+text in which some reason's pattern matches decides; among several reasons matching the same text
+the one with the highest ``priority`` wins, then the one the DSN status code agrees with, then the
+first loaded. When no pattern matches anywhere, the status code decides (the ``status`` lists of
+the rules), else the default: ``undefined`` — a sending-side reason, so that a notice we cannot
+read never counts against an address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from optdesk.classify.bounce_reasons import REASONS, describe, effect_of, family_of
+from optdesk.classify.prefilter import may_match
+from optdesk.classify.rules import RuleSet
+from optdesk.classify.ruletypes import Rule
+
+DEFAULT_REASON = "undefined"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str
+    rule: str | None
+    source: str  # diagnostic, paragraph, notice, subject, status, action, default
+    matched: str = ""
+
+    @property
+    def family(self) -> str:
+        return family_of(self.reason)
+
+    @property
+    def effect(self) -> str:
+        return effect_of(self.reason)
+
+    def as_dict(self) -> dict:
+        return {"reason": self.reason, "family": self.family, "effect": self.effect,
+                "rule": self.rule, "by": self.source, "matched": self.matched,
+                "says": describe(self.reason)}
+
+
+def status_in(codes: tuple[str, ...], status: str) -> bool:
+    """``status`` is one of ``codes`` (x.1.1 stands for 4.1.1 and 5.1.1)."""
+    if not status or not codes:
+        return False
+    return status in codes or (status[0] in "45" and "x" + status[1:] in codes)
+
+
+def status_matches(rule: Rule, status: str) -> bool:
+    return status_in(rule.status, status)
+
+
+def _candidates(rules: RuleSet, text: str, command: str, status: str) -> list[tuple[Rule, str]]:
+    lowered = text.lower()
+    found = []
+    for rule in rules.of("bounce_reason"):
+        if not rule.patterns or not may_match(rules.rule_literals(rule), lowered):
+            continue
+        if rule.command != "any" and rule.command != command:
+            continue
+        if rule.unless_command != "none" and rule.unless_command == command:
+            continue
+        if rule.when_status and not status_in(rule.when_status, status):
+            continue
+        if rule.unless_status and status_in(rule.unless_status, status):
+            continue
+        for pattern in rule.patterns:
+            m = pattern.search(text)
+            if m:
+                found.append((rule, m.group(0)))
+                break
+    return found
+
+
+def _best(found: list[tuple[Rule, str]], status: str) -> tuple[Rule, str]:
+    order = {id(r): i for i, (r, _) in enumerate(found)}
+    return max(found, key=lambda item: (item[0].priority, status_matches(item[0], status),
+                                        -order[id(item[0])]))
+
+
+def _names(text: str, address: str) -> bool:
+    """The server's reply names the recipient before its complaint: ``550 <address>: …`` or
+    ``550 5.1.1 <address>... …`` (not the notice's own listing of the address)."""
+    pattern = r"\b[245]\d\d\b[^<>]{0,24}" + re.escape(f"<{address}>") + r"\s*(:|\.\.\.)"
+    return bool(address) and bool(re.search(pattern, text, re.IGNORECASE))
+
+
+def judge(rules: RuleSet, texts: list[tuple[str, str]], status: str = "",
+          action: str = "", command: str = "", address: str = "") -> Verdict:
+    """The verdict for one recipient. ``texts``: (source name, text) in order of authority."""
+    if action in ("delivered", "relayed", "expanded"):
+        return Verdict("delivered", None, "action", action)
+    for source, raw in texts:
+        text = normalise(raw)
+        if not text:
+            continue
+        found = _candidates(rules, text, command, status)
+        if found:
+            rule, matched = _best(found, status)
+            reason = rule.reason
+            if rule.else_reason != "none" and not (
+                    (rule.confirm_command != "none" and rule.confirm_command == command)
+                    or status_in(rule.confirm_status, status)
+                    or (rule.confirm_named and not command and (not status or status.endswith(".0.0"))
+                        and _names(text, address))):
+                reason = rule.else_reason  # the wording alone does not confirm it
+            return Verdict(reason, rule.id, source, " ".join(matched.split())[:160])
+    if status:
+        by_status = [r for r in rules.of("bounce_reason") if status_matches(r, status)
+                     and r.command in ("any", command)]
+        if by_status:
+            rule = max(by_status, key=lambda r: r.priority)
+            return Verdict(rule.reason, rule.id, "status", status)
+    return Verdict(DEFAULT_REASON, None, "default", status)
+
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'"})
+
+
+_CONTINUED = re.compile(r"(?<=\S) [245]\d\d[- ](?:[245]\.\d{1,3}\.\d{1,3} )?(?=\S)")
+
+
+def normalise(text: str) -> str:
+    """Runs of white space as one space, typographic apostrophes as ``'``, and the reply code
+    that starts each line of a multi-line SMTP reply ("550-5.2.1 …") dropped but the first."""
+    flat = " ".join((text or "").translate(_APOSTROPHES).split())
+    return _CONTINUED.sub(" ", flat)
+
+
+def known_reason(name: str) -> bool:
+    return name in REASONS
