@@ -19,6 +19,7 @@ from email.utils import formataddr
 
 import polars as pl
 
+from optdesk import csv_export
 from optdesk.errors import ConfigError, NotFound
 from optdesk.settings import Settings
 
@@ -140,7 +141,7 @@ def write_report(report: Report, out_dir: str | pathlib.Path = "data/reports") -
         frame = report.tables[name]
         csv[name] = folder / f"{stem}_{name}.csv"
         parquet[name] = folder / f"{stem}_{name}.parquet"
-        frame.write_csv(csv[name])
+        csv_export.write_csv(frame, csv[name])  # for people: formula cells neutralised
         frame.write_parquet(parquet[name])
     html = folder / f"{stem}_report.html"
     html.write_text(render_html(report), encoding="utf-8")

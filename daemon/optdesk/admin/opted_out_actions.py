@@ -9,6 +9,7 @@ import pathlib
 
 import ipywidgets as w
 
+from optdesk import csv_export
 from optdesk.admin.common import button, esc, store_path
 from optdesk.admin.selection import set_selection
 
@@ -90,7 +91,7 @@ class SelectionActions:
         folder = self._export_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"opted-out-{_safe(view.data_group)}-{stamp}.csv"
-        frame.write_csv(path)
+        csv_export.write_csv(frame, path)  # formula cells neutralised
         self.last_export = path
         data = path.read_bytes()
         link = ""

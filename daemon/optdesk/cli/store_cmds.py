@@ -6,6 +6,7 @@ import argparse
 import pathlib
 import sys
 
+from optdesk import csv_export
 from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 from optdesk.errors import OptdeskError
 
@@ -80,9 +81,9 @@ def cmd_export_opted_out(args, settings) -> int:
             raise OptdeskError("--format parquet needs --out FILE")
         df.write_parquet(args.out)
     elif args.out:
-        df.write_csv(args.out)
+        csv_export.write_csv(df, args.out)
     else:
-        sys.stdout.write(df.write_csv())
+        sys.stdout.write(csv_export.write_csv(df))
     if args.out:
         print(f"wrote {df.height:,} opted-out contacts to {args.out}")
     return 0
@@ -90,9 +91,9 @@ def cmd_export_opted_out(args, settings) -> int:
 
 def cmd_suppressions(args, settings) -> int:
     df = open_store(settings).suppressions(group(args, settings))
-    if args.format == "csv":
-        sys.stdout.write(df.write_csv())
-    else:
+    if args.format == "csv":  # for people: formula cells neutralised
+        sys.stdout.write(csv_export.write_csv(df))
+    else:  # for machines: every address exactly as stored, one a line
         sys.stdout.write("".join(f"{e}\n" for e in df["email"]))
     return 0
 
