@@ -8,9 +8,10 @@ transaction. The rules of the domain live here:
   the mail came to the ``unsubscribe+TOKEN`` address — the token names the contact — or
   ``complaint``). An address that belongs to no contact (or to several) is suppressed as an
   address and the message goes to review. Never an opt-out the message did not ask for.
-* ``bounce_hard`` → the failed addresses are undeliverable (the contact is never opted out);
-  ``bounce_soft`` → a decaying score; policy refusals (5.7.x) carry no addresses and count for
-  nothing.
+* bounces → per recipient, by the family of its reason: gone → undeliverable (the contact is
+  never opted out); in trouble or filtered → a decaying soft score; sending-side or transit
+  reasons (block lists, SPF/DKIM/DMARC, reverse DNS, rate, content, the network) → a *sending
+  incident* (``store.sending_incidents``), nothing against the address.
 * ``auto_reply`` → recorded with the return date.
 * ``opt_in`` → ``store.accept_invitation`` (verified acceptance) when the store has it, else review.
 * ``human`` → left in place, untouched. Low-confidence decisions → review, nothing applied.
@@ -147,15 +148,27 @@ def _plan_opt_out(plan: Plan, decision: Any, owners: dict[str, list[int]], group
                           f"{address} is shared by contacts {', '.join(map(str, ids))}")
 
 
+def bounce_effects(decision: Any) -> list[tuple[str, bool]]:
+    """(address, hard?) for every address a bounce counts against: per recipient by its reason's
+    effect when the decision says (``Decision.recipients``), else all by the decision's kind."""
+    records = getattr(decision, "recipients", None) or ()
+    counted = set(decision.addresses)
+    if records:
+        return [(r["address"], r["effect"] == "undeliverable") for r in records
+                if r.get("effect") in ("undeliverable", "soft") and r["address"] in counted]
+    return [(a, decision.kind == "bounce_hard") for a in decision.addresses]
+
+
 def _plan_bounce(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
-    addresses = list(decision.addresses)
-    if not addresses:
-        plan.steps.append("no failed recipient to count")
-        plan.status = "applied"
-        return
     plan.status = "applied"
-    verb = "undeliverable" if decision.kind == "bounce_hard" else "soft bounce for"
-    plan.steps.extend(f"{verb} {a}" for a in addresses)
+    effects = bounce_effects(decision)
+    plan.steps.extend(f"{'undeliverable' if hard else 'soft bounce for'} {a}" for a, hard in effects)
+    for incident in getattr(decision, "incidents", None) or ():
+        plan.steps.append(f"sending incident: {incident.get('reason')} at "
+                          f"{incident.get('provider') or incident.get('remote') or '?'} "
+                          f"({incident.get('count', 0)} recipients, not counted)")
+    if not effects and not getattr(decision, "incidents", None):
+        plan.steps.append("no failed recipient to count")
 
 
 def _plan_auto_reply(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
@@ -209,9 +222,14 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
     if d.kind in ("opt_out", "complaint"):
         _apply_opt_out(store, plan, ops)
     elif d.kind in ("bounce_hard", "bounce_soft"):
-        for address in d.addresses:
-            ops.add_bounce(d.kind == "bounce_hard", address, reason=_diag(d),
-                           contact_id=plan.contact_id, data_group=plan.data_group, **common)
+        effects = bounce_effects(d)
+        for address, hard in effects:  # the plan's contact owns the first address only
+            contact = plan.contact_id if address == effects[0][0] else None
+            ops.add_bounce(hard, address, reason=_diag(d, address),
+                           contact_id=contact, data_group=plan.data_group, **common)
+        for incident in getattr(d, "incidents", None) or ():
+            ops.add_incident(incident, message_hash=plan.hash, data_group=plan.data_group,
+                             message_id=d.message_id, received_at=plan.received_at)
     elif d.kind == "auto_reply" and d.sender:
         ops.add_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
                            data_group=plan.data_group, **common)
@@ -223,7 +241,10 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
         _apply_invitation_answer(store, plan)
 
 
-def _diag(decision: Any) -> str:
+def _diag(decision: Any, address: str | None = None) -> str:
+    for r in getattr(decision, "recipients", None) or ():
+        if r.get("address") == address and r.get("reason"):
+            return f"{decision.kind}: {r['reason']} ({r.get('rule') or r.get('by')})"
     return f"{decision.kind} ({decision.rule or decision.stage})"
 
 

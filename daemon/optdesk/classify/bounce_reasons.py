@@ -79,3 +79,18 @@ def effect_of(reason: str) -> str:
 def describe(reason: str) -> str:
     entry = REASONS.get(reason)
     return entry[1] if entry else reason
+
+
+# transit reasons: the message did not get through, nobody refused it
+_NOT_REFUSED = {"expired", "networkerror", "systemerror", "systemfull", "onhold", "undefined",
+                "mailererror", "failedstarttls"}
+
+
+def incident_sentence(provider: str, reason: str, messages: int, recipients: int | None = None) -> str:
+    """For people: "outlook.com refused 14 messages: our IP or domain is on a block list"."""
+    where = provider or "(unknown provider)"
+    many = f"{messages:,} message{'s' if messages != 1 else ''}"
+    if recipients is not None and recipients != messages:
+        many += f" ({recipients:,} recipients)"
+    verb = "could not take" if reason in _NOT_REFUSED else "refused"
+    return f"{where} {verb} {many}: {describe(reason)} [{reason}]"

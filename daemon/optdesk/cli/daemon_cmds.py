@@ -15,9 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --once: say what would change, change nothing")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("status", help="last poll, counts per kind, backlog, last error")
+    p = sub.add_parser("status", help="last poll, counts per kind, backlog, last error, "
+                                      "sending incidents")
     p.add_argument("--no-mailbox", action="store_true",
                    help="do not connect to the mailbox to count the backlog")
+    p.add_argument("--incident-days", type=int, default=7, metavar="N",
+                   help="sending incidents of the last N days (default 7)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("demo-mailbox", help="seed a demo Maildir with mail from demo contacts")
@@ -44,8 +47,14 @@ def cmd_run(args, settings) -> int:
 
 
 def cmd_status(args, settings) -> int:
+    import datetime as dt
+
+    from optdesk.store import utcnow
+
     store = open_store(settings)
     info = store.daemon_status()
+    days = max(1, args.incident_days)
+    incidents = store.incident_summary(utcnow() - dt.timedelta(days=days))
     store.release()
     last = info["last_poll"]
     if last is None:
@@ -64,7 +73,23 @@ def cmd_status(args, settings) -> int:
             print(f"{label}: {err['at']:%Y-%m-%d %H:%M:%S} {err['error']}")
     print("messages per kind:")
     print_frame(info["counts"])
+    _print_incidents(incidents, days)
     return 0
+
+
+def _print_incidents(frame, days: int) -> None:
+    """Sending incidents per provider and reason: what the team must fix, not the journalists."""
+    from optdesk.classify.bounce_reasons import incident_sentence
+
+    if frame.height == 0:
+        print(f"sending incidents (last {days} days): none")
+        return
+    print(f"sending incidents (last {days} days): our mail refused or lost on the way; "
+          "no address was counted")
+    for r in frame.iter_rows(named=True):
+        code = " ".join(x for x in (r["reply_code"], r["status"]) if x)
+        print(f"  {incident_sentence(r['provider'], r['reason'], r['messages'], r['recipients'])}"
+              f"{f' ({code})' if code else ''}, last {r['last_at']:%Y-%m-%d %H:%M}")
 
 
 def _backlog(args, settings, store) -> str:

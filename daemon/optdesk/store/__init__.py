@@ -8,6 +8,7 @@ from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.demo import DemoData
 from optdesk.store.importer import ContactImport
+from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
@@ -20,6 +21,7 @@ class Store(
     ContactQueries,
     ContactImport,
     DemoData,
+    IncidentOps,
     OptOutOps,
     ReportQueries,
     InvitationOps,

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from optdesk.store.base import normalise_email, utcnow
 from optdesk.store.deliverability import BounceScoring
+from optdesk.store.incidents import incident_row, insert_incidents
 
 EVENT_SCHEMA = pa.schema([
     ("occurred_at", pa.timestamp("us")), ("kind", pa.string()), ("contact_id", pa.int64()),
@@ -36,6 +37,7 @@ class BatchOps:
     soft: list[dict] = field(default_factory=list)
     auto: list[dict] = field(default_factory=list)
     suppress: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
 
     def add_opt_out(self, contact_id: int, data_group: str, *, source: str, reason: str | None,
                     evidence: Any, message_hash: str, actor: str = "daemon") -> None:
@@ -67,9 +69,17 @@ class BatchOps:
                               "source": source, "reason": reason, "evidence": evidence,
                               "message_hash": message_hash, "actor": actor})
 
+    def add_incident(self, incident: dict, *, message_hash: str, data_group: str | None,
+                     message_id: str | None = None, received_at: dt.datetime | None = None) -> None:
+        """A sending incident of a classified notice (``Decision.incidents`` item): recorded,
+        never counted against its recipients."""
+        self.incidents.append({"incident": incident, "message_hash": message_hash,
+                               "data_group": data_group, "message_id": message_id,
+                               "received_at": received_at})
+
     def __len__(self) -> int:
         return (len(self.opt_outs) + len(self.hard) + len(self.soft) + len(self.auto)
-                + len(self.suppress))
+                + len(self.suppress) + len(self.incidents))
 
 
 def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, source=None) -> list:
@@ -110,6 +120,11 @@ class BatchWrites:
                 events += _event_rows("auto_reply", ops.auto, at, reason=lambda i: (
                     f"away until {i['until']:%Y-%m-%d}" if i["until"] else "automatic reply"))
             _insert(con, "events", EVENT_SCHEMA, events)
+            if ops.incidents:
+                insert_incidents(con, [incident_row(
+                    i["incident"], at=at, received_at=i["received_at"], data_group=i["data_group"],
+                    message_id=i["message_id"], message_hash=i["message_hash"])
+                    for i in ops.incidents])
         return {"missing": missing}
 
     def _batch_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],

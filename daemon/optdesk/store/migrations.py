@@ -185,10 +185,38 @@ ALTER TABLE deliverability ADD COLUMN away_until TIMESTAMP;
 ALTER TABLE deliverability ADD COLUMN last_auto_reply_at TIMESTAMP;
 """
 
+# Sending incidents: a bounce whose reason is on our side or on the road between (our IP on a
+# block list, SPF/DKIM/DMARC, reverse DNS, rate, content, the network …). One row per notice and
+# (reason, provider); the recipients are kept here, apart, and never counted against anyone.
+SENDING_INCIDENTS = """
+CREATE SEQUENCE incident_ids START 1;
+CREATE TABLE sending_incidents (
+    incident_id BIGINT PRIMARY KEY DEFAULT nextval('incident_ids'),
+    occurred_at TIMESTAMP NOT NULL,
+    received_at TIMESTAMP,
+    data_group VARCHAR,
+    reason VARCHAR NOT NULL,
+    family VARCHAR NOT NULL,
+    remote VARCHAR,
+    provider VARCHAR,
+    status VARCHAR,
+    reply_code VARCHAR,
+    diagnostic VARCHAR,
+    recipients INTEGER NOT NULL,
+    addresses VARCHAR[],
+    message_id VARCHAR,
+    original_message_id VARCHAR,
+    message_hash VARCHAR,
+    rule VARCHAR
+);
+CREATE INDEX sending_incidents_at ON sending_incidents (occurred_at);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_ledger_moves", LEDGER_MOVES),
+    ("0003_sending_incidents", SENDING_INCIDENTS),
 ]
 
 
