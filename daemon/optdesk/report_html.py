@@ -66,6 +66,11 @@ def summary_html(report) -> str:
               f"{duration(clock['max_seconds'])}",
               f"reply opt-out applied after: median / 95th pct / max ({clock['opt_outs']:,})"),
     ]
+    incidents = report.tables.get("incidents")
+    if incidents is not None:
+        messages = int(incidents["messages"].sum() or 0) if incidents.height else 0
+        cards.append(_card(f"{messages:,}", f"sending incidents (our mail refused or lost), "
+                                            f"{incidents.height:,} provider/reason pairs"))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -104,6 +109,33 @@ def compliance_table(report) -> str:
         for r in comp.iter_rows(named=True)
     )
     return f"<table>{head}{body}</table>"
+
+
+def incidents_table(report, max_rows: int = 50) -> str:
+    """Sending incidents per provider and reason: what the team must fix, not the journalists."""
+    from optdesk.classify.bounce_reasons import describe, incident_sentence
+
+    frame = report.tables.get("incidents")
+    if frame is None or frame.height == 0:
+        return f'<p class="note">{e("No sending incidents in " + report.period.label + ".")}</p>'
+    head = ("<tr><th class=l>provider</th><th class=l>what happened</th><th>messages</th>"
+            "<th>recipients</th><th>status</th><th>reply</th><th>last</th>"
+            "<th class=l>last diagnostic</th></tr>")
+    rows = []
+    for r in frame.head(max_rows).iter_rows(named=True):
+        last = f"{r['last_at']:%Y-%m-%d %H:%M}" if r["last_at"] else "–"
+        rows.append(
+            f"<tr><td class=l>{e(r['provider'])}</td>"
+            f"<td class=l>{e(describe(r['reason']))} ({e(r['reason'])})</td>"
+            f"<td>{r['messages']:,}</td><td>{r['recipients']:,}</td>"
+            f"<td>{e(r['status'] or '–')}</td><td>{e(r['reply_code'] or '–')}</td>"
+            f"<td>{e(last)}</td><td class=l>{e((r['last_diagnostic'] or '')[:200])}</td></tr>")
+    top = frame.row(0, named=True)
+    lead = incident_sentence(top["provider"], top["reason"], top["messages"], top["recipients"])
+    note = ('<p class="note">Bounces whose reason is on our side or on the way (block lists, '
+            "SPF/DKIM/DMARC, reverse DNS, sending rate, content, the network). They count "
+            "against no contact; they are what the team must fix.</p>")
+    return f"<p><b>{e(lead)}</b></p><table>{head}{''.join(rows)}</table>{note}"
 
 
 # (group heading, [(column, heading)]): the table's two header rows
@@ -155,6 +187,8 @@ def sections(report) -> dict[str, str]:
         "trend_chart": f'<div class="chart">{trend_chart(report)}</div>',
         "compliance": "<h2>Compliance clock: from a message's arrival to its opt-out, in the period</h2>"
                       + compliance_table(report),
+        "incidents": "<h2>Sending incidents: our mail refused or lost, in the period</h2>"
+                     + incidents_table(report),
         "lists": "<h2>Media lists</h2>" + lists_table(report),
     }
 
@@ -172,7 +206,7 @@ def render_html(report) -> str:
         f"<h1>{e(title)}</h1>"
         f'<p class="sub">{e(f"Period {report.period.label} · generated {generated}")}</p>'
         + parts["summary"] + parts["lists_chart"] + parts["trend_chart"]
-        + parts["compliance"] + parts["lists"]
+        + parts["compliance"] + parts["incidents"] + parts["lists"]
         + f'<p class="note">Sources: {legend}. Times are UTC; the period includes both days shown.</p>'
         + "</body></html>"
     )

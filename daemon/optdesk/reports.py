@@ -25,7 +25,7 @@ from optdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TABLES = ("summary", "lists", "trend", "list_trend", "compliance")
+TABLES = ("summary", "lists", "trend", "list_trend", "compliance", "incidents")
 _DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -158,13 +158,26 @@ def report_email(report: Report, html: str, sender: str, recipients: tuple[str, 
         f"Opt-outs per media list — data group {report.data_group}, {report.period.label}\n\n"
         f"New opt-outs: {s['new_opt_outs']:,} (reply {s['new_reply']:,}, manual {s['new_manual']:,}, "
         f"list-unsubscribe {s['new_list_unsubscribe']:,}, complaint {s['new_complaint']:,})\n"
-        f"Opt-ins: {s['opt_ins']:,}\nOpted out now: {s['opted_out']:,}\n\n"
+        f"Opt-ins: {s['opt_ins']:,}\nOpted out now: {s['opted_out']:,}\n"
+        f"{_incident_lines(report)}\n"
         "The full report is the HTML part of this message.\n"
     )
     return build_message(
         sender=sender, to=recipients, text=text, html=html,
         subject=f"Opt-out report: {report.data_group}, {report.period.label}",
     )
+
+
+def _incident_lines(report: Report) -> str:
+    """The sending incidents of the period, one line each (at most 10), for the email's text."""
+    from optdesk.classify.bounce_reasons import incident_sentence
+
+    frame = report.tables.get("incidents")
+    if frame is None or frame.height == 0:
+        return "Sending incidents: none\n"
+    lines = [f"  {incident_sentence(r['provider'], r['reason'], r['messages'], r['recipients'])}"
+             for r in frame.head(10).iter_rows(named=True)]
+    return "Sending incidents (our mail refused or lost; no contact counted):\n" + "\n".join(lines) + "\n"
 
 
 def run_scheduled_report(settings: Settings, store=None, now: dt.datetime | None = None) -> ReportFiles:

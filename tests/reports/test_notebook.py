@@ -31,6 +31,11 @@ def test_notebook_executes(small_generated, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     store, rows = small_generated
+    store.record_incident({"reason": "blocked", "family": "sending", "provider": "outlook.com",
+                           "status": "5.7.1", "code": "550", "count": 2,
+                           "recipients": ["a@x.example", "b@x.example"]},
+                          data_group=gen.G, message_hash="nb-incident",
+                          received_at=utcnow() - dt.timedelta(days=1))
     store.release()
     work = tmp_path / "nb"
     work.mkdir()
@@ -55,6 +60,9 @@ def test_notebook_executes(small_generated, tmp_path, monkeypatch):
     names = [r["name"] for r in expected.lists(rows, gen.G, period.start, period.end).values()]
     assert sum(name in lists_text for name in names) >= min(5, len(names))
     assert "period_start" in code[2].outputs[0]["data"]["text/plain"]
+    assert "outlook.com refused 1 message (2 recipients)" in state  # the incidents section
+    frame = code[3].outputs[0]["data"]["text/plain"]  # the incidents frame
+    assert "shape: (1, 9)" in frame and "blocked" in frame
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ summary, charts and tables as the HTML page (``optdesk.report_html``), and the f
     from optdesk.admin.reports_view import ReportsView
     view = ReportsView.from_settings()
     view                      # the widget
-    view.report.tables        # polars frames: summary, lists, trend, list_trend, compliance
+    view.report.tables        # polars frames: summary, lists, trend, list_trend, compliance, incidents
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class ReportsView(View):
                                layout=w.Layout(width="200px"))
         self.save_button = button("Write files", icon="save")
         self.sections = {name: w.HTML() for name in
-                         ("summary", "lists_chart", "trend_chart", "compliance", "lists")}
+                         ("summary", "lists_chart", "trend_chart", "compliance", "incidents",
+                          "lists")}
         g = self.status.guard
         for control in (self.group, self.since, self.until, self.trend, self.rows):
             control.observe(g(self.refresh), names="value")

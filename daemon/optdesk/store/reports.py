@@ -21,6 +21,10 @@ Definitions (docs/reports.md says the same for readers):
 - compliance clock: for opt-out events in the period linked to a message (``message_hash``), the
   seconds from the message's ``received_at`` to the event's ``occurred_at``; median and 95th
   percentile interpolate linearly between ranks (like ``quantile_cont``).
+- incidents: sending incidents (bounces whose reason is on our side or on the way: block lists,
+  SPF/DKIM/DMARC, reverse DNS, rate, content, the network) received in the period, for this data
+  group or none, per provider and reason: messages, recipients, first and last, the commonest
+  status and reply code, the last diagnostic. They count against no contact.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import duckdb
 import polars as pl
 
 from optdesk.store.base import SOURCES
+from optdesk.store.incidents import summary as incident_summary
 
 PER_CONTACT_COLUMNS = (
     "opted_out", *(f"new_{s}" for s in SOURCES), "new_opt_outs", "opt_ins",
@@ -197,7 +202,8 @@ class ReportQueries:
         self, data_group: str, start: dt.datetime, end: dt.datetime, trend_periods: int = 8
     ) -> dict[str, pl.DataFrame]:
         """Every table of the report on one connection: summary, lists, trend, list_trend,
-        compliance. The trend uses ``trend_periods`` periods as long as ``end - start``."""
+        compliance, incidents. The trend uses ``trend_periods`` periods as long as
+        ``end - start``."""
         period = end - start
         first, seconds = _trend_window(end, period, trend_periods)
         with self.db.connection() as con:
@@ -213,12 +219,14 @@ class ReportQueries:
             in_lists = _contacts_in_lists(con, data_group)
             trend = _trend(con, data_group, end, period, trend_periods)
             compliance = _frame(con, _COMPLIANCE, [data_group, start, end])
+            incidents = incident_summary(con, start, end, data_group)
         return {
             "summary": _summary(totals, names.height, in_lists),
             "lists": _lists(names, members, per_list),
             "trend": trend,
             "list_trend": _list_trend(per_list, first, period),
             "compliance": compliance,
+            "incidents": incidents,
         }
 
 
