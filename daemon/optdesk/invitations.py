@@ -5,6 +5,13 @@ One message per contact, to their primary address, with a per-recipient token in
 answer by token or by In-Reply-To (``Store.accept_invitation``). Guardrails (who may be invited)
 are ``optdesk.store.invitations.refusal``; they are checked again, atomically, when each
 invitation is reserved just before its send.
+
+Fields are checked as mail readers will read them (RFC 2047 encoded words decoded) and capped
+in length, before anything is written. Addresses follow the one address rule
+(``optdesk.addresses``). Each message is built, and checked against the SMTP server (SMTPUTF8
+for a non-ASCII local part), inside the transaction that reserves its invitation: a message
+that cannot be built or sent reserves nothing, and the contact is skipped with the reason while
+the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ import string
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
+from optdesk import addresses
 from optdesk.errors import HeaderInjection, InvalidField, OptdeskError
 from optdesk.settings import Settings, signing_key
+from optdesk.smtp import check_headers, safe_header
 from optdesk.store.base import utcnow
 from optdesk.store.invitations import Reservation, refusal
 from optdesk.tokens import make_token
@@ -36,10 +44,8 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt")
 TEMPLATE_DIR = pathlib.Path(__file__).resolve().parent / "templates"
 MAX_COMMENTS = 5000
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-# CR, LF, every other C0 control but TAB, DEL, and the Unicode line/paragraph separators
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+MAX_NAME = 128      # sender name, contact name, organisation (characters)
+MAX_SUBJECT = 200   # the subject, default or typed (characters)
 
 Progress = Callable[[int, int, "InviteResult"], None]
 
@@ -104,21 +110,21 @@ class Preview:
 
 
 # -- fields and templates ----------------------------------------------------------------------
-def check_header(field: str, value: str) -> str:
-    """The value, stripped; HeaderInjection when it holds CR, LF or another control character."""
-    found = _CONTROL.search(value or "")
-    if found:
-        what = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}.get(
-            found.group(), f"the control character U+{ord(found.group()):04X}")
-        raise HeaderInjection(f"{field} contains {what} at position {found.start() + 1}; "
-                              "refused: header values must be one line")
-    return (value or "").strip()
+def check_header(field: str, value: str, limit: int | None = None) -> str:
+    """The value, stripped. HeaderInjection when it holds CR, LF or another control character,
+    written out or in an RFC 2047 encoded word (``optdesk.smtp.safe_header``); InvalidField
+    when it is longer than ``limit`` characters (the email package folds what is left)."""
+    value = safe_header(value or "", field).strip()
+    if limit is not None and len(value) > limit:
+        raise InvalidField(f"{field} is {len(value):,} characters long; at most {limit}")
+    return value
 
 
 def check_email(field: str, value: str) -> str:
+    """The address, stripped; HeaderInjection or InvalidField (``addresses.InvalidAddress``)
+    naming the field with the reason."""
     value = check_header(field, value)
-    if not _EMAIL.match(value):
-        raise InvalidField(f"{field} {value!r} is not an email address")
+    addresses.check(value, field)
     return value
 
 
@@ -156,17 +162,15 @@ def check_fields(fields: InvitationFields, settings: Settings) -> InvitationFiel
     """
     language = (fields.language or "").strip().lower()
     load_template(language)
-    name = check_header("sender name", fields.sender_name)
+    name = check_header("sender name", fields.sender_name, MAX_NAME)
     email = check_email("sender email", fields.sender_email)
-    subject = check_header("subject", fields.subject)
-    subject = subject or default_subject(language, settings.invitations.organisation)
     check_header("organisation (settings invitations.organisation)",
-                 settings.invitations.organisation)
-    domain = check_header("reply domain (settings invitations.reply_domain)",
-                          settings.invitations.reply_domain)
-    if not _DOMAIN.match(domain):
-        raise InvalidField(f"reply domain {domain!r} (settings invitations.reply_domain) "
-                           "is not a domain name")
+                 settings.invitations.organisation, MAX_NAME)
+    subject = check_header("subject", fields.subject, MAX_SUBJECT)
+    subject = check_header("subject", subject or default_subject(
+        language, settings.invitations.organisation), MAX_SUBJECT)
+    field = "reply domain (settings invitations.reply_domain)"
+    addresses.check_domain(check_header(field, settings.invitations.reply_domain), field)
     comments = (fields.comments or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if "\x00" in comments or len(comments) > MAX_COMMENTS:
         raise InvalidField(f"comments must be text of at most {MAX_COMMENTS} characters")
@@ -188,18 +192,25 @@ def build_message(
     fields: InvitationFields, *, to_name: str, to_email: str, organisation: str, reply_to: str,
     message_id: str, expires_at: dt.datetime, date: dt.datetime | None = None,
 ) -> EmailMessage:
-    """The invitation as it goes over SMTP. ``fields`` must have passed ``check_fields``."""
-    to_name = check_header("contact name", to_name or "")
+    """The invitation as it goes over SMTP. ``fields`` must have passed ``check_fields``.
+
+    Addresses carry their domain in its ASCII form; a non-ASCII local part stays as it is (the
+    send needs a server that offers SMTPUTF8). Every header is checked again as built.
+    """
+    to_name = check_header("contact name", to_name or "", MAX_NAME)
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = Address(fields.sender_name, addr_spec=fields.sender_email)
-    msg["To"] = Address(to_name, addr_spec=check_email("contact address", to_email))
-    msg["Reply-To"] = check_email("reply address", reply_to)
+    msg["From"] = addresses.check(fields.sender_email, "sender email").header(fields.sender_name)
+    msg["To"] = addresses.check(check_header("contact address", to_email),
+                                "contact address").header(to_name)
+    msg["Reply-To"] = addresses.check(check_header("reply address", reply_to),
+                                      "reply address").header()
     msg["Subject"] = fields.subject
     msg["Date"] = format_datetime((date or utcnow()).replace(tzinfo=dt.UTC))
     msg["Message-ID"] = check_header("message id", message_id)
     msg.set_content(render_body(fields, name=to_name, organisation=organisation,
                                 expires_at=expires_at))
     msg["Content-Language"] = fields.language  # after set_content, which drops Content-*
+    check_headers(msg)
     return msg
 
 
@@ -232,11 +243,22 @@ def plan(store, data_group: str, contact_ids: Iterable[int], *, cooloff_days: in
     out = []
     for cid in ids:
         row = rows[cid]
-        reason = refusal(row, data_group, now, cooloff_days)
-        if reason is None and row["name"] and _CONTROL.search(row["name"]):
-            reason = "the contact's name contains a line break or control character; fix it first"
-        out.append((row, reason))
+        out.append((row, refusal(row, data_group, now, cooloff_days) or recipient_problem(row)))
     return out
+
+
+def recipient_problem(row: dict) -> str | None:
+    """Why the contact's name or primary address cannot go into the To header, or None."""
+    try:
+        check_header("contact name", row["name"] or "", MAX_NAME)
+    except HeaderInjection:
+        return "the contact's name contains a line break or control character; fix it first"
+    except InvalidField as exc:
+        return f"the contact's name is too long ({exc}); fix it first"
+    problem = addresses.problem(row["email"])
+    if problem:
+        return f"primary address {row['email']!r} is not an email address: {problem}; fix it first"
+    return None
 
 
 def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[int],
@@ -265,7 +287,10 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
 
 def open_smtp(settings: Settings):
     """A connected ``optdesk.smtp.SmtpSender`` (TLS, login as ``smtp.url`` says). Pacing is
-    the batch's own, so the session's is switched off."""
+    the batch's own, so the session's is switched off.
+
+    What ``send_invitations`` needs of a session: ``send(msg)``, ``close()`` and
+    ``refusal(msg)`` (why the server cannot take the message, or None)."""
     from optdesk.smtp import SmtpSender
 
     sender = SmtpSender(dataclasses.replace(settings.smtp, rate_per_second=0.0))
@@ -303,22 +328,36 @@ class _Batch:
             time.sleep(delay)
         self.next_at = time.monotonic() + self.interval
 
+    def _build(self, reservation: Reservation) -> EmailMessage:
+        """The message for a reservation, refused (InvalidField) when the server cannot take it."""
+        msg = message_for(self.fields, reservation, self.settings, self.key)
+        refused = self.sender.refusal(msg)
+        if refused:
+            raise InvalidField(refused)
+        return msg
+
     def send_one(self, row: dict) -> InviteResult:
         cid, inv = row["contact_id"], self.settings.invitations
         if self._session() is None:
             return InviteResult(cid, "failed", self.broken or "no SMTP session", row["email"])
-        res = self.store.reserve_invitation(
-            cid, self.group, sender_name=self.fields.sender_name,
-            sender_email=self.fields.sender_email, subject=self.fields.subject,
-            comments=self.fields.comments, language=self.fields.language, actor=self.actor,
-            ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days)
+        built: list[EmailMessage] = []
+        try:
+            res = self.store.reserve_invitation(
+                cid, self.group, sender_name=self.fields.sender_name,
+                sender_email=self.fields.sender_email, subject=self.fields.subject,
+                comments=self.fields.comments, language=self.fields.language, actor=self.actor,
+                ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days,
+                build=lambda reservation: built.append(self._build(reservation)))
+        except (InvalidField, HeaderInjection) as exc:  # nothing was reserved
+            log.warning("contact %s not invited: %s", cid, exc)
+            return InviteResult(cid, "skipped", f"{exc}; nothing reserved or sent", row["email"])
         if isinstance(res, str):
             return InviteResult(cid, "skipped", res, row["email"])
-        msg = message_for(self.fields, res, self.settings, self.key)
+        msg = built[0]
         self._pace()
         try:
             self.sender.send(msg)  # optdesk.smtp reconnects once when the server drops us
-        except (OptdeskError, OSError, smtplib.SMTPException) as exc:
+        except (OptdeskError, OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.store.mark_invitation_failed(res.invitation_id, error)
             log.warning("invitation %s to contact %s failed: %s", res.invitation_id, cid, error)
@@ -346,9 +385,11 @@ def send_invitations(
     """Invite each contact once, in order; one InviteResult per distinct contact id.
 
     Fields are checked first: a refused field raises (HeaderInjection, InvalidField) before
-    anything is written or sent. ``dry_run`` reports "would send" and touches nothing.
-    ``connect()`` returns an object with ``send(msg)`` and ``close()`` (default: an
-    ``optdesk.smtp`` session from the settings); ``rate`` (messages per second) defaults to
+    anything is written or sent. A contact whose message cannot be built or sent to this server
+    (a bad address, SMTPUTF8 not offered) is skipped with the reason, nothing reserved, and the
+    batch goes on. ``dry_run`` reports "would send" and touches nothing.
+    ``connect()`` returns an object with ``send(msg)``, ``close()`` and ``refusal(msg)``
+    (default: an ``optdesk.smtp`` session from the settings); ``rate`` (messages per second) defaults to
     ``settings.smtp.rate_per_second``. ``progress(done, total, result)`` follows each contact.
     """
     fields = check_fields(fields, settings)

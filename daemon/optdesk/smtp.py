@@ -13,8 +13,11 @@ Use::
 ``smtp+starttls://user@host:587`` or ``smtps://user@host:465`` (implicit TLS). Certificates are
 verified against the system's CAs, or ``smtp.ca_file``. The password comes from the environment
 variable ``smtp.password_env`` (``OPTDESK_SMTP_PASSWORD``) or ``smtp.password_file``, never from
-the URL. Every header value is checked by ``safe_header``: CR, LF or another control character
-raises ``HeaderInjection`` naming the field, before anything is sent.
+the URL. Every header value is checked by ``safe_header``: CR, LF or another control character,
+written out or inside an RFC 2047 encoded word (``=?utf-8?q?=0D=0A?=``, which the email package
+and mail readers decode), raises ``HeaderInjection`` naming the field, before anything is sent.
+Every address passes the one address rule, ``optdesk.addresses``; a non-ASCII local part goes
+only to a server that offers SMTPUTF8, and is refused up front, with that reason, otherwise.
 """
 
 from __future__ import annotations
@@ -26,21 +29,25 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Iterable, Mapping
-from email.errors import MessageError
+from collections.abc import Iterable, Iterator, Mapping
+from email.errors import HeaderParseError, MessageError
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import make_msgid, parseaddr
+from email.utils import getaddresses, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
+from optdesk import addresses
 from optdesk.errors import ConfigError, HeaderInjection, SmtpAuthError, SmtpError, SmtpTLSError
 from optdesk.settings import SmtpSettings, read_secret
 
 log = logging.getLogger(__name__)
 
 SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# CR, LF, every other C0 control but TAB, DEL, and NEL and the Unicode line/paragraph separators
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,34 +90,79 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     return SmtpTarget(security, parts.hostname, port or default_port, user)
 
 
-def safe_header(value: object, field: str) -> str:
-    """The value as a string, unchanged; ``HeaderInjection`` when it holds CR, LF or another
-    control character (a tab is allowed). Use for every value that goes into a header."""
+def _decoded(text: str) -> Iterator[str]:
+    """The value as it reads once its RFC 2047 encoded words are decoded: by the email package
+    (what ``msg[field] = text`` makes of it) and by a lenient reader (encoded words anywhere)."""
+    if "=?" not in text:
+        return
+    try:
+        yield str(SMTP_POLICY.header_factory("subject", text))
+    except (ValueError, IndexError, TypeError, AttributeError, MessageError):
+        pass
+    try:
+        yield str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        pass  # not decodable: no reader turns it into anything else
+
+
+def header_problem(value: object) -> str | None:
+    """Why the value cannot be one header line, or None: a CR, LF, another C0 control character
+    (a tab is allowed), DEL, NEL or a Unicode line or paragraph separator, written out or
+    inside an RFC 2047 encoded word."""
     text = str(value)
-    found = _CONTROL.search(text)
-    if found:
-        char = {"\r": "CR", "\n": "LF"}.get(found.group(), f"control character {found.group()!r}")
-        raise HeaderInjection(f"{field} contains {char} at position {found.start() + 1}; "
-                              "header values must be one line")
+    for form, where in ((text, ""), *((d, " once its RFC 2047 encoded words are decoded")
+                                       for d in _decoded(text))):
+        found = _CONTROL.search(form)
+        if found:
+            char = found.group()
+            what = _NAMES.get(char, f"the control character U+{ord(char):04X}")
+            at = f" at position {found.start() + 1}" if not where else ""
+            return f"{what}{at}{where}"
+    return None
+
+
+def safe_header(value: object, field: str) -> str:
+    """The value as a string, unchanged; ``HeaderInjection`` naming the field when
+    ``header_problem`` finds one. Use for every value that goes into a header."""
+    text = str(value)
+    problem = header_problem(text)
+    if problem:
+        raise HeaderInjection(f"{field} contains {problem}; refused: header values must be "
+                              "one line")
     return text
 
 
-def safe_address(value: str, field: str) -> str:
-    """One address, bare or as ``Name <addr@domain>``: header-safe and with a local part and
-    a domain; ``HeaderInjection`` otherwise."""
+def header_address(value: str, field: str) -> Address:
+    """One address, bare or as ``Name <addr@domain>``, as an ``Address`` for a header (the
+    domain in its ASCII form). ``HeaderInjection`` when it is not header-safe or not one
+    address by the address rule."""
     text = safe_header(value, field).strip()
     try:
         msg = EmailMessage()
         msg[field] = text
-        addresses = msg[field].addresses
+        found = msg[field].addresses
         groups = msg[field].groups
     except (ValueError, IndexError, TypeError, AttributeError, MessageError) as exc:
         raise HeaderInjection(f"{field}: not an email address: {text!r}") from exc
     if any(g.display_name is not None for g in groups):
         raise HeaderInjection(f"{field}: a group is not one address: {text!r}")
-    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+    if len(found) != 1 or not found[0].username or not found[0].domain:
         raise HeaderInjection(f"{field}: expected one email address, got {text!r}")
-    return text
+    # the address as written (the parser would unquote a quoted local part)
+    start = text.rfind("<")
+    written = text[start + 1:-1].strip() if start >= 0 and text.endswith(">") else text
+    try:
+        checked = addresses.check(written, f"{field} address")
+    except addresses.InvalidAddress as exc:
+        raise HeaderInjection(str(exc)) from None
+    return checked.header(safe_header(found[0].display_name, f"{field} name"))
+
+
+def safe_address(value: str, field: str) -> str:
+    """One address, bare or as ``Name <addr@domain>``, unchanged when ``header_address``
+    takes it; ``HeaderInjection`` otherwise."""
+    header_address(value, field)
+    return value.strip()
 
 
 def build_message(
@@ -119,16 +171,16 @@ def build_message(
     msgid_domain: str | None = None,
 ) -> EmailMessage:
     """A checked message: plain text, with ``html`` as the alternative when given. Every header
-    value passes ``safe_header``; addresses pass ``safe_address``. A Message-ID is added."""
+    value passes ``safe_header``; addresses pass ``header_address``. A Message-ID is added."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError("a message needs at least one recipient")
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = safe_address(sender, "From")
-    msg["To"] = ", ".join(safe_address(r, "To") for r in recipients)
+    msg["From"] = header_address(sender, "From")
+    msg["To"] = [header_address(r, "To") for r in recipients]
     msg["Subject"] = safe_header(subject, "Subject")
     if reply_to:
-        msg["Reply-To"] = safe_address(reply_to, "Reply-To")
+        msg["Reply-To"] = header_address(reply_to, "Reply-To")
     for name, value in (headers or {}).items():
         msg[safe_header(name, "header name")] = safe_header(value, name)
     domain = msgid_domain or _domain(msg["From"].addresses[0])
@@ -136,6 +188,7 @@ def build_message(
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+    check_headers(msg)
     return msg
 
 
@@ -144,9 +197,27 @@ def _domain(address: Address) -> str:
 
 
 def check_headers(msg: EmailMessage) -> None:
-    """``HeaderInjection`` when any header of the message holds CR, LF or a control character."""
+    """``HeaderInjection`` when any header of the message holds CR, LF or a control character,
+    as the email package holds it (encoded words decoded)."""
     for name, value in msg.items():
         safe_header(value, name)
+
+
+def envelope(msg: EmailMessage) -> list[tuple[str, str, str]]:
+    """(role, header name, address) for the sender and each recipient, as
+    ``smtplib.send_message`` takes them from the headers; the address is "" where the header
+    holds none that can be read."""
+    prefix = "Resent-" if msg.get_all("Resent-Date") else ""
+    out = []
+    for name in (f"{prefix}Sender", f"{prefix}From"):
+        if msg[name] is not None:
+            found = getaddresses([str(msg[name])])
+            out.append(("sender", name, found[0][1] if found else ""))
+            break
+    for name in (f"{prefix}To", f"{prefix}Bcc", f"{prefix}Cc"):
+        for value in msg.get_all(name, []):
+            out += [("recipient", name, a) for _, a in getaddresses([str(value)])]
+    return out
 
 
 class SmtpSender:
@@ -236,6 +307,30 @@ class SmtpSender:
                 raise SmtpAuthError(f"{self._where()} refused the login of "
                                     f"{self.target.username}: {exc.smtp_code}") from exc
 
+    @property
+    def offers_smtputf8(self) -> bool:
+        """Whether the server takes non-ASCII addresses (connects when needed)."""
+        self.connect()
+        return bool(self._smtp.has_extn("smtputf8"))
+
+    def refusal(self, msg: EmailMessage) -> str | None:
+        """Why this server cannot take the message, before anything is sent, or None: an
+        address the address rule refuses, or one with a non-ASCII local part when the server
+        does not offer SMTPUTF8."""
+        parties = envelope(msg)
+        if not any(role == "recipient" for role, _, _ in parties):
+            return "the message has no recipient"
+        for role, name, address in parties:
+            if not address:
+                return f"the {role} in {name} is no address that can be read"
+            problem = addresses.problem(address)
+            if problem:
+                return f"{role} {address!r} is not an email address: {problem}"
+            if addresses.needs_smtputf8(address) and not self.offers_smtputf8:
+                return (f"{role} {address} has a non-ASCII local part, which needs SMTPUTF8; "
+                        f"the {self._where()} does not offer it")
+        return None
+
     def close(self) -> None:
         """End the session politely; safe to call twice."""
         smtp, self._smtp = self._smtp, None
@@ -252,13 +347,19 @@ class SmtpSender:
             time.sleep(wait)
 
     def send(self, msg: EmailMessage) -> str:
-        """Send one message over the session; return its Message-ID (added when missing)."""
+        """Send one message over the session; return its Message-ID (added when missing).
+
+        HeaderInjection for a bad header, SmtpError naming the address for a ``refusal``, both
+        before anything is sent."""
         check_headers(msg)
         if msg["Message-ID"] is None:
             sender = parseaddr(str(msg["From"] or ""))[1]
             msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
         self._pace()
         self.connect()
+        refused = self.refusal(msg)
+        if refused:
+            raise SmtpError(f"not sent: {refused}")
         try:
             refused = self._smtp.send_message(msg)
         except smtplib.SMTPServerDisconnected:

@@ -24,7 +24,7 @@ from optdesk.settings import load_settings
 from optdesk.store import Store
 
 GROUP = "g"
-KEY = b"test-signing-key"
+KEY = b"test-signing-key-of-32-bytes-or-more"
 
 
 def build_store(path: pathlib.Path) -> Store:
@@ -109,20 +109,37 @@ class Sink:
         with self.lock:
             self.messages.append({
                 "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
-                "data": envelope.content,
+                "smtputf8": envelope.smtp_utf8, "data": envelope.content,
                 "msg": message_from_bytes(envelope.content, policy=policy.default),
             })
         return "250 OK"
 
 
-@pytest.fixture
-def smtp_sink():
-    """A real SMTP server on 127.0.0.1: yields (Sink, url)."""
+def _serve(**options):
     sink = Sink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield sink, f"smtp://127.0.0.1:{port}"
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1 (offering SMTPUTF8, as aiosmtpd's Controller does):
+    yields (Sink, url)."""
+    yield from _serve()
+
+
+@pytest.fixture
+def smtp_utf8_sink():
+    """A server that says it offers SMTPUTF8 (non-ASCII local parts): (Sink, url)."""
+    yield from _serve(enable_SMTPUTF8=True)
+
+
+@pytest.fixture
+def smtp_ascii_sink():
+    """A server that does not offer SMTPUTF8: (Sink, url)."""
+    yield from _serve(enable_SMTPUTF8=False)

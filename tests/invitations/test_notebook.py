@@ -58,7 +58,7 @@ def test_runs_on_the_demo_store_without_a_selection(demo_store, tmp_path, monkey
     demo_store.release()
     nb = execute(tmp_path, monkeypatch, {
         "OPTDESK_DB": str(demo_store.path), "OPTDESK_DATA_GROUP": "demo",
-        "OPTDESK_SELECTION": str(tmp_path / "none.json"), "OPTDESK_SECRET": "k"})
+        "OPTDESK_SELECTION": str(tmp_path / "none.json"), "OPTDESK_SECRET": KEY.decode()})
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "application/vnd.jupyter.widget-view+json" in code[0].outputs[0]["data"]
     assert "invitation_id" in text_of(code[1])

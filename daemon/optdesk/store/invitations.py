@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,10 +129,13 @@ class InvitationOps:
         self, contact_id: int, data_group: str, *, sender_name: str, sender_email: str,
         subject: str, comments: str, language: str, actor: str, ttl_days: int,
         cooloff_days: int, now: dt.datetime | None = None,
+        build: Callable[[Reservation], object] | None = None,
     ) -> Reservation | str:
         """Check the guardrails and add a ``pending`` row, in one transaction.
 
-        Returns the Reservation, or the reason the contact must not be invited.
+        Returns the Reservation, or the reason the contact must not be invited. ``build``, when
+        given, is called with the Reservation inside that transaction (the invitation builds its
+        message there): when it raises, nothing is written and the exception propagates.
         """
         now = now or utcnow()
         with self.db.transaction() as con:
@@ -154,8 +157,11 @@ class InvitationOps:
                 [int(contact_id), data_group, rows[0]["email"], str(nonce), sender_name,
                  sender_email, subject, comments, language, actor, now, expires],
             ).fetchall()
-        return Reservation(int(new[0][0]), int(contact_id), data_group, rows[0]["email"],
-                           rows[0]["name"], nonce, expires)
+            reservation = Reservation(int(new[0][0]), int(contact_id), data_group,
+                                      rows[0]["email"], rows[0]["name"], nonce, expires)
+            if build is not None:
+                build(reservation)
+        return reservation
 
     def mark_invitation_sent(
         self, invitation_id: int, *, message_id: str, actor: str, evidence: Any = None,
