@@ -14,8 +14,9 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ORDER = ["store", "classify", "imap", "daemon", "admin", "invitations", "reports"]
-SCRIPTS = {"store": "bench_store.py", "classify": "bench_classify.py", "imap": "bench_imap.py",
+ORDER = ["store", "classify", "bounces", "imap", "daemon", "admin", "invitations", "reports"]
+SCRIPTS = {"store": "bench_store.py", "classify": "bench_classify.py",
+           "bounces": "bench_bounces.py", "imap": "bench_imap.py",
            "daemon": "bench_ingest.py", "admin": "bench_admin.py",
            "invitations": "bench_invitations.py", "reports": "bench_reports.py"}
 

@@ -4,7 +4,7 @@ One message of every kind the daemon handles, so ``make run`` shows all of them:
 replies in seven languages (quoted text below the reply, as mail clients write it), a
 List-Unsubscribe mail with a signed token, an opt-out from an address no contact owns (review),
 a negated "don't remove me" (human), out-of-office notices with and without RFC 3834 headers,
-a hard bounce, a soft bounce (mailbox full), a sender-side policy refusal (5.7.1, review), a
+a hard bounce, a soft bounce (mailbox full), a sender-side refusal (5.7.1: a sending incident), a
 spam complaint (RFC 5965 ARF) and plain human replies.
 """
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from optdesk.classify.bounce_reasons import REASONS, describe, effect_of, family_of
 from optdesk.classify.prefilter import may_match
 from optdesk.classify.rules import RuleSet
-from optdesk.classify.ruletypes import Rule
+from optdesk.classify.ruletypes import FLAGS, Rule
 
 DEFAULT_REASON = "undefined"
 
@@ -55,6 +55,34 @@ def status_matches(rule: Rule, status: str) -> bool:
     return status_in(rule.status, status)
 
 
+def _combined(rules: RuleSet) -> dict[str, re.Pattern[str]]:
+    """One alternation per rule (one search instead of one per pattern), cached on the RuleSet."""
+    cache = getattr(rules, "_bounce_combined", None)
+    if cache is None:
+        cache = {}
+        for rule in rules.of("bounce_reason"):
+            if rule.patterns:
+                try:
+                    cache[rule.id] = re.compile("|".join(f"(?:{p.pattern})" for p in rule.patterns),
+                                                FLAGS)
+                except re.error:  # e.g. a group name used twice: search one by one
+                    pass
+        rules._bounce_combined = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _search(rules: RuleSet, rule: Rule, text: str) -> str | None:
+    combined = _combined(rules).get(rule.id)
+    if combined is not None:
+        m = combined.search(text)
+        return m.group(0) if m else None
+    for pattern in rule.patterns:
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
+    return None
+
+
 def _candidates(rules: RuleSet, text: str, command: str, status: str) -> list[tuple[Rule, str]]:
     lowered = text.lower()
     found = []
@@ -69,11 +97,9 @@ def _candidates(rules: RuleSet, text: str, command: str, status: str) -> list[tu
             continue
         if rule.unless_status and status_in(rule.unless_status, status):
             continue
-        for pattern in rule.patterns:
-            m = pattern.search(text)
-            if m:
-                found.append((rule, m.group(0)))
-                break
+        matched = _search(rules, rule, text)
+        if matched is not None:
+            found.append((rule, matched))
     return found
 
 
@@ -102,6 +128,8 @@ def judge(rules: RuleSet, texts: list[tuple[str, str]], status: str = "",
         found = _candidates(rules, text, command, status)
         if found:
             rule, matched = _best(found, status)
+            matched = next((m.group(0) for m in (p.search(text) for p in rule.patterns) if m),
+                           matched)  # the rule's first pattern that matches: the telling words
             reason = rule.reason
             if rule.else_reason != "none" and not (
                     (rule.confirm_command != "none" and rule.confirm_command == command)
