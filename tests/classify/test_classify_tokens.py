@@ -178,7 +178,9 @@ def test_invitation_matched_by_in_reply_to(rules):
 
     raw = message(plain_body("Yes, add me back.", "en", "gt"))  # To: the plain press address
     d = _clf(rules, lookup).classify(raw)
-    assert d.kind == "opt_in" and seen == ["<pr-1@example.org>"]
+    # found by In-Reply-To, but anyone can forge From and quote a Message-ID: review, never accepted
+    assert d.kind == "human" and d.review and seen == ["<pr-1@example.org>"]
+    assert d.evidence["answer"] == "unverified" and "In-Reply-To" in d.evidence["reason"]
     assert _clf(rules).classify(raw).kind == "human"
 
 

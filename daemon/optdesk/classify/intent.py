@@ -62,7 +62,7 @@ def implausible_languages(words: list[str]) -> set[str]:
     return {lang for lang, n in counts.items() if n * 3 < best}
 _ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
            "terse")
-_STRONG = ("unsubscribe", "nouns", "objection")
+_STRONG = ("unsubscribe", "nouns", "objection", "remove", "stop", "no_more")  # the safety net
 
 
 @dataclass
@@ -81,6 +81,7 @@ class Reading:
     index: int = 0  # the clause's place in its text
     tokens: list = field(default_factory=list)  # the clause's tokens aligned with the hits' indexes
     asks_for_mail: bool = False  # "keep sending me …", "send me the EV ones instead"
+    other_object: bool = False  # a removal verb with another object: "remove the watermark"
 
     def to_dict(self) -> dict:
         out = {"clause": self.clause.text[:200], "in": self.where, "verdict": self.verdict,
@@ -165,7 +166,7 @@ class Reader:
         covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
         foreign = [i for i, w in enumerate(words)
                    if i not in covered and w not in self.stopwords and w not in names
-                   and not w.isdigit() and len(w) > 1]
+                   and not w.isdigit() and len(w) > 1 and w != ADDRESS_TOKEN]
         unlikely = implausible_languages(words)
         languages = sorted({h.language for h in hits if h.category in _ACTION} - unlikely)
         readings = []
@@ -177,7 +178,14 @@ class Reader:
         for r in readings:
             r.tokens = tokens
         requests = [r for r in readings if r.verdict == "request"]
-        return requests or readings
+        chosen = requests or readings
+        if len(chosen) > 1:  # the likeliest language first: its own words, then its function words
+            by_language = stopwords_by_language()
+            chosen.sort(key=lambda r: (
+                -len({i for h in r.hits if h.language == r.language and h.category not in ("self", "clitics")
+                      for i in range(h.start, h.end)}),
+                -sum(1 for w in words if w in by_language.get(r.language or "", ())), r.language or ""))
+        return chosen
 
     def _read_in(self, clause, where, language, tokens, hits, foreign, raw) -> Reading:
         words = [t.text for t in tokens]
@@ -248,6 +256,8 @@ class Reader:
                     pattern, blocked = "remove", "other-object"
                 elif self_at and target_at:
                     pattern = "remove+self+list"
+                elif not self_at and any(tokens[f].capital and f > h.start for f in foreign):
+                    pattern, blocked = "remove+list", "third-party"  # "remove Ms Nowak from the list"
                 else:
                     pattern = "remove+self" if self_at else "remove+list"
                 break
@@ -263,7 +273,9 @@ class Reader:
                     pattern, blocked = "stop+send", "other-object"
             elif sends:
                 for s in sends:
-                    after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER]
+                    # verb-second languages put the negation last: "Stuur me dit niet meer"
+                    after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER
+                             or (n.start > s.end and any(n.start < m.start <= n.start + 2 for m in mores))]
                     by_self = after and any(s.end <= i < after[0] for i in self_at)
                     if (negated_before(s) or by_self) and (mores or targets or not foreign_after(s.end)):
                         pattern = "negated-send"
@@ -273,7 +285,9 @@ class Reader:
                 if not negated(w):
                     continue
                 receives = [r for r in cat("receive") if r.start > w.start - 3]
-                if receives and (targets or mores or not foreign_after(receives[0].end)):
+                if receives and any(w.start < x.start < receives[0].start for x in cat("stop")):
+                    pattern, blocked = "negated-want+stop", "negation"  # "I don't want to stop receiving"
+                elif receives and (targets or mores or not foreign_after(receives[0].end)):
                     pattern = "negated-want+receive"
                 elif targets and not receives:
                     pattern = "negated-want+list"
@@ -311,8 +325,12 @@ class Reader:
                     pattern, blocked = "noun", "other-object"
                 break
         if pattern is None:
+            verbs = cat("remove") + cat("stop")
+            if verbs and not (self_at or target_at) and all(foreign_after(h.end) or any(
+                    f < h.start for f in foreign) for h in verbs):
+                reading.other_object = True
             sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
-            if (sends and self_at and cat("keep", hits) and not cat("stop")
+            if (sends and cat("keep", hits) and not cat("stop")
                     and not any(negated(h) for h in sends)):
                 reading.asks_for_mail = True
             return reading
@@ -344,22 +362,25 @@ class Reader:
 
     # -- a whole text --------------------------------------------------------------------------
 
-    def clauses(self, text: str) -> list[Clause]:
-        return clauses(text, self.lex.breaks, self.lex.joined_set)
+    def clauses(self, text: str, sender: str | None = None) -> list[Clause]:
+        return clauses(text, self.lex.breaks, self.lex.joined_set, sender)
 
-    def read_text(self, text: str, where: str, names: frozenset[str]) -> list[Reading]:
+    def read_text(self, text: str, where: str, names: frozenset[str],
+                  sender: str | None = None) -> list[Reading]:
         out = []
-        for index, clause in enumerate(self.clauses(text)):
+        for index, clause in enumerate(self.clauses(text, sender)):
             for reading in self.read(clause, where, names):
                 reading.index = index
                 out.append(reading)
         _block_by_neighbours(out)
         return out
 
-    def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset()) -> Intent:
-        """Does the reply ask to stop mail? ``subject`` is None when it is our own subject."""
-        body_readings = self.read_text(body, "body", names)
-        subject_readings = self.read_text(subject, "subject", names) if subject else []
+    def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset(),
+                sender: str | None = None) -> Intent:
+        """Does the reply ask to stop mail? ``subject`` is None when it is our own subject;
+        ``sender`` tells the writer's own addresses in the text from other people's."""
+        body_readings = self.read_text(body, "body", names, sender)
+        subject_readings = self.read_text(subject, "subject", names, sender) if subject else []
         readings = body_readings + subject_readings
         requests = [r for r in readings if r.verdict == "request"]
         blocked = [r for r in readings if r.verdict == "blocked"]
@@ -381,7 +402,8 @@ class Reader:
         if blocked:
             return Intent("review", f"opt-out words, {blocked[0].blocked_by}", blocked[0], readings)
         for r in readings:
-            strong = [h for h in r.hits if h.category in _STRONG]
+            strong = [h for h in r.hits if h.category in _STRONG
+                      and not (r.other_object and h.category in ("remove", "stop"))]
             if strong:
                 r.pattern = "safety-net"
                 r.language = strong[0].language
@@ -436,11 +458,13 @@ class Reader:
             return "review", intent.reason, readings, intent.language
         if any(r.clause.question for r in readings):
             return "review", "asks a question", readings, None
+        related = [(r, h) for r, h in all_hits
+                   if {x.category for x in r.hits} & {"affirm", "want", "receive", "send", "targets"}]
         for name, reason in (("hedges", "a conditional or hesitant answer"),
                              ("restriction", "accepts only in part"),
                              ("negators", "a negation in the answer"),
                              ("third_party", "about someone else")):
-            found = [h for _, h in all_hits if h.category == name]
+            found = [h for _, h in (all_hits if name == "hedges" else related) if h.category == name]
             if found:
                 return "review", f"{reason}: {found[0].entry.text!r}", readings, found[0].language
         affirms = [h for _, h in all_hits if h.category == "affirm"]
@@ -476,6 +500,8 @@ def _has_gap(h: Hit) -> bool:
 
 
 _DOMINANT = ("politeness", "affirm", "decline", "requests", "mentions")
+_DOMINATED = ("negators", "hedges", "restriction", "question_words", "third_party", "terse", "more",
+              "decline", "affirm")
 
 
 def _dominant(hits: list[Hit]) -> list[Hit]:
@@ -485,7 +511,8 @@ def _dominant(hits: list[Hit]) -> list[Hit]:
     spans = [h for h in hits if not _has_gap(h) and h.end - h.start > 1 and h.category in _DOMINANT]
     out = []
     for h in hits:
-        inside = any(o is not h and o.category != h.category and o.start <= h.start and h.end <= o.end
+        inside = h.category in _DOMINATED and any(
+                     o is not h and o.category != h.category and o.start <= h.start and h.end <= o.end
                      and (o.end - o.start) > (h.end - h.start) for o in spans)
         if not inside:
             out.append(h)

@@ -54,6 +54,8 @@ STEM_CATEGORIES = {"unsubscribe", "remove", "stop", "send", "receive", "want", "
 TYPO_CATEGORIES = {"unsubscribe", "remove", "nouns", "receive", "send"}
 GAP = 3
 TYPO_MIN = 6
+LONG_TYPO = 9  # words this long forgive two typing errors, in the categories below
+LONG_TYPO_CATEGORIES = {"unsubscribe", "nouns"}
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,15 @@ class Lexicon:
                     self.joined.add(folded)
         self.joined_set = frozenset(self.joined)
         self.prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self.breaks = frozenset(e.words[0].text for e in self.by_category["clause_breaks"]
+        self.long_words: dict[str, list[Entry]] = defaultdict(list)
+        self.long_prefixes: dict[str, list[Entry]] = defaultdict(list)
+        for entry in self.entries:
+            first = entry.words[0]
+            if entry.category in LONG_TYPO_CATEGORIES and len(entry.words) == 1 and len(first.text) >= LONG_TYPO:
+                (self.long_prefixes if first.prefix else self.long_words)[first.text].append(entry)
+        # short break words by their written form (pt "só" is not en "so"), long ones folded
+        self.breaks = frozenset((e.words[0].raw or e.words[0].text) if len(e.words[0].text) <= SHORT
+                                else e.words[0].text for e in self.by_category["clause_breaks"]
                                 if len(e.words) == 1 and not e.words[0].prefix)
         clitics: dict[str, set[str]] = defaultdict(set)
         for e in self.by_category["clitics"]:
@@ -183,12 +193,33 @@ class Lexicon:
                 for stem in {self.stem(language, raw), self.stem(language, token)}:
                     for e in self.stems[language].get(stem, ()) if stem else ():
                         found.setdefault(e.key, (e, False))
-        if len(token) >= TYPO_MIN - 1 and token not in self.words and not found:
+        if len(token) >= TYPO_MIN - 1 and token not in self.words:
             for variant in _deletions(token) | {token}:
                 for word, e in self.typos.get(variant, ()):
                     if e.key not in found and _one_edit(token, word):
                         found[e.key] = (e, True)
+            if len(token) >= LONG_TYPO and not any(
+                    e.category in LONG_TYPO_CATEGORIES and len(e.words) == 1 for e, _ in found.values()):
+                for key, value in self._long_typos(token).items():
+                    found.setdefault(key, value)
         return list(found.values())
+
+    def _long_typos(self, token: str) -> dict[str, tuple[Entry, bool]]:
+        """Two typing errors in a long word (descadrastar, unsubsrcibe me) of the strong
+        categories: unsubscribe words and opt-out nouns."""
+        from rapidfuzz.distance import OSA
+
+        found: dict[str, tuple[Entry, bool]] = {}
+        for word, entries in self.long_words.items():
+            if (word[:3] == token[:3] and abs(len(word) - len(token)) <= 2
+                    and OSA.distance(token, word, score_cutoff=2) <= 2):
+                for e in entries:
+                    found.setdefault(e.key, (e, True))
+        for p, entries in self.long_prefixes.items():
+            if p[:3] == token[:3] and len(token) >= len(p) and OSA.distance(token[: len(p)], p, score_cutoff=2) <= 2:
+                for e in entries:
+                    found.setdefault(e.key, (e, True))
+        return found
 
     def match(self, tokens: Iterable[str], raws: Iterable[str] | None = None) -> list[Hit]:
         """Every entry found in a sequence of folded words (``raws``: the same words as

@@ -44,7 +44,7 @@ def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
 
 def read_intent(ctx: Context) -> Intent:
     """The intent engine's reading of the reply's new text and its own subject."""
-    return ctx.rules.reader.opt_out(ctx.new_text[:20_000], ctx.own_subject, ctx.names)
+    return ctx.rules.reader.opt_out(ctx.new_text[:20_000], ctx.own_subject, ctx.names, ctx.mail.sender)
 
 
 def run(ctx: Context) -> tuple[Decision | None, dict]:

@@ -25,8 +25,13 @@ _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+")
 _OPEN_QUOTES = "\"“„«‹”"
 _CLOSE_FOR = {'"': '"', "“": "”", "„": "“", "«": "»", "‹": "›", "”": "”"}
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-ADDRESS_TOKEN = "emailaddress"  # what an e-mail address in the text reads as
+ADDRESS_TOKEN = "emailaddress"  # what the sender's own (or their organisation's) address reads as
+OTHER_ADDRESS_TOKEN = "otheraddress"  # an address elsewhere: someone else's
 _SENTENCE_END = re.compile(r"[.!?;:…]\s*$")
+# a full stop after a title or an initial ("Ms. Nowak", "p. Annę", "M. Dupont") ends no sentence
+_TITLES = frozenset("mr mrs ms dr prof mag ing hr fr frau herr p pan pani panu m mme mlle sr sra srta "
+                    "sig sigg dott dhr mevr mw tel resp".split())
+_TITLE_BEFORE = re.compile(r"(?:^|[\s(])([^\W\d_]{1,5})$")
 _CLAUSE_PUNCT = re.compile(r"[.!?;:,…]+|\s[-–—]+\s|\s*\n\s*\n\s*|[()\[\]]")
 
 
@@ -120,16 +125,29 @@ def split_words(text: str, joined: frozenset[str] = frozenset()) -> list[tuple[s
     return out
 
 
+def _address_word(address: str, sender: str | None) -> str:
+    if sender is None or address.lower().rsplit("@", 1)[-1] == sender.lower().rsplit("@", 1)[-1]:
+        word = ADDRESS_TOKEN
+    else:
+        word = OTHER_ADDRESS_TOKEN
+    return word.ljust(len(address))
+
+
 def clauses(text: str, breaks: frozenset[str] = frozenset(),
-            joined: frozenset[str] = frozenset()) -> list[Clause]:
-    """The clauses of ``text`` (see the module docstring)."""
+            joined: frozenset[str] = frozenset(), sender: str | None = None) -> list[Clause]:
+    """The clauses of ``text`` (see the module docstring). An e-mail address reads as one word:
+    the writer's own (same domain as ``sender``) or another's."""
     text = _join_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _ADDRESS.sub(lambda m: ADDRESS_TOKEN.ljust(len(m.group(0))), text)
+    text = _ADDRESS.sub(lambda m: _address_word(m.group(0), sender), text)
     quoted = _quoted_spans(text)
     found: list[Clause] = []
     pos = 0
     pieces = []
     for m in _CLAUSE_PUNCT.finditer(text):
+        if m.group(0) == "." and m.end() < len(text) and text[m.end():m.end() + 1] == " ":
+            before = _TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start())
+            if before and before.group(1).lower() in _TITLES:
+                continue
         pieces.append((pos, m.start(), "?" in m.group(0)))
         pos = m.end()
     pieces.append((pos, len(text), False))
@@ -155,7 +173,8 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
             current: list[Token] = []
             cstart = a
             for word, s, e, cap in words:
-                if word in breaks and current:
+                written = text[a + s : a + e].lower()
+                if (written if len(word) <= 3 else word) in breaks and current:
                     found.append(_clause(text, cstart, a + s, current, False))
                     current, cstart = [], a + s
                 rep = any(qs < a + s < qe for qs, qe in quoted)

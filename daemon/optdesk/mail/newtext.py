@@ -27,7 +27,7 @@ import yaml
 from optdesk.errors import RuleError
 
 _I = re.IGNORECASE
-KEYS = ("wrote", "header_from", "header_fields", "original_message", "mobile_signature",
+KEYS = ("wrote", "attribution_start", "header_from", "header_fields", "original_message", "mobile_signature",
         "signature_start", "disclaimer", "release_footer")
 
 
@@ -49,6 +49,7 @@ class Quoting:
             return "|".join(f"(?:{p})" for p in lists.get(key, ()))
 
         self.attribution = re.compile(rf"(?:^|[\s,)>])(?:{alt('wrote')})(?:\s[^:]{{0,120}})?\s*:\s*$", _I)
+        self.attribution_start = re.compile(rf"^\s*(?:{alt('attribution_start') or '(?!x)x'})\b", _I)
         self.header_from = re.compile(rf"^\s*\*?(?:{alt('header_from')})\s*\*?\s*:", _I)
         self.header_next = re.compile(rf"^\s*\*?(?:{alt('header_fields')})\s*\*?\s*:", _I)
         self.original = re.compile(rf"^\s*[-_=*]{{2,}}\s*(?:{alt('original_message')})\s*[-_=*]{{2,}}\s*$", _I)
@@ -117,12 +118,13 @@ def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
     """How many lines the attribution at ``i`` spans (0: none). An attribution names a date or
     an address, and ends in the verb (and the name) and a colon."""
     line = lines[i].rstrip()
-    if len(line) < 400 and line.endswith(":") and _DATED.search(line) and q.attribution.search(line):
+    if (len(line) < 400 and line.endswith(":") and q.attribution.search(line)
+            and (_DATED.search(line) or q.attribution_start.match(line))):
         return 1
     following = lines[i + 1].rstrip() if i + 1 < len(lines) else ""
     if line and len(line) < 200 and following.endswith(":") and len(following) < 200:
         both = f"{line} {following.strip()}"
-        if _DATED.search(both) and q.attribution.search(both):
+        if q.attribution.search(both) and (_DATED.search(both) or q.attribution_start.match(both)):
             return 2
     return 0
 
