@@ -15,6 +15,12 @@ from optdesk.classify.words import fold
 from optdesk.mail import NewText, ParsedMail, extract_new_text
 
 InvitationLookup = Callable[[str], dict[str, Any] | None]
+_QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
+
+
+def _bare(text: str) -> str:
+    """Folded letters and single spaces only: "STOP!" and "stop" read alike."""
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
 
 
 @dataclass
@@ -61,11 +67,29 @@ class Context:
         new = fold(" ".join(self.new.text.split()))
         kept = []
         for part in re.split(r"\s+[-–—|/:]+\s+|\s*[|]\s*", subject):
-            folded = fold(" ".join(part.split()))
-            if len(folded.split()) >= 3 and folded in whole and folded not in new:
+            words = part.split()
+            folded = fold(" ".join(words))
+            if len(words) >= 2 and folded in whole and folded not in new:
                 continue
+            # our title followed by their word: "<our title> STOPP"
+            for n in range(len(words) - 1, 2, -1):
+                head = fold(" ".join(words[:n]))
+                if head in whole and head not in new:
+                    part = " ".join(words[n:])
+                    break
             kept.append(part)
         return " - ".join(kept) or None
+
+    @cached_property
+    def footer_keywords(self) -> frozenset[str]:
+        """The words our quoted release asks people to reply with to unsubscribe ("reply
+        'STOP'", "antworten Sie mit „Abmelden“"), folded, from the lines of its footer."""
+        found = set()
+        for line in self.mail.text[:100_000].splitlines():
+            if self.rules.quoting.release_footer.search(line):
+                for m in _QUOTED_WORD.finditer(line):
+                    found.add(_bare(m.group(1)))
+        return frozenset(w for w in found if w)
 
     @cached_property
     def names(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from optdesk.classify.lexicon import Hit, Lexicon
-from optdesk.classify.words import ADDRESS_TOKEN, Clause, Token, clauses, fold
+from optdesk.classify.words import ADDRESS_TOKEN, LINK_TOKEN, Clause, Token, clauses, fold
 
 NEG_BEFORE, NEG_AFTER = 6, 3
 STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
@@ -166,9 +166,9 @@ class Reader:
         covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
         foreign = [i for i, w in enumerate(words)
                    if i not in covered and w not in self.stopwords and w not in names
-                   and not w.isdigit() and len(w) > 1 and w != ADDRESS_TOKEN]
+                   and not w.isdigit() and len(w) > 1 and w not in (ADDRESS_TOKEN, LINK_TOKEN)]
         unlikely = implausible_languages(words)
-        languages = sorted({h.language for h in hits if h.category in _ACTION} - unlikely)
+        languages = sorted({h.language for h in hits if h.category in (*_ACTION, "keep")} - unlikely)
         readings = []
         for language in languages:
             r = self._read_in(clause, where, language, tokens, hits, foreign, raw)
@@ -194,11 +194,20 @@ class Reader:
             h for h in hits if h.language != language and h.category in ("self", "negators", "politeness")],
             foreign=[words[i] for i in foreign])
 
-        def cat(name, pool=own):
-            return [h for h in pool if h.category == name]
+        def cat(name, pool=None):
+            return [h for h in (own if pool is None else pool) if h.category == name]
 
-        negs = cat("negators", hits)
+        # negations of this language; of another only when unmistakable (four letters or more:
+        # "ni" is Swedish "you", French "n'" is Finnish "EU:n")
+        spoken = {h.language for h in hits if h.category not in ("negators", "self", "clitics")}
+        negs = [h for h in cat("negators", hits)
+                if h.language == language or h.language in spoken or h.end - h.start > 1
+                or len(words[h.start]) >= 4]
         selfs, targets, mores = cat("self", hits), cat("targets"), cat("more")
+        noun_at = {t.start for t in cat("targets", hits)}
+        self_starts = {h.start for h in selfs}
+        own = [h for h in own if not (h.category == "send" and h.start in noun_at
+                                      and h.end not in self_starts)]
         addresses = [i for i, w in enumerate(words) if w == ADDRESS_TOKEN]
         self_at = sorted([h.start for h in selfs] + addresses)
         target_at = sorted(h.start for h in targets)
@@ -207,24 +216,31 @@ class Reader:
             return any(h.start - NEG_BEFORE <= n.start < h.start for n in negs)
 
         def negated(h: Hit) -> bool:
-            return negated_before(h) or any(h.end <= n.start < h.end + NEG_AFTER for n in negs)
+            return negated_before(h) or any(h.start < n.start < h.end + NEG_AFTER for n in negs)
 
         def foreign_after(i: int) -> bool:
             return any(f >= i for f in foreign)
 
         def object_slot_foreign(h: Hit) -> bool:
-            """Another object: a foreign word inside the verb's own span, or between the verb
-            and the nearest self or list word after it."""
+            """Another object: a foreign word inside the verb's own span; or the content word
+            nearest the verb (either side) is a foreign word, not the writer or a list; or,
+            with no list, a foreign word right after the writer ("remove me from the photo")."""
             inside = any(h.start < f < h.end - 1 for f in foreign)
-            if any(h.start <= i < h.end for i in self_at + target_at):
+            objects = set(self_at + target_at)
+            if any(h.start <= i < h.end for i in objects):
                 return inside
-            after = [i for i in self_at + target_at if i >= h.end]
-            if after:
-                return inside or any(h.end <= f < min(after) for f in foreign)
-            before = [i for i in self_at + target_at if i < h.start]
-            if before:  # object before the verb (German, Dutch): between them
-                return inside or any(max(before) < f < h.start for f in foreign)
-            return inside or bool(foreign)
+            if inside:
+                return True
+            content = sorted(objects | set(foreign))
+            if not content:
+                return False
+            nearest = min(content, key=lambda i: (min(abs(i - h.start), abs(i - (h.end - 1))), -i))
+            if nearest in foreign:
+                return True
+            if not target_at and self_at:
+                after_self = [f for f in foreign if 0 < f - max(self_at) <= 3]
+                return bool(after_self)
+            return False
 
         pattern, blocked = None, None
         for h in cat("objection"):
@@ -233,6 +249,8 @@ class Reader:
         if pattern is None:
             for h in cat("unsubscribe"):
                 mention = [m for m in cat("mentions", hits) if h.start - 2 <= m.start <= h.end + 1]
+                if LINK_TOKEN in words:  # "Unsubscribe from our newsletter: example.org/unsub"
+                    mention = mention or [h]
                 if negated(h):
                     pattern, blocked = "unsubscribe", "negation"
                 elif mention and not self_at:
@@ -263,7 +281,15 @@ class Reader:
                 break
         if pattern is None:
             stops, sends = cat("stop"), cat("send")
-            if stops and sends:
+            lead = _first_content(tokens, hits, self.stopwords)
+            if stops and not sends and targets and stops[0].start == lead and not cat("keep", hits):
+                h = stops[0]  # "stop all mailings", "cessez les envois": the stop verb leads
+                pattern = "stop+list"
+                if negated(h):
+                    blocked = "negation"
+                elif object_slot_foreign(h):
+                    blocked = "other-object"
+            elif stops and sends:
                 h = stops[0]
                 if negated(h):
                     pattern, blocked = "stop+send", "negation"
@@ -277,7 +303,8 @@ class Reader:
                     after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER
                              or (n.start > s.end and any(n.start < m.start <= n.start + 2 for m in mores))]
                     by_self = after and any(s.end <= i < after[0] for i in self_at)
-                    if (negated_before(s) or by_self) and (mores or targets or not foreign_after(s.end)):
+                    if (negated_before(s) or by_self) and (self_at or target_at or not foreign) and (
+                            mores or targets or not foreign_after(s.end)):
                         pattern = "negated-send"
                         break
         if pattern is None:
@@ -294,13 +321,10 @@ class Reader:
                 if pattern:
                     break
         if pattern is None:
-            for r in cat("receive"):
-                if negated(r) and mores and targets:
-                    pattern = "no-longer-receive"
-                    break
-        if pattern is None:
             for h in cat("no_more"):
-                if targets or cat("send") or cat("receive") or not foreign_after(h.end):
+                if cat("receive") and not cat("want"):
+                    continue  # "I have received nothing more since March": a statement
+                if targets or cat("send") or not foreign_after(h.end):
                     pattern = "no-more"
                     break
         if (pattern is None and [h for h in raw if h.category == "hedges" and h.start <= 1]
@@ -330,8 +354,8 @@ class Reader:
                     f < h.start for f in foreign) for h in verbs):
                 reading.other_object = True
             sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
-            if (sends and cat("keep", hits) and not cat("stop")
-                    and not any(negated(h) for h in sends)):
+            keeps = cat("keep", hits)
+            if keeps and not cat("stop") and (sends or self_at) and not any(negated(h) for h in sends + keeps):
                 reading.asks_for_mail = True
             return reading
         reading.pattern = pattern
@@ -347,6 +371,8 @@ class Reader:
         def any_cat(name):
             return [h for h in hits if h.category == name]
 
+        if any(h.start <= 1 for h in any_cat("question_words")):
+            return "question"  # "why did you stop sending …", with or without its question mark
         if clause.question and (any(h.start <= 2 for h in any_cat("question_words"))
                                 or not (any_cat("requests") or _leads(tokens, hits, own))):
             return "question"
@@ -354,8 +380,6 @@ class Reader:
             return "third-party"
         if any_cat("restriction"):
             return "restriction"
-        if any(h.start <= 1 for h in any_cat("hedges")):
-            return "conditional"
         if any(tokens[h.start].reported for h in own if h.category in _ACTION):
             return "reported-speech"
         return None
@@ -373,6 +397,10 @@ class Reader:
                 reading.index = index
                 out.append(reading)
         _block_by_neighbours(out)
+        links = {r.index for r in out if [t.text for t in r.tokens] == [LINK_TOKEN]}
+        for r in out:  # "Unsubscribe from our newsletter:" followed by its link
+            if r.verdict == "request" and r.index + 1 in links and r.pattern and r.pattern.startswith("unsubscribe"):
+                r.verdict, r.blocked_by = "blocked", "mention"
         return out
 
     def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset(),
@@ -473,6 +501,18 @@ class Reader:
         return "review", "no clear answer", readings, None
 
 
+def _first_content(tokens: list[Token], hits: list[Hit], stopwords: frozenset[str]) -> int | None:
+    """The index of the clause's first word that is not politeness, a clause break or a
+    function word."""
+    skip = {i for h in hits if h.category in ("politeness", "clause_breaks", "requests")
+            for i in range(h.start, h.end)}
+    for i, t in enumerate(tokens):
+        if i not in skip and (t.text not in stopwords or any(h.start == i and h.category in _ACTION
+                                                             for h in hits)):
+            return i
+    return None
+
+
 def _leads(tokens: list[Token], hits: list[Hit], own: list[Hit]) -> bool:
     """The clause starts (after politeness) with the action or the writer: "mi togli dalla
     lista?", "me quitan de la lista?" — a request put as a question, unlike "was I taken off?"."""
@@ -487,8 +527,9 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
     is not the writer's own: review."""
     marks: set[int] = set()
     for r in readings:
-        if any(h.category == "third_party" and sum(len(t.text) for t in r.tokens[h.start:h.end]) >= 4
-               for h in r.hits):
+        if len(r.tokens) >= 3 and any(
+                h.category == "third_party" and sum(len(t.text) for t in r.tokens[h.start:h.end]) >= 4
+                for h in r.hits):
             marks.add(r.index)
     for r in readings:
         if r.verdict == "request" and r.index - 1 in marks:

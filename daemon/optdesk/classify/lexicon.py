@@ -4,7 +4,8 @@ A lexicon file is a mapping: ``language`` (code), ``stemmer`` (a Snowball algori
 none) and one list of entries per category (CATEGORIES). An entry is one or more words:
 ``word`` matches the word after folding (case, accents), its Snowball stem in that language, and
 for the categories in TYPO_CATEGORIES one typing error (a letter missing, added, changed or two
-swapped) when the word has six letters or more; ``word*`` matches any word starting so; ``*``
+swapped) when the word has six letters or more; ``word*`` matches any word starting so,
+``*word`` any longer word ending so (compounds: ``*liste`` matches "Presseliste"); ``*``
 between words allows up to three other words there ("take * off" matches "take me off").
 Errors name the file and line.
 """
@@ -60,10 +61,11 @@ LONG_TYPO_CATEGORIES = {"unsubscribe", "nouns"}
 
 @dataclass(frozen=True)
 class WordPattern:
-    text: str  # folded word or prefix; "" for a gap
+    text: str  # folded word, prefix or suffix; "" for a gap
     prefix: bool = False
     gap: bool = False
     raw: str = ""  # lower-cased as written, accents kept (for stemming)
+    suffix: bool = False  # "*liste": any word ending so (compounds: mottakerlisten, Presseverteiler)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Lexicon:
     def _build(self) -> None:
         self.exact: dict[str, list[Entry]] = defaultdict(list)
         self.prefixes: dict[str, list[Entry]] = defaultdict(list)
+        self.suffixes: dict[str, list[Entry]] = defaultdict(list)
         self.stems: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
         self.typos: dict[str, list[tuple[str, Entry]]] = defaultdict(list)
         self.words: set[str] = set()
@@ -117,11 +120,14 @@ class Lexicon:
         for entry in self.entries:
             self.by_category[entry.category].append(entry)
             for wp in entry.words:
-                if not wp.gap and not wp.prefix:
+                if not wp.gap and not wp.prefix and not wp.suffix:
                     self.words.add(wp.text)
             first = entry.words[0]
             if first.prefix:
                 self.prefixes[first.text].append(entry)
+                continue
+            if first.suffix:
+                self.suffixes[first.text].append(entry)
                 continue
             self.exact[first.text].append(entry)
             if entry.category in STEM_CATEGORIES and len(first.text) >= 4:
@@ -139,6 +145,7 @@ class Lexicon:
                     self.joined.add(folded)
         self.joined_set = frozenset(self.joined)
         self.prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self.suffix_lengths = sorted({len(p) for p in self.suffixes})
         self.long_words: dict[str, list[Entry]] = defaultdict(list)
         self.long_prefixes: dict[str, list[Entry]] = defaultdict(list)
         for entry in self.entries:
@@ -164,6 +171,8 @@ class Lexicon:
     def _word_matches(self, wp: WordPattern, entry: Entry, token: str, raw: str) -> bool:
         if wp.prefix:
             return token.startswith(wp.text)
+        if wp.suffix:
+            return token.endswith(wp.text) and len(token) > len(wp.text) + 2
         if token == wp.text:
             return _short_ok(wp, raw)
         if len(token) <= SHORT:
@@ -187,6 +196,11 @@ class Lexicon:
             if n > len(token):
                 break
             for e in self.prefixes.get(token[:n], ()):
+                found.setdefault(e.key, (e, False))
+        for n in self.suffix_lengths:
+            if n + 2 >= len(token):
+                break
+            for e in self.suffixes.get(token[-n:], ()):
                 found.setdefault(e.key, (e, False))
         if len(token) >= 4:
             for language in self.stems:
@@ -322,11 +336,12 @@ def _parse_entry(text: str) -> tuple[WordPattern, ...]:
             words.append(WordPattern("", gap=True))
             continue
         prefix = part.endswith("*") and len(part) > 1
-        core = part[:-1] if prefix else part
+        suffix = part.startswith("*") and len(part) > 1 and not prefix
+        core = part[:-1] if prefix else part[1:] if suffix else part
         pieces = split_words(core, frozenset({fold(core), fold(core).replace("-", "")}))
         for piece in pieces:
             written = core[piece[1]:piece[2]].lower() if len(pieces) > 1 else core.lower()
-            words.append(WordPattern(piece[0], prefix=prefix,
+            words.append(WordPattern(piece[0], prefix=prefix, suffix=suffix,
                                      raw=written if fold(written) == piece[0] else piece[0]))
     return tuple(words)
 
@@ -377,7 +392,8 @@ def load_lexicon_file(path: pathlib.Path, name: str) -> tuple[str, str | None, l
             raw = str(item.value).strip()
             parts = raw.split()
             gaps = [i for i, part in enumerate(parts) if part == "*"]
-            if any(i in (0, len(parts) - 1) or i + 1 in gaps for i in gaps):
+            if any(i in (0, len(parts) - 1) or i + 1 in gaps for i in gaps) or any(
+                    part.startswith("*") and part.endswith("*") and part != "*" for part in parts):
                 raise fail(item, f"{raw!r}: a gap '*' must stand between two words")
             words = _parse_entry(raw)
             if not words:

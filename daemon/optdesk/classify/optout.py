@@ -7,7 +7,7 @@ review set and the clause as evidence — never silently human, never applied.""
 
 from __future__ import annotations
 
-from optdesk.classify.context import Context
+from optdesk.classify.context import Context, _bare
 from optdesk.classify.decision import Decision
 from optdesk.classify.intent import Intent
 from optdesk.errors import BadToken
@@ -42,6 +42,18 @@ def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
     return None, {}
 
 
+def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
+    """(where, text) when the reply's first line, or its own subject, is exactly the keyword our
+    quoted footer asks for ("reply STOP to unsubscribe")."""
+    if not ctx.footer_keywords:
+        return None
+    first = next((line.strip() for line in ctx.new.text.splitlines() if line.strip()), "")
+    for where, text in (("body", first), ("subject", ctx.own_subject or "")):
+        if text and _bare(text) in ctx.footer_keywords:
+            return where, text
+    return None
+
+
 def read_intent(ctx: Context) -> Intent:
     """The intent engine's reading of the reply's new text and its own subject."""
     return ctx.rules.reader.opt_out(ctx.new_text[:20_000], ctx.own_subject, ctx.names, ctx.mail.sender)
@@ -55,6 +67,12 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     decision, evidence = _list_unsubscribe(ctx)
     if decision is not None:
         return decision, evidence
+    keyword = _footer_keyword(ctx)
+    if keyword is not None:
+        evidence = {"matched": keyword[1], "in": keyword[0], "reason": "the reply is the word our footer asks for",
+                    "footer_keywords": sorted(ctx.footer_keywords)}
+        return Decision("opt_out", STAGE, rule="footer-keyword", confidence=0.95,
+                        addresses=(ctx.mail.sender,), evidence=evidence), evidence
     intent = read_intent(ctx)
     details = {"new_text_cut": ctx.new.cut_reason, **intent.evidence()}
     if intent.verdict == "none":

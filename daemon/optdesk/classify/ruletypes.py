@@ -13,7 +13,7 @@ from typing import Any
 from optdesk.classify.bounce_reasons import FAMILIES, REASONS
 
 FLAGS = re.IGNORECASE | re.MULTILINE
-LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "any")
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs", "any")
 
 
 @dataclass(frozen=True)
@@ -80,26 +80,6 @@ _LANG = _req("choice", LANGUAGES)
 _CONF = "confidence"
 
 RULE_TYPES: dict[str, RuleSpec] = {
-    "opt_out_phrase": RuleSpec(
-        "Phrases asking to be removed, matched in the new text of a reply (and in the subject "
-        "when subject is true). A match preceded by a negation of the same language is ignored.",
-        {"language": _LANG, "patterns": _req("regexes"), _CONF: _opt("float", 0.9),
-         "subject": _opt("bool", True)},
-        _unit_interval(_CONF),
-    ),
-    "negation": RuleSpec(
-        "Words that cancel an opt-out or opt-in phrase when they appear within `window` "
-        "characters before (or after, or around) it, in the same clause.",
-        {"language": _LANG, "patterns": _req("regexes"), "window": _opt("int", 30),
-         "where": _opt("choice", "before", ("before", "after", "around"))},
-    ),
-    "opt_in_answer": RuleSpec(
-        "Affirmative (answer: accept) or declining (answer: decline) phrases in a reply to an "
-        "opt-in invitation.",
-        {"language": _LANG, "answer": _req("choice", ("accept", "decline")),
-         "patterns": _req("regexes"), _CONF: _opt("float", 0.9)},
-        _unit_interval(_CONF),
-    ),
     "auto_reply_header": RuleSpec(
         "A header whose value marks an automatic reply (RFC 3834 Auto-Submitted, X-Autoreply, "
         "Precedence …). `unless` is a value pattern that cancels it (Auto-Submitted: no).",
@@ -113,8 +93,10 @@ RULE_TYPES: dict[str, RuleSpec] = {
         _unit_interval(_CONF),
     ),
     "auto_reply_body": RuleSpec(
-        "Body patterns of out-of-office notices, matched in the new text.",
-        {"language": _LANG, "patterns": _req("regexes"), _CONF: _opt("float", 0.85)},
+        "Body patterns of out-of-office notices, matched in the new text. `leaver: true` marks a "
+        "notice that the person has left (the address is gone).",
+        {"language": _LANG, "patterns": _req("regexes"), _CONF: _opt("float", 0.85),
+         "leaver": _opt("bool", False)},
         _unit_interval(_CONF),
     ),
     "return_date": RuleSpec(

@@ -25,6 +25,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+")
 _OPEN_QUOTES = "\"“„«‹”"
 _CLOSE_FOR = {'"': '"', "“": "”", "„": "“", "«": "»", "‹": "›", "”": "”"}
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+LINK_TOKEN = "weblink"  # what a URL in the text reads as
 ADDRESS_TOKEN = "emailaddress"  # what the sender's own (or their organisation's) address reads as
 OTHER_ADDRESS_TOKEN = "otheraddress"  # an address elsewhere: someone else's
 _SENTENCE_END = re.compile(r"[.!?;:…]\s*$")
@@ -139,6 +141,7 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
     the writer's own (same domain as ``sender``) or another's."""
     text = _join_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _ADDRESS.sub(lambda m: _address_word(m.group(0), sender), text)
+    text = _URL.sub(lambda m: LINK_TOKEN.ljust(len(m.group(0))), text)
     quoted = _quoted_spans(text)
     found: list[Clause] = []
     pos = 0

@@ -112,12 +112,16 @@ def _is_outlook_block(q: Quoting, lines: Sequence[str], i: int) -> bool:
 
 
 _DATED = re.compile(r"\d|@|<")
+# "8. 9. 2026 v 8:00, Press Office <press@example.org>:" (Apple Mail in some languages)
+_ADDRESS_ATTRIBUTION = re.compile(r"^.{0,120}\d.{0,120}<[^<>\s]+@[^<>\s]+>\s*:\s*$")
 
 
 def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
     """How many lines the attribution at ``i`` spans (0: none). An attribution names a date or
     an address, and ends in the verb (and the name) and a colon."""
     line = lines[i].rstrip()
+    if _ADDRESS_ATTRIBUTION.match(line):
+        return 1
     if (len(line) < 400 and line.endswith(":") and q.attribution.search(line)
             and (_DATED.search(line) or q.attribution_start.match(line))):
         return 1
@@ -131,7 +135,8 @@ def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
 
 # after a header block, the sender's own inline answers in an unquoted original: "--> yes",
 # "[AR] no", "==> done"
-_INLINE_MARK_PREFIX = re.compile(r"^\s*(?:-{1,2}>|={1,2}>|\[[^\W\d_]{1,4}\]:?)\s*")
+_INLINE_MARK_PREFIX = re.compile(r"^\s*(?:-{1,2}>|={1,2}>|\[(?!cid:|https?:|mailto:|image)[^\]\n/@]{1,24}\]:?)\s*",
+                                 re.IGNORECASE)
 _INLINE_MARK = re.compile(_INLINE_MARK_PREFIX.pattern + r"\S")
 
 
