@@ -113,7 +113,8 @@ def build_mix(folder: pathlib.Path, count: int, seed: int = 7) -> dict[str, int]
 
 def run(cmd: list[str]) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one child process."""
-    env = {**os.environ, "OPTDESK_SECRET": "bench", "OPTDESK_RULES_DIR": str(ROOT / "rules")}
+    env = {**os.environ, "OPTDESK_SECRET": "bench-signing-key-of-32-bytes-or-more",
+           "OPTDESK_RULES_DIR": str(ROOT / "rules")}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -10,6 +10,14 @@ Mailbox trouble is an *incident*: said once (with what is wrong) when it starts 
 it ends, retried with exponential backoff in between. SIGTERM and SIGINT let the current
 message finish, commit and move what is done, and exit cleanly. With ``idle = true`` a second
 connection waits in IMAP IDLE and starts a poll as soon as mail arrives.
+
+Start-up refuses what cannot work before anything is applied: the token signing key is loaded
+(a short one is a ConfigError) when the daemon is built, and the destination folders are checked
+and created (``optdesk.folder_check``) before the first poll; a folder the server will not take
+stops the daemon with that error.
+
+Logging: start, stop and one line per poll that saw mail go to the ``optdesk.summary`` logger,
+shown without ``-v``; the rest is INFO (``-v``) or DEBUG (``-vv``).
 """
 
 from __future__ import annotations
@@ -21,13 +29,21 @@ import threading
 import time
 from collections.abc import Callable
 
-from optdesk.errors import MailboxAuthError, MailboxError, MailboxUnavailable, OptdeskError
+from optdesk.errors import (
+    ConfigError,
+    MailboxAuthError,
+    MailboxError,
+    MailboxUnavailable,
+    OptdeskError,
+)
+from optdesk.folder_check import prepare_folders
 from optdesk.ingest import Ingestor, PollResult, build_classifier
-from optdesk.settings import Settings
+from optdesk.settings import Settings, find_signing_key, signing_key
 from optdesk.sources import open_source
 from optdesk.store.base import utcnow
 
 log = logging.getLogger(__name__)
+summary = logging.getLogger("optdesk.summary")  # shown without -v (optdesk.cli)
 
 DECAY_HOURS = 6
 EXPIRY_HOURS = 1
@@ -82,9 +98,12 @@ class Daemon:
         from optdesk.store import Store
 
         self.settings = settings
+        key = None if classify is not None else self._signing_key(settings, dry_run)
         self.store = store or Store(settings.db)
         self.source = source or open_source(settings.mailbox, settings)
-        self.classify = classify or build_classifier(settings, self.store)
+        self.classify = classify or build_classifier(settings, self.store, key=key)
+        self.folders_ready = False
+        self.fatal: ConfigError | None = None
         self.stop_event = threading.Event()
         self.woken = threading.Event()
         self.poll_lock = threading.Lock()
@@ -96,6 +115,32 @@ class Daemon:
         self.scoring = self.ingestor.scoring
         self.scheduler = None
         self.last_result: PollResult | None = None
+
+    @staticmethod
+    def _signing_key(settings: Settings, dry_run: bool) -> bytes:
+        """The token key, refused at start-up when too short. A dry run creates no key file:
+        without one its token checks say "no key"."""
+        if not dry_run:
+            return signing_key(settings)
+        key = find_signing_key(settings)
+        if key is None:
+            log.warning("no token signing key (%s or %s): this dry run reports tokens as "
+                        "'no key'; a real run creates the file", settings.secret_env,
+                        settings.secret_file)
+        return key or b""
+
+    def prepare(self) -> None:
+        """Check and create the destination folders, once per daemon, before the first poll
+        (a dry run only checks). A folder that cannot be used is a ConfigError, kept in
+        ``fatal``: nothing has been applied, and the schedule stops."""
+        if self.folders_ready:
+            return
+        try:
+            prepare_folders(self.source, self.settings, create=not self.ingestor.dry_run)
+        except ConfigError as exc:
+            self.fatal = exc
+            raise
+        self.folders_ready = True
 
     # -- jobs -----------------------------------------------------------------------------
     def poll_job(self) -> PollResult | None:
@@ -117,6 +162,10 @@ class Daemon:
             try:
                 result = self._poll_with_retries()
             except Exception as exc:  # noqa: BLE001 - recorded; the next poll still runs
+                if self.fatal is not None:  # a folder that cannot work: stop, say why
+                    self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+                    self._halt()
+                    return None
                 self.incidents.failed("poll", exc)
                 delay = self.backoff.next_delay() * (5 if isinstance(exc, MailboxAuthError) else 1)
                 self.not_before = time.monotonic() + delay
@@ -128,7 +177,7 @@ class Daemon:
             for line in result.plans:
                 log.info("%s", line)
             if result.seen or result.rescan:
-                log.info("%s", result.summary())
+                summary.info("%s", result.summary())
             self._record("poll", started, ok=True, detail=result.summary())
             self.store.release()
             return result
@@ -140,6 +189,7 @@ class Daemon:
         previous = self._on_signals()
         try:
             with self.source:
+                self.prepare()
                 result = self.ingestor.poll()
             if not self.ingestor.dry_run:
                 self._record("poll", started, ok=True, detail=result.summary())
@@ -157,6 +207,7 @@ class Daemon:
         quick = Backoff(first=0.5, cap=4.0)
         for attempt in range(1, RETRIES_PER_POLL + 1):
             try:
+                self.prepare()
                 return self.ingestor.poll()
             except MailboxUnavailable as exc:
                 self.source.close()
@@ -177,9 +228,10 @@ class Daemon:
     def report_job(self) -> None:
         from optdesk import reports
 
-        self._run("report", lambda: str(reports.run_scheduled_report(self.settings, self.store)))
+        self._run("report", lambda: str(reports.run_scheduled_report(self.settings, self.store)),
+                  said=summary)
 
-    def _run(self, job: str, fn: Callable[[], str | None]) -> None:
+    def _run(self, job: str, fn: Callable[[], str | None], said: logging.Logger = log) -> None:
         started = utcnow()
         try:
             detail = fn()
@@ -188,7 +240,7 @@ class Daemon:
             self._record(job, started, ok=False, error=f"{type(exc).__name__}: {exc}")
             return
         self.incidents.recovered(job)
-        log.info("%s: %s", job, detail)
+        said.info("%s: %s", job, detail)
         self._record(job, started, ok=True, detail=detail)
         self.store.release()
 
@@ -230,24 +282,31 @@ class Daemon:
     def stop(self, *_args) -> None:
         """Finish the current message, then stop (the signal handler)."""
         if not self.stop_event.is_set():
-            log.info("stopping: finishing the current message")
+            summary.info("stopping: finishing the current message")
+        self._halt()
+
+    def _halt(self) -> None:
         self.stop_event.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
     def run_forever(self) -> None:
-        """The foreground daemon: returns after SIGTERM/SIGINT once the current work is done."""
+        """The foreground daemon: returns after SIGTERM/SIGINT once the current work is done.
+        Raises the ConfigError of a destination folder that cannot be used (before anything is
+        applied)."""
         sched = self.build_scheduler()
         self._on_signals()
         if self.settings.idle:
             threading.Thread(target=self._idle_loop, name="optdesk-idle", daemon=True).start()
-        log.info("optdesk daemon: %s into %s (data group %s), polling every %d s%s",
+        summary.info("optdesk daemon: %s into %s (data group %s), polling every %d s%s",
                  self.source.url, self.settings.db, self.settings.data_group,
                  self.settings.poll_interval, " with IDLE" if self.settings.idle else "")
         sched.start()
         self.poll_lock.acquire(timeout=600)  # let a running poll finish its message and moves
         self.close()
-        log.info("optdesk daemon stopped")
+        if self.fatal is not None:
+            raise self.fatal
+        summary.info("optdesk daemon stopped")
 
     def _on_signals(self) -> dict:
         """SIGTERM/SIGINT → ``stop``; returns the handlers they replaced."""

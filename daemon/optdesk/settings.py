@@ -8,6 +8,9 @@ when present), OPTDESK_* variables, then command-line options.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import logging
 import os
 import pathlib
 import tomllib
@@ -15,17 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from optdesk.errors import ConfigError
+from optdesk.settings_checks import FOLDER_KINDS, RULES, check_whole
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
 
-DEFAULT_FOLDERS = {
-    "opt_out": "optdesk/opt_out",
-    "complaint": "optdesk/complaint",
-    "bounce_hard": "optdesk/bounce_hard",
-    "bounce_soft": "optdesk/bounce_soft",
-    "auto_reply": "optdesk/auto_reply",
-    "opt_in": "optdesk/opt_in",
-}
+DEFAULT_FOLDERS = {kind: f"optdesk/{kind}" for kind in FOLDER_KINDS}  # optdesk/opt_out, …
+MIN_KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,9 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    # where each setting given came from (dotted key → file, variable or "command line"), for
+    # error messages; not a setting itself
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 _SECTIONS = {
@@ -115,45 +117,78 @@ _ENV = {
 }
 
 
-def _coerce(cls, key: str, value, where: str):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    if key not in fields:
-        raise ConfigError(f"{where}: unknown setting {key!r}")
-    default = getattr(cls(), key)
+def _shown(value) -> str:
+    """A value as it would be written in optdesk.toml, cut short."""
     try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("1", "true", "yes")
-            return bool(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, tuple):
-            if isinstance(value, str):
-                return tuple(v.strip() for v in value.split(",") if v.strip())
-            return tuple(str(v) for v in value)
-        if isinstance(default, Mapping):
-            if not isinstance(value, Mapping):
-                raise ValueError(value)
-            return {**default, **{str(k): str(v) for k, v in value.items()}}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: bad value for {key!r}: {value!r}") from exc
-    return None if value is None else str(value)
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
-def _apply(cls, base, values: Mapping, where: str):
+def _unknown(where: str, dotted: str, known) -> ConfigError:
+    close = difflib.get_close_matches(dotted.rpartition(".")[2], list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"{where}: unknown setting {dotted!r}{hint}")
+
+
+def _coerce(cls, section: str | None, key: str, value, where: str):
+    dotted = f"{section}.{key}" if section else key
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "origins"]
+    if key not in names:
+        raise _unknown(where, dotted, names)
+    if key == "folders" and isinstance(value, Mapping):
+        for kind, name in value.items():
+            if kind not in FOLDER_KINDS:
+                raise _unknown(where, f"folders.{kind}", FOLDER_KINDS)
+            _check(RULES[("folders", "*")], name, where, f"folders.{kind}")
+        return {**DEFAULT_FOLDERS, **{str(k): str(v) for k, v in value.items()}}
+    return _check(RULES[(section, key)], value, where, dotted)
+
+
+def _check(check, value, where: str, dotted: str):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {dotted} = {_shown(value)}: {exc}") from None
+
+
+def _apply(cls, base, values: Mapping, where: str, origins: dict[str, str],
+           section: str | None = None):
     changes = {}
     for key, value in values.items():
         if cls is Settings and key in _SECTIONS:
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{where}: [{key}] must be a table")
-            changes[key] = _apply(_SECTIONS[key], getattr(base, key), value, f"{where} [{key}]")
+                raise ConfigError(f"{where}: {key} = {_shown(value)}: must be a table ([{key}])")
+            changes[key] = _apply(_SECTIONS[key], getattr(base, key), value, where, origins, key)
         else:
-            changes[key] = _coerce(cls, key, value, where)
+            changes[key] = _coerce(cls, section, key, value, where)
+            dotted = f"{section}.{key}" if section else key
+            if key == "folders":
+                origins.update({f"folders.{kind}": where for kind in value})
+            else:
+                origins[dotted] = where
     return dataclasses.replace(base, **changes)
+
+
+def _read_toml(path: str | os.PathLike) -> dict:
+    """The TOML file as a dict; ConfigError naming the file (and line) when it cannot be read."""
+    try:
+        raw = pathlib.Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"config file {path}: line {line}: not UTF-8 text (byte "
+                          f"0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
 
 
 def load_settings(
@@ -161,28 +196,38 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, object] | None = None,
 ) -> Settings:
-    """Build Settings from defaults, the TOML file, the environment and explicit overrides."""
+    """Build Settings from defaults, the TOML file, the environment and explicit overrides.
+
+    Every value is checked as it is read (``optdesk.settings_checks``): a bad one is a
+    ConfigError of one line naming where it came from and the key.
+    """
     env = os.environ if env is None else env
-    settings = Settings()
+    layers: list[tuple[str, Mapping]] = []
     path = config or env.get("OPTDESK_CONFIG")
     if path is None and pathlib.Path("optdesk.toml").exists():
         path = "optdesk.toml"
     if path is not None:
-        try:
-            data = tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from exc
-        settings = _apply(Settings, settings, data, str(path))
+        layers.append((str(path), _read_toml(path)))
     for var, (section, key) in _ENV.items():
         if var in env:
-            values = {section: {key: env[var]}} if section else {key: env[var]}
-            settings = _apply(Settings, settings, values, var)
+            layers.append((var, {section: {key: env[var]}} if section else {key: env[var]}))
     clean = {k: v for k, v in (overrides or {}).items() if v is not None}
     if clean:
-        settings = _apply(Settings, settings, clean, "command line")
+        layers.append(("command line", clean))
+    settings, origins = Settings(), {}
+    for where, values in layers:
+        settings = _apply(Settings, settings, values, where, origins)
+    settings = dataclasses.replace(settings, origins=origins)
+    for dotted, reason in check_whole(settings):
+        said = reason if reason.startswith(dotted) else f"{dotted}: {reason}"
+        raise ConfigError(f"{origin(settings, dotted)}: {said}")
     return settings
+
+
+def origin(settings: Settings, dotted: str) -> str:
+    """Where a setting came from: the config file, the OPTDESK_* variable, "command line", or
+    "built-in default". ``dotted`` is ``batch_size``, ``imap.timeout``, ``folders.opt_out``…"""
+    return settings.origins.get(dotted, "built-in default")
 
 
 def read_secret(env_var: str, file: str | None, env: Mapping[str, str] | None = None) -> str | None:
@@ -198,19 +243,55 @@ def read_secret(env_var: str, file: str | None, env: Mapping[str, str] | None = 
     return None
 
 
-def signing_key(settings: Settings, env: Mapping[str, str] | None = None) -> bytes:
-    """The HMAC key for unsubscribe and invitation tokens.
+def find_signing_key(settings: Settings, env: Mapping[str, str] | None = None) -> bytes | None:
+    """The HMAC key for unsubscribe and invitation tokens, or None when there is none. Creates
+    nothing (what read-only commands use).
 
-    From the environment variable ``settings.secret_env`` when set; else from ``secret_file``,
-    which is created with 32 random bytes (mode 0600) the first time, so a fresh demo works.
+    From the environment variable ``settings.secret_env`` when it is set, else the file
+    ``secret_file`` (its bytes, surrounding whitespace stripped). A key shorter than
+    MIN_KEY_BYTES (32) — an empty file, a one-character variable — is a ConfigError: tokens
+    signed with it could be forged.
     """
     env = os.environ if env is None else env
-    if env.get(settings.secret_env):
-        return env[settings.secret_env].encode("utf-8")
+    if settings.secret_env in env:
+        return _long_enough(env[settings.secret_env].encode("utf-8"), settings.secret_env)
     path = pathlib.Path(settings.secret_file)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"secret file {path}: cannot read it: {exc.strerror or exc}") from None
+    return _long_enough(data.strip(), f"secret file {path}")
+
+
+def signing_key(settings: Settings, env: Mapping[str, str] | None = None, *,
+                create: bool = True) -> bytes:
+    """The HMAC key, as ``find_signing_key``; when there is none, ``secret_file`` is created
+    with 32 random bytes (64 hex digits, mode 0600), so a fresh demo works — or, with
+    ``create=False``, a ConfigError saying where a key is looked for."""
+    key = find_signing_key(settings, env)
+    if key is not None:
+        return key
+    path = pathlib.Path(settings.secret_file)
+    if not create:
+        raise ConfigError(f"no token signing key: set {settings.secret_env} or write one "
+                          f"(at least {MIN_KEY_BYTES} bytes) to {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(os.urandom(32).hex() + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    except FileExistsError:  # another process made it meanwhile
+        return signing_key(settings, env, create=False)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(os.urandom(MIN_KEY_BYTES).hex() + "\n")
+    log.warning("no token signing key: created %s with a new random key (tokens signed with "
+                "another key will not verify)", path)
+    return signing_key(settings, env, create=False)
+
+
+def _long_enough(key: bytes, where: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"{where}: the token signing key is {len(key)} bytes; at least {MIN_KEY_BYTES} are "
+            "needed (make one: python3 -c 'import secrets; print(secrets.token_hex(32))')")
+    return key

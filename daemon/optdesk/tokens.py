@@ -27,7 +27,7 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from optdesk.errors import BadToken
+from optdesk.errors import BadToken, ConfigError
 
 PURPOSES = {"unsubscribe": 1, "optin": 2}
 _NAMES = {v: k for k, v in PURPOSES.items()}
@@ -101,6 +101,8 @@ def make_token(
     nonce: int | None = None,
 ) -> str:
     """A signed token for one recipient. ``nonce`` is a 32-bit int (random when None)."""
+    if not key:
+        raise ConfigError("no token signing key: refusing to sign a token with an empty key")
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     nonce = int.from_bytes(os.urandom(4), "big") if nonce is None else nonce
@@ -163,9 +165,11 @@ def verify_token(
 ) -> TokenPayload:
     """Check signature, purpose and expiry; with ``email``, also that it is the bound address.
 
-    Raises BadToken with reason "malformed", "bad signature", "wrong purpose", "expired" or
-    "wrong address".
+    Raises BadToken with reason "no key" (``key`` is empty: nothing can be verified),
+    "malformed", "bad signature", "wrong purpose", "expired" or "wrong address".
     """
+    if not key:
+        raise BadToken("no key", "no token signing key is configured")
     raw = _decode(token)
     if len(raw) < 12 + _TAG + 3:
         raise BadToken("malformed", "too short")
@@ -188,6 +192,8 @@ def verify_token(
 
 def token_matches_email(key: bytes, payload: TokenPayload, email: str) -> bool:
     """True when ``email`` is the address the token was issued to (case-insensitive)."""
+    if not key:
+        return False
     return hmac.compare_digest(bytes.fromhex(payload.email_fp), _fingerprint(key, email))
 
 

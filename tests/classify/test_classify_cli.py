@@ -19,7 +19,7 @@ from optdesk.tokens import verify_token
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = pathlib.Path(__file__).resolve().parent / "corpus"
-SECRET = "cli-test-secret"
+SECRET = "cli-test-secret-of-32-bytes-or-more"
 
 
 def optdesk(*args: str, cwd: pathlib.Path, check: bool = True) -> subprocess.CompletedProcess:

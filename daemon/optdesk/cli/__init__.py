@@ -26,6 +26,7 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger("optdesk")
+SUMMARY = "optdesk.summary"  # the logger of the lines shown without -v (optdesk.scheduler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,18 +36,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mailbox", help="maildir:PATH, imap://user@host:port/FOLDER or imaps://…")
     parser.add_argument("--data-group", dest="data_group_global", metavar="G",
                         help="data group the mailbox belongs to (default: demo)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="-v: what the daemon does (INFO); -vv: debugging detail (DEBUG); "
+                        "default: warnings, errors and one summary line per poll")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def configure_logging(verbose: int) -> None:
+    """Default: WARNING and above, plus the daemon's summary lines (the ``optdesk.summary``
+    logger: start, stop, one line per poll that saw mail); ``-v``: INFO; ``-vv``: DEBUG. The IMAP
+    protocol trace of imapclient (message contents; passwords redacted) only with ``-vvv``.
+    Like ``logging.basicConfig``, it leaves a process that configured logging already alone."""
+    if logging.getLogger().handlers:
+        return
+    level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(SUMMARY).setLevel(min(level, logging.INFO))
+    logging.getLogger("imapclient").setLevel(logging.DEBUG if verbose >= 3 else max(level, logging.INFO))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * args.verbose if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     try:
         settings = load_settings(
             args.config,
@@ -56,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                 "data_group": args.data_group_global,
             },
         )
+        log.debug("settings: %s", ", ".join(f"{key} from {where}" for key, where in
+                                            settings.origins.items()) or "the built-in defaults")
         return args.func(args, settings) or 0
     except OptdeskError as exc:
         print(f"optdesk: error: {exc}", file=sys.stderr)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from optdesk.cli.common import add_group, group, open_store, stderr
 from optdesk.errors import NotFound, OptdeskError
-from optdesk.settings import Settings, signing_key
+from optdesk.settings import Settings, find_signing_key, signing_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +45,18 @@ def _classifier(args: argparse.Namespace, settings: Settings):
     from optdesk.classify import Classifier, load_rules
 
     rules = load_rules(args.rules or settings.rules_dir)
-    return Classifier(rules, signing_key=signing_key(settings),
+    return Classifier(rules, signing_key=_read_only_key(settings),
                       review_threshold=settings.review_threshold)
+
+
+def _read_only_key(settings: Settings) -> bytes:
+    """The token key for checking tokens; these commands create no key file. Without a key,
+    token checks report "no key" (and such mail goes to review)."""
+    key = find_signing_key(settings)
+    if key is None:
+        stderr(f"optdesk: note: no token signing key ({settings.secret_env} or "
+               f"{settings.secret_file}): token checks report 'no key'")
+    return key or b""
 
 
 def _maildir_files(folder: pathlib.Path) -> Iterator[pathlib.Path]:
@@ -153,9 +163,10 @@ def _primary_email(settings: Settings, contact_id: int, data_group: str) -> str:
 def cmd_list_unsubscribe(args: argparse.Namespace, settings: Settings) -> int:
     from optdesk.tokens import list_unsubscribe_headers
 
+    key = signing_key(settings, create=False)  # a read-only command: it creates no key file
     data_group = group(args, settings)
     email = args.email or _primary_email(settings, args.contact, data_group)
-    headers = list_unsubscribe_headers(signing_key(settings), args.contact, data_group, email,
+    headers = list_unsubscribe_headers(key, args.contact, data_group, email,
                                        settings.unsubscribe_domain, args.https_url)
     for key, value in headers.items():
         print(f"{key}: {value}")

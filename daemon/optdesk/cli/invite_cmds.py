@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 
 from optdesk.cli.common import add_group, group, open_store, stderr
+from optdesk.settings import find_signing_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +56,11 @@ def cmd_invite(args, settings) -> int:
 
     store, fields = open_store(settings), _fields(args, settings)
     if args.preview:
+        # a preview creates no key file; without a key its tokens use a throwaway one (the
+        # token differs at the send anyway)
+        key = find_signing_key(settings) or os.urandom(32)
         for item in preview(store, settings, group(args, settings), args.contacts, fields,
-                            limit=args.preview):
+                            limit=args.preview, key=key):
             print(f"=== contact {item.contact_id}"
                   + (f": skipped: {item.skip_reason}" if item.skip_reason else ""))
             if item.message is not None:

@@ -29,7 +29,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from optdesk.errors import MailboxAuthError, MailboxError, MailboxTLSError, MailboxUnavailable
+from optdesk.errors import (
+    ConfigError,
+    MailboxAuthError,
+    MailboxError,
+    MailboxTLSError,
+    MailboxUnavailable,
+)
 from optdesk.settings import ImapSettings
 from optdesk.sources import FolderState, RawMessage, SourceBase, split_folder, uid_ranges
 from optdesk.sources.imap_config import ImapTarget, credential, ssl_context
@@ -195,6 +201,42 @@ class ImapSource(SourceBase):
         if self._prefix and not name.upper().startswith(self._prefix.upper()):
             name = self._prefix + name
         return name
+
+    def ensure_folder(self, folder: str, create: bool = True) -> None:
+        """Before the first poll: ConfigError unless ``folder`` can take moved mail (not the
+        inbox; no part holding the server's hierarchy separator), then CREATE it when missing
+        (unless ``create`` is False). A CREATE the server refuses is a ConfigError with its
+        reason. Checks existence with STATUS, not LIST (no wildcards)."""
+        client = self._live()
+        target = self.server_folder(folder)
+        if target == self.folder:
+            raise ConfigError(f"that is the inbox the daemon reads ({self.folder})")
+        sep = self._delimiter
+        if sep and sep != "/" and any(sep in part for part in split_folder(folder)):
+            raise ConfigError(f"{sep!r} is this server's hierarchy separator: use '/' between "
+                              f"levels and no {sep!r} inside a name")
+        if target in self._folders:
+            return
+        with self._guard(f"check folder {target}"):
+            try:
+                client.folder_status(target, [b"UIDNEXT"])
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError:
+                if not create:
+                    return
+                try:
+                    client.create_folder(target)
+                except IMAPClientAbortError:
+                    raise
+                except IMAPClientError as exc:
+                    if "ALREADYEXISTS" not in str(exc).upper():
+                        raise ConfigError(f"the server refused to create {target}: "
+                                          f"{_reason(exc)}") from None
+                with contextlib.suppress(IMAPClientError):
+                    client.subscribe_folder(target)
+                log.info("%s: created folder %s", self.url, target)
+            self._folders.add(target)
 
     # -- reading ----------------------------------------------------------------------------
 

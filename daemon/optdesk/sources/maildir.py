@@ -145,6 +145,21 @@ class MaildirSource(SourceBase):
             if message is not None:
                 yield message
 
+    def ensure_folder(self, folder: str, create: bool = True) -> None:
+        """Before the first poll: ConfigError unless ``folder`` maps to a Maildir++ subfolder
+        (not the root, no '.' in a part); create it when missing (unless ``create`` is False)."""
+        if not self.connected:
+            self.connect()
+        target = folder_dir(self.root, folder)
+        if target == self.root:
+            raise ConfigError(f"that is the inbox the daemon reads (the Maildir root {self.root})")
+        if create:
+            try:
+                ensure_folder(target)
+            except (OSError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                raise ConfigError(f"cannot create {target}: {reason}") from None
+
     def move(self, uids: Sequence[int], folder: str) -> None:
         target = folder_dir(self.root, folder)
         if target == self.root:
