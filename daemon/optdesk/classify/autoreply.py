@@ -95,7 +95,11 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     decision = Decision("auto_reply", STAGE, rule=best["rule"], confidence=best["confidence"],
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:
-        intent = ctx.rules.reader.opt_out(ctx.new_text[:20_000], None, ctx.names)
+        intent = ctx.rules.reader.opt_out(ctx.new_text[:20_000], None, ctx.names, ctx.mail.sender)
+        if intent.verdict == "opt_out" and (intent.reading.pattern or "").startswith(
+                ("unsubscribe", "remove", "objection", "noun")):  # a person's own request: not automatic
+            return None, {"reason": "out-of-office wording only, and a request to be removed",
+                          "signals": hits}
         if intent.verdict != "none":
             decision.review = True
             evidence["opt_out_words"] = intent.evidence()

@@ -15,6 +15,7 @@ from optdesk.classify.words import fold
 from optdesk.mail import NewText, ParsedMail, extract_new_text
 
 InvitationLookup = Callable[[str], dict[str, Any] | None]
+_CAPS_WORDS = re.compile(r"\b[^\W\d_a-z]{2,}(?:\s+[^\W\d_a-z]{2,})?\b")
 _QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
 
 
@@ -89,6 +90,8 @@ class Context:
             if self.rules.quoting.release_footer.search(line):
                 for m in _QUOTED_WORD.finditer(line):
                     found.add(_bare(m.group(1)))
+                for m in _CAPS_WORDS.finditer(line):  # "Reageer met STOP."
+                    found.add(_bare(m.group(0)))
         return frozenset(w for w in found if w)
 
     @cached_property

@@ -25,7 +25,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from optdesk.classify.lexicon import Hit, Lexicon
-from optdesk.classify.words import ADDRESS_TOKEN, LINK_TOKEN, Clause, Token, clauses, fold
+from optdesk.classify.words import (
+    ADDRESS_TOKEN,
+    LINK_TOKEN,
+    OTHER_ADDRESS_TOKEN,
+    Clause,
+    Token,
+    clauses,
+    fold,
+)
 
 NEG_BEFORE, NEG_AFTER = 6, 3
 STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
@@ -62,7 +70,7 @@ def implausible_languages(words: list[str]) -> set[str]:
     return {lang for lang, n in counts.items() if n * 3 < best}
 _ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
            "terse")
-_STRONG = ("unsubscribe", "nouns", "objection", "remove", "stop", "no_more")  # the safety net
+_STRONG = ("unsubscribe", "nouns", "objection", "remove", "stop", "no_more", "authority")  # safety net
 
 
 @dataclass
@@ -143,9 +151,9 @@ class Reader:
         for token in clause.tokens:
             word = token.text
             raw = token.raw or word
-            for base, _language in self.lex.split_clitic(word):
+            for base, language in self.lex.split_clitic(word):
                 base_raw = raw[: len(base)] if len(raw) == len(word) else base
-                if any(e.category in ("remove", "unsubscribe", "send", "receive")
+                if any(e.category in ("remove", "unsubscribe", "send", "receive") and e.language == language
                        for e, _ in self.lex._candidates(base, base_raw)):
                     out.append(replace(token, text=base, raw=base_raw))
                     word, raw = word[len(base):], raw[len(base):] if len(raw) == len(token.text) else word[len(base):]
@@ -212,8 +220,11 @@ class Reader:
         self_at = sorted([h.start for h in selfs] + addresses)
         target_at = sorted(h.start for h in targets)
 
-        def negated_before(h: Hit) -> bool:
-            return any(h.start - NEG_BEFORE <= n.start < h.start for n in negs)
+        def negated_before(h: Hit, strict: bool = False) -> bool:
+            """A negation up to six words before. ``strict`` (the negation makes the request):
+            a foreign word in between takes it ("do not hesitate to send me")."""
+            return any(h.start - NEG_BEFORE <= n.start < h.start
+                       and not (strict and any(n.end <= f < h.start for f in foreign)) for n in negs)
 
         def negated(h: Hit) -> bool:
             return negated_before(h) or any(h.start < n.start < h.end + NEG_AFTER for n in negs)
@@ -222,25 +233,30 @@ class Reader:
             return any(f >= i for f in foreign)
 
         def object_slot_foreign(h: Hit) -> bool:
-            """Another object: a foreign word inside the verb's own span; or the content word
-            nearest the verb (either side) is a foreign word, not the writer or a list; or,
-            with no list, a foreign word right after the writer ("remove me from the photo")."""
+            """Another object: a foreign word inside the verb's own span or between the verb
+            and its nearest object (the writer or a list, within four words either side); with
+            no such object, a foreign word next to the verb; or, with no list, a foreign word
+            right after the writer ("remove me from the photo")."""
             inside = any(h.start < f < h.end - 1 for f in foreign)
-            objects = set(self_at + target_at)
+            objects = sorted(set(self_at + target_at))
             if any(h.start <= i < h.end for i in objects):
                 return inside
             if inside:
                 return True
-            content = sorted(objects | set(foreign))
-            if not content:
+            if any(f in (h.start - 1, h.end) for f in foreign) and not any(
+                    i in (h.start - 1, h.end) for i in objects):
+                return True  # a foreign word right next to the verb: "das Pressefoto entfernen"
+            after = [i for i in objects if h.end <= i <= h.end + 3]
+            before = [i for i in objects if h.start - 4 <= i < h.start]
+            clear_after = after and not any(h.end <= f < after[0] for f in foreign)
+            clear_before = before and not any(before[-1] < f < h.start for f in foreign)
+            if clear_after or clear_before:
+                if not target_at and self_at and any(0 < f - max(self_at) <= 3 for f in foreign):
+                    return True  # "remove me from the photo"
                 return False
-            nearest = min(content, key=lambda i: (min(abs(i - h.start), abs(i - (h.end - 1))), -i))
-            if nearest in foreign:
+            if objects:  # the writer or a list further away, something else in between
                 return True
-            if not target_at and self_at:
-                after_self = [f for f in foreign if 0 < f - max(self_at) <= 3]
-                return bool(after_self)
-            return False
+            return any(abs(f - h.start) <= 2 or abs(f - (h.end - 1)) <= 2 for f in foreign)
 
         pattern, blocked = None, None
         for h in cat("objection"):
@@ -251,17 +267,17 @@ class Reader:
                 mention = [m for m in cat("mentions", hits) if h.start - 2 <= m.start <= h.end + 1]
                 if LINK_TOKEN in words:  # "Unsubscribe from our newsletter: example.org/unsub"
                     mention = mention or [h]
-                if negated(h):
-                    pattern, blocked = "unsubscribe", "negation"
-                elif mention and not self_at:
+                if mention and not self_at:
                     pattern, blocked = "unsubscribe", "mention"
+                elif negated(h):
+                    pattern, blocked = "unsubscribe", "negation"
                 elif self_at or target_at:
                     pattern = "unsubscribe+object"
                     if object_slot_foreign(h):
                         blocked = "other-object"
-                elif foreign:
+                elif foreign and not cat("want"):
                     pattern, blocked = "unsubscribe", "other-object"
-                else:
+                else:  # "I'd like to unsubscribe", "gerne afmeldes fremover"
                     pattern = "unsubscribe"
                 break
         if pattern is None:
@@ -303,7 +319,7 @@ class Reader:
                     after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER
                              or (n.start > s.end and any(n.start < m.start <= n.start + 2 for m in mores))]
                     by_self = after and any(s.end <= i < after[0] for i in self_at)
-                    if (negated_before(s) or by_self) and (self_at or target_at or not foreign) and (
+                    if (negated_before(s, strict=True) or by_self) and (self_at or target_at or not foreign) and (
                             mores or targets or not foreign_after(s.end)):
                         pattern = "negated-send"
                         break
@@ -350,8 +366,9 @@ class Reader:
                 break
         if pattern is None:
             verbs = cat("remove") + cat("stop")
-            if verbs and not (self_at or target_at) and all(foreign_after(h.end) or any(
-                    f < h.start for f in foreign) for h in verbs):
+            named = any(tokens[f].capital or words[f] == OTHER_ADDRESS_TOKEN for f in foreign)
+            if verbs and not (self_at or target_at) and not named and all(
+                    object_slot_foreign(h) for h in verbs):
                 reading.other_object = True
             sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
             keeps = cat("keep", hits)
@@ -371,6 +388,8 @@ class Reader:
         def any_cat(name):
             return [h for h in hits if h.category == name]
 
+        if any(h.start <= 1 for h in any_cat("hedges")):
+            return "conditional"  # "If you keep sending these I'll unsubscribe": a threat
         if any(h.start <= 1 for h in any_cat("question_words")):
             return "question"  # "why did you stop sending …", with or without its question mark
         if clause.question and (any(h.start <= 2 for h in any_cat("question_words"))
@@ -396,6 +415,7 @@ class Reader:
             for reading in self.read(clause, where, names):
                 reading.index = index
                 out.append(reading)
+        _stop_then_send(out)
         _block_by_neighbours(out)
         links = {r.index for r in out if [t.text for t in r.tokens] == [LINK_TOKEN]}
         for r in out:  # "Unsubscribe from our newsletter:" followed by its link
@@ -429,6 +449,10 @@ class Reader:
             return Intent("opt_out", "terse", terse, readings)
         if blocked:
             return Intent("review", f"opt-out words, {blocked[0].blocked_by}", blocked[0], readings)
+        content = [r for r in readings if r.foreign or r.hits]
+        if content and all({h.category for h in r.hits} <= {"decline", "politeness", "negators"} and not r.foreign
+                           for r in content) and any(h.category == "decline" for r in content for h in r.hits):
+            return Intent("review", "a bare refusal (\"no thanks\") as the whole reply", content[0], readings)
         for r in readings:
             strong = [h for h in r.hits if h.category in _STRONG
                       and not (r.other_object and h.category in ("remove", "stop"))]
@@ -442,6 +466,9 @@ class Reader:
         """A reply whose only substance is a stop word: every clause without another content
         word, except short name-like lines."""
         pool = body if any(r.hits or r.foreign for r in body) else body + subject
+        if any(h.category in ("negators", "question_words", "third_party", "hedges") for r in pool for h in r.hits) \
+                or any(r.clause.question for r in pool):
+            return None
         signal = None
         for r in pool:
             words = r.tokens
@@ -522,17 +549,40 @@ def _leads(tokens: list[Token], hits: list[Hit], own: list[Hit]) -> bool:
         h.start == first for h in hits if h.category in ("self", *_ACTION) and (h in own or h.category == "self"))
 
 
+def _stop_then_send(readings: list[Reading]) -> None:
+    """A stop verb alone in its clause and a sending verb in the next one are one request
+    ("Hören Sie endlich auf, mir diesen Kram zu schicken")."""
+    by_index: dict[int, list[Reading]] = {}
+    for r in readings:
+        by_index.setdefault(r.index, []).append(r)
+    for r in readings:
+        if r.verdict or not any(h.category == "stop" for h in r.hits) or r.foreign:
+            continue
+        for nxt in by_index.get(r.index + 1, []):
+            if not nxt.verdict and any(h.category == "send" and h.language == r.language for h in nxt.hits):
+                r.verdict, r.pattern = "request", "stop+send"
+                break
+
+
 def _block_by_neighbours(readings: list[Reading]) -> None:
     """A request next to a clause about a third party ("Ms Maier has left. Please take her off")
     is not the writer's own: review."""
     marks: set[int] = set()
+    named: set[int] = set()
     for r in readings:
         if len(r.tokens) >= 3 and any(
                 h.category == "third_party" and sum(len(t.text) for t in r.tokens[h.start:h.end]) >= 4
                 for h in r.hits):
             marks.add(r.index)
+        names = [i for i, t in enumerate(r.tokens) if i > 0 and t.capital and t.text in r.foreign]
+        if any(i + 1 in names for i in names) or (r.tokens and r.tokens[0].capital and 1 in names
+                                                      and r.tokens[0].text in r.foreign):
+            named.add(r.index)  # "Marie Dufour a quitté la rédaction"
     for r in readings:
-        if r.verdict == "request" and r.index - 1 in marks:
+        if r.verdict != "request":
+            continue
+        near_self = any(h.category == "self" and h.language in (r.language, "en") for h in r.hits)
+        if r.index - 1 in marks or (r.index - 1 in named and not near_self):
             r.verdict, r.blocked_by = "blocked", "third-party"
 
 

@@ -38,6 +38,7 @@ CATEGORIES = {
     "more": "more, anymore, again, any longer",
     "no_more": "phrases meaning no more (keine … mehr, plus de, basta)",
     "objection": "phrases that alone object to processing or ask for erasure (GDPR)",
+    "authority": "data-protection laws and authorities (GDPR art. 15, CNIL, AEPD): a reply naming one goes to review",
     "question_words": "how, why, who … : a clause asking them is a question, not a request",
     "third_party": "someone else: colleague, he, she — a request about a third party",
     "restriction": "only, just, except: a request limited to one list",

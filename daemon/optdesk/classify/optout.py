@@ -7,6 +7,8 @@ review set and the clause as evidence — never silently human, never applied.""
 
 from __future__ import annotations
 
+import re
+
 from optdesk.classify.context import Context, _bare
 from optdesk.classify.decision import Decision
 from optdesk.classify.intent import Intent
@@ -47,10 +49,15 @@ def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
     quoted footer asks for ("reply STOP to unsubscribe")."""
     if not ctx.footer_keywords:
         return None
-    first = next((line.strip() for line in ctx.new.text.splitlines() if line.strip()), "")
+    lines = [line.strip() for line in ctx.new.text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
     for where, text in (("body", first), ("subject", ctx.own_subject or "")):
         if text and _bare(text) in ctx.footer_keywords:
             return where, text
+    for line in lines[1:]:  # a line of its own, in the footer's own capitals: "SAIR", "STOP"
+        word = re.sub(r"[^\w\s]", "", line).strip()
+        if word and word.isupper() and _bare(word) in ctx.footer_keywords:
+            return "body", line
     return None
 
 
