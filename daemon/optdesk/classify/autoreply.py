@@ -96,8 +96,9 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
                         evidence=evidence, language=language, return_date=when)
     if not headers and not subjects:
         intent = ctx.rules.reader.opt_out(ctx.new_text[:20_000], None, ctx.names, ctx.mail.sender)
-        if intent.verdict == "opt_out" and (intent.reading.pattern or "").startswith(
-                ("unsubscribe", "remove", "objection", "noun")):  # a person's own request: not automatic
+        leaver_only = all(h.get("leaver") for h in bodies)
+        if intent.verdict == "opt_out" and ((intent.reading.pattern or "").startswith(
+                ("unsubscribe", "remove", "objection", "noun")) or leaver_only):  # a person's own request
             return None, {"reason": "out-of-office wording only, and a request to be removed",
                           "signals": hits}
         if intent.verdict != "none":

@@ -86,12 +86,22 @@ class Context:
         """The words our quoted release asks people to reply with to unsubscribe ("reply
         'STOP'", "antworten Sie mit „Abmelden“"), folded, from the lines of its footer."""
         found = set()
+        paragraphs, current = [], []
         for line in self.mail.text[:100_000].splitlines():
-            if self.rules.quoting.release_footer.search(line):
-                for m in _QUOTED_WORD.finditer(line):
-                    found.add(_bare(m.group(1)))
-                for m in _CAPS_WORDS.finditer(line):  # "Reageer met STOP."
-                    found.add(_bare(m.group(0)))
+            line = line.lstrip("> \t")
+            if line.strip():
+                current.append(line.strip())
+            elif current:
+                paragraphs.append(" ".join(current))
+                current = []
+        paragraphs.append(" ".join(current))
+        for paragraph in paragraphs:
+            for m in self.rules.quoting.release_footer.finditer(paragraph):
+                sentence = paragraph[max(0, m.start() - 120): m.end() + 120]
+                for q in _QUOTED_WORD.finditer(sentence):
+                    found.add(_bare(q.group(1)))
+                for q in _CAPS_WORDS.finditer(sentence):  # "Reageer met STOP."
+                    found.add(_bare(q.group(0)))
         return frozenset(w for w in found if w)
 
     @cached_property

@@ -87,6 +87,7 @@ class Reading:
     foreign: list[str] = field(default_factory=list)
     restricted_to: str | None = None
     index: int = 0  # the clause's place in its text
+    self_near: bool = False  # the writer within three words of the action
     tokens: list = field(default_factory=list)  # the clause's tokens aligned with the hits' indexes
     asks_for_mail: bool = False  # "keep sending me …", "send me the EV ones instead"
     other_object: bool = False  # a removal verb with another object: "remove the watermark"
@@ -169,9 +170,16 @@ class Reader:
 
     def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
         tokens, hits, raw = self.hits(clause)
+        if any(t.text == ADDRESS_TOKEN for t in tokens) and any(
+                i > 0 and t.capital and t.text not in self.lex.words and t.text not in self.stopwords
+                and t.text not in names for i, t in enumerate(tokens)):
+            # "dad de baja a Carmen (cruiz@…)": a named colleague's address, not the writer's
+            tokens = [replace(t, text=OTHER_ADDRESS_TOKEN, raw=OTHER_ADDRESS_TOKEN)
+                      if t.text == ADDRESS_TOKEN else t for t in tokens]
         words = [t.text for t in tokens]
         covered = {i for h in hits for i in range(h.start, h.end) if not _has_gap(h)}
         covered |= {h.start for h in hits} | {h.end - 1 for h in hits}
+        covered |= {i - 1 for i, t in enumerate(tokens) if t.text == ADDRESS_TOKEN}  # "die Adresse x@…"
         foreign = [i for i, w in enumerate(words)
                    if i not in covered and w not in self.stopwords and w not in names
                    and not w.isdigit() and len(w) > 1 and w not in (ADDRESS_TOKEN, LINK_TOKEN)]
@@ -179,7 +187,7 @@ class Reader:
         languages = sorted({h.language for h in hits if h.category in (*_ACTION, "keep")} - unlikely)
         readings = []
         for language in languages:
-            r = self._read_in(clause, where, language, tokens, hits, foreign, raw)
+            r = self._read_in(clause, where, language, tokens, hits, foreign, raw, names)
             readings.append(r)
         if not readings:
             readings.append(Reading(clause, where, hits=hits, foreign=[words[i] for i in foreign]))
@@ -195,11 +203,12 @@ class Reader:
                 -sum(1 for w in words if w in by_language.get(r.language or "", ())), r.language or ""))
         return chosen
 
-    def _read_in(self, clause, where, language, tokens, hits, foreign, raw) -> Reading:
+    def _read_in(self, clause, where, language, tokens, hits, foreign, raw, self_names=frozenset()) -> Reading:
         words = [t.text for t in tokens]
         own = [h for h in hits if h.language == language]
         reading = Reading(clause, where, language=language, hits=own + [
-            h for h in hits if h.language != language and h.category in ("self", "negators", "politeness")],
+            h for h in hits if h.language != language
+            and h.category in ("self", "negators", "politeness", "authority")],
             foreign=[words[i] for i in foreign])
 
         def cat(name, pool=None):
@@ -262,6 +271,10 @@ class Reader:
         for h in cat("objection"):
             pattern, blocked = "objection", "negation" if negated(h) else None
             break
+        named_object = [h for h in own if h.category in ("unsubscribe", "remove") and len(words) >= 3 and any(
+            h.end <= i <= h.end + 2 and tokens[i].capital and words[i] in self_names for i in range(len(words)))]
+        if named_object:  # "dad de baja a Carmen": the writer's own name as the object? a colleague
+            pattern, blocked = "named-person", "third-party"
         if pattern is None:
             for h in cat("unsubscribe"):
                 mention = [m for m in cat("mentions", hits) if h.start - 2 <= m.start <= h.end + 1]
@@ -372,9 +385,13 @@ class Reader:
                 reading.other_object = True
             sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
             keeps = cat("keep", hits)
-            if keeps and not cat("stop") and (sends or self_at) and not any(negated(h) for h in sends + keeps):
+            if keeps and not cat("stop") and ((sends and (self_at or target_at)) or (self_at and not sends)) \
+                    and not any(negated(h) for h in sends + keeps):
                 reading.asks_for_mail = True
             return reading
+        actions = [h for h in own if h.category in _ACTION]
+        reading.self_near = any(abs(i - a.start) <= 3 or abs(i - (a.end - 1)) <= 3
+                                for i in self_at for a in actions)
         reading.pattern = pattern
         if blocked is None:
             blocked = self._block(clause, tokens, hits, own)
@@ -388,7 +405,7 @@ class Reader:
         def any_cat(name):
             return [h for h in hits if h.category == name]
 
-        if any(h.start <= 1 for h in any_cat("hedges")):
+        if any(h.start <= 1 for h in any_cat("hedges")) and (any_cat("send") or any_cat("receive")):
             return "conditional"  # "If you keep sending these I'll unsubscribe": a threat
         if any(h.start <= 1 for h in any_cat("question_words")):
             return "question"  # "why did you stop sending …", with or without its question mark
@@ -445,6 +462,9 @@ class Reader:
         if requests:
             return Intent("opt_out", "request", requests[0], readings)
         terse = self._terse(body_readings, subject_readings)
+        if terse is None and not any(r.hits or r.foreign for r in body_readings) and subject_readings:
+            last = max(r.index for r in subject_readings)  # "<title> - REMOVE": their word at the end
+            terse = self._terse([], [r for r in subject_readings if r.index == last])
         if terse is not None and all(r.blocked_by == "standalone" for r in blocked):
             return Intent("opt_out", "terse", terse, readings)
         if blocked:
@@ -581,8 +601,9 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
     for r in readings:
         if r.verdict != "request":
             continue
-        near_self = any(h.category == "self" and h.language in (r.language, "en") for h in r.hits)
-        if r.index - 1 in marks or (r.index - 1 in named and not near_self):
+        # "Marie Dufour a quitté la rédaction. Merci de la retirer de vos listes": her, not me
+        if r.index - 1 in marks or (r.index - 1 in named and r.where == "body"
+                                    and (r.pattern or "").startswith("remove") and not r.self_near):
             r.verdict, r.blocked_by = "blocked", "third-party"
 
 

@@ -54,7 +54,12 @@ def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
     for where, text in (("body", first), ("subject", ctx.own_subject or "")):
         if text and _bare(text) in ctx.footer_keywords:
             return where, text
-    for line in lines[1:]:  # a line of its own, in the footer's own capitals: "SAIR", "STOP"
+    last = (ctx.own_subject or "").split()[-2:]  # "<our title> STOP"
+    for n in (1, 2):
+        word = " ".join(last[-n:])
+        if len(last) >= n and word.isupper() and _bare(word) in ctx.footer_keywords:
+            return "subject", word
+    for line in lines:  # a line of its own, in the footer's capitals: "SAIR" ("STOP! Even checken" is not)
         word = re.sub(r"[^\w\s]", "", line).strip()
         if word and word.isupper() and _bare(word) in ctx.footer_keywords:
             return "body", line

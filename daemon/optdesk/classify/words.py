@@ -34,7 +34,7 @@ _SENTENCE_END = re.compile(r"[.!?;:…]\s*$")
 _TITLES = frozenset("mr mrs ms dr prof mag ing hr fr frau herr p pan pani panu m mme mlle sr sra srta "
                     "sig sigg dott dhr mevr mw tel resp".split())
 _TITLE_BEFORE = re.compile(r"(?:^|[\s(])([^\W\d_]{1,5})$")
-_CLAUSE_PUNCT = re.compile(r"[.!?;:,…]+|\s[-–—]+\s|\s*\n\s*\n\s*|[()\[\]]")
+_CLAUSE_PUNCT = re.compile(r"[.!?;:,…]+|\s[-–—]+\s|\s*\n\s*\n\s*")
 
 
 @lru_cache(maxsize=65536)
