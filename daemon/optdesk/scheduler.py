@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import pathlib
 import signal
 import threading
 import time
@@ -34,6 +35,7 @@ from optdesk.errors import (
     MailboxAuthError,
     MailboxError,
     MailboxUnavailable,
+    NotFound,
     OptdeskError,
 )
 from optdesk.folder_check import prepare_folders
@@ -99,6 +101,9 @@ class Daemon:
 
         self.settings = settings
         key = None if classify is not None else self._signing_key(settings, dry_run)
+        if store is None and dry_run and not pathlib.Path(settings.db).exists():
+            raise NotFound(f"no store at {settings.db}: a dry run creates nothing "
+                           "(optdesk init creates one)")
         self.store = store or Store(settings.db)
         self.source = source or open_source(settings.mailbox, settings)
         self.classify = classify or build_classifier(settings, self.store, key=key)

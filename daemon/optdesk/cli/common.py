@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 
+from optdesk.errors import NotFound
 from optdesk.settings import Settings
 
 
-def open_store(settings: Settings):
+def open_store(settings: Settings, *, create: bool = False):
+    """The store at ``settings.db``. Only ``init`` and ``import`` create a missing one: the
+    other commands read (or change) a store that exists, and refuse rather than leave an empty
+    store file behind."""
     from optdesk.store import Store
 
+    if not create and not pathlib.Path(settings.db).exists():
+        raise NotFound(f"no store at {settings.db} (optdesk init creates one)")
     return Store(settings.db)
 
 

@@ -56,7 +56,7 @@ def cmd_init(args, settings) -> int:
     if args.if_absent and path.exists():
         print(f"{path} exists; left as it is")
         return 0
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     if args.demo:
         counts = store.init_demo(args.contacts, progress=lambda m: stderr(f"init: {m}"))
         print(f"{path}: demo data group 'demo': " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
@@ -66,7 +66,7 @@ def cmd_init(args, settings) -> int:
 
 
 def cmd_import_contacts(args, settings) -> int:
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     counts = store.import_contacts(args.file, group(args, settings),
                                    progress=lambda m: stderr(f"import: {m}"))
     print(f"imported {counts['rows']:,} rows: {counts['contacts']:,} contacts "
