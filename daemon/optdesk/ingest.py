@@ -37,11 +37,12 @@ from optdesk.actions import (
     apply_plan,
     error_plan,
     lookup_addresses,
+    message_hash,
     plan_message,
 )
 from optdesk.errors import StoreBusy
 from optdesk.mail import decode_header_value, parse_message
-from optdesk.sources import FolderState, MailboxSource, RawMessage
+from optdesk.sources import FolderState, MailboxSource, MessageKey, RawMessage
 from optdesk.store.batch import BatchOps
 from optdesk.store.deliverability import BounceScoring
 
@@ -171,13 +172,14 @@ class Ingestor:
     def _batch(self, chunk: list[int], state: FolderState, moves: _Moves,
                res: PollResult) -> tuple[list[int], bool]:
         """Fetch, decide, commit, queue the moves. Returns (UIDs handled, batch complete)."""
-        decided: list[tuple[RawMessage, Any, str | None]] = []
+        decided: list[_Decided] = []
         complete = True
         for raw in self.source.fetch(chunk):
             if self.should_stop():
                 complete = False
                 break
             decided.append(self._decide(raw))
+            del raw  # only the decision is kept: a batch holds one message's bytes at a time
         plans = self._plans(decided)
         known = self.store.known_messages([p.hash for p in plans])
         new, again, firsts = [], [], {}
@@ -195,32 +197,48 @@ class Ingestor:
             self._count(plan, res)
             if plan.target:
                 moves.add(plan.target, plan.uid, plan.hash)
-        for plan in again:  # already in the ledger: only finish the move, never apply again
+        for plan in again:  # already in the ledger: never applied again
             res.duplicates += 1
-            prior = known.get(plan.hash) or {"moved_to": firsts[plan.hash].target}
-            if prior.get("moved_to"):
-                moves.add(prior["moved_to"], plan.uid, plan.hash)
+            prior = known.get(plan.hash)
+            if prior is None:  # the same bytes twice in this batch: moved with the first
+                if firsts[plan.hash].target:
+                    moves.add(firsts[plan.hash].target, plan.uid, plan.hash)
+            elif prior.get("moved_at") is not None:
+                log.info("%s: UID %s was handled on %s (%s) and moved to %s; it is back in %s, "
+                         "so someone put it there: left where it is", self.source.url, plan.uid,
+                         prior["moved_at"], prior.get("kind"), prior.get("moved_to"), state.folder)
+            elif prior.get("moved_to"):  # committed, but the move did not finish (a crash)
+                moves.add(prior["moved_to"], plan.uid, plan.hash,
+                          MessageKey(plan.hash, getattr(plan.decision, "message_id", None)))
         return [p.uid for p in plans], complete
 
-    def _decide(self, raw: RawMessage) -> tuple[RawMessage, Any, str | None]:
+    def _decide(self, raw: RawMessage) -> _Decided:
+        """Classify one message and keep what the plan needs; its bytes are let go."""
+        out = _Decided(raw.uid, raw.internaldate, raw.digest or message_hash(raw.data))
         try:
-            return raw, self.classify(raw.data), None
+            out.decision = self.classify(raw.data)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the poll
             log.warning("UID %s of %s: could not classify: %s", raw.uid, self.source.url, exc)
-            return raw, None, f"UID {raw.uid}: {type(exc).__name__}: {exc}"
+            out.error = f"UID {raw.uid}: {type(exc).__name__}: {exc}"
+            out.sender, out.subject = _headers(raw.data)
+            return out
+        if answers_invitation(out.decision):
+            out.in_reply_to = _in_reply_to(raw.data)
+        return out
 
-    def _plans(self, decided: list[tuple[RawMessage, Any, str | None]]) -> list[Plan]:
-        wanted = [a for _, d, _ in decided if d is not None for a in lookup_addresses(d)]
+    def _plans(self, decided: list[_Decided]) -> list[Plan]:
+        wanted = [a for d in decided if d.decision is not None for a in lookup_addresses(d.decision)]
         owners = self.store.contacts_for_emails(wanted, self.data_group) if wanted else {}
         plans = []
-        for raw, decision, error in decided:
-            if decision is None:
-                plan = error_plan(raw, self.data_group, error or "unreadable")
-                plan.sender, plan.subject = _headers(raw.data)
+        for d in decided:
+            raw = RawMessage(d.uid, b"", d.internaldate)
+            if d.decision is None:
+                plan = error_plan(raw, self.data_group, d.error or "unreadable")
+                plan.sender, plan.subject = d.sender, d.subject
             else:
-                plan = plan_message(raw, decision, owners, self.data_group, self.folders)
-                if answers_invitation(decision):
-                    plan.in_reply_to = _in_reply_to(raw.data)
+                plan = plan_message(raw, d.decision, owners, self.data_group, self.folders)
+                plan.in_reply_to = d.in_reply_to
+            plan.hash = d.hash  # the SHA-256 of the whole message, however it was read
             plans.append(plan)
         return plans
 
@@ -302,6 +320,13 @@ class Ingestor:
         for folder, uids in moves.by_folder.items():
             self.source.move(uids, folder)
             res.moved += len(uids)
+        for folder, keys in moves.again.items():  # an interrupted move: finish it, copy nothing twice
+            finish = getattr(self.source, "finish_move", None)
+            if finish is not None:
+                finish(sorted(keys), folder, keys)
+            else:
+                self.source.move(sorted(keys), folder)
+            res.moved += len(keys)
         with self.store.batch():
             self.store.mark_moved(moves.hashes)
             self.store.set_mailbox_state(self.source.url, state.folder, state.uidvalidity, upto)
@@ -319,19 +344,39 @@ class Ingestor:
 _COUNTER = {"applied": "applied", "left": "left", "review": "review", "error": "errors"}
 
 
+@dataclass
+class _Decided:
+    """One message after classification: what its plan needs, without the message's bytes."""
+
+    uid: int
+    internaldate: Any
+    hash: str
+    decision: Any = None
+    error: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    in_reply_to: tuple[str, ...] = ()
+
+
 class _Moves:
-    """Moves waiting for their batch's commit: folder → UIDs, and the hashes to mark moved."""
+    """Moves waiting for their batch's commit: folder → UIDs (and, for moves a crash interrupted,
+    folder → UID → MessageKey, to finish without copying twice), and the hashes to mark moved."""
 
     def __init__(self) -> None:
         self.by_folder: dict[str, list[int]] = {}
+        self.again: dict[str, dict[int, MessageKey]] = {}
         self.hashes: list[str] = []
 
-    def add(self, folder: str, uid: int, digest: str) -> None:
-        self.by_folder.setdefault(folder, []).append(uid)
+    def add(self, folder: str, uid: int, digest: str, retry: MessageKey | None = None) -> None:
+        if retry is None:
+            self.by_folder.setdefault(folder, []).append(uid)
+        else:
+            self.again.setdefault(folder, {})[uid] = retry
         self.hashes.append(digest)
 
     def clear(self) -> None:
         self.by_folder.clear()
+        self.again.clear()
         self.hashes.clear()
 
     def __len__(self) -> int:

@@ -84,7 +84,7 @@ def test_uidlist_file_is_stable_and_atomic(box):
     with box.source() as src:
         state, uids = src.folder_state(), src.new_uids(0)
     text = (box.root / uidlist_mod.FILENAME).read_text()
-    assert text.startswith(f"optdesk-uidlist v1 {state.uidvalidity} {state.uidnext}\n")
+    assert text.startswith(f"optdesk-uidlist v2 {state.uidvalidity} {state.uidnext}\n")
     assert not [p for p in box.root.iterdir() if p.name.endswith(".tmp")]
     box.deliver(make_message())
     with box.source() as src:
@@ -106,13 +106,27 @@ def test_deleting_uidlist_changes_uidvalidity_even_within_a_second(box):
         first = again
 
 
-def test_corrupt_uidlist_names_file_and_line(box):
-    (box.root / uidlist_mod.FILENAME).write_text("optdesk-uidlist v1 5 10\n3 abc\nzz def\n")
-    with pytest.raises(MailboxError, match=r"optdesk-uidlist:3: bad uidlist line"):
-        box.source().folder_state()
-    (box.root / uidlist_mod.FILENAME).write_text("garbage\n")
-    with pytest.raises(MailboxError, match=r"optdesk-uidlist:1:"):
-        box.source().folder_state()
+def test_corrupt_uidlist_is_reported_by_file_and_line_and_repaired(box, caplog):
+    box.deliver(make_message())
+    with box.source() as src:
+        (uid,) = src.new_uids(0)
+    path = box.root / uidlist_mod.FILENAME
+    good = path.read_text().splitlines()
+    path.write_text("\n".join([good[0], "zz def", good[1]]) + "\n")
+    with box.source() as src:
+        assert src.new_uids(0) == [uid]  # the good line kept its UID
+    assert f"{path}:2: bad uidlist line 'zz def'" in caplog.text
+    assert path.read_text().splitlines() == good  # repaired: the next load has nothing to say
+    caplog.clear()
+    with box.source() as src:
+        assert src.new_uids(0) == [uid]
+    assert "bad uidlist" not in caplog.text
+    path.write_text("garbage\n")
+    with box.source() as src:
+        state = src.folder_state()
+        assert src.new_uids(0) == [1]
+    assert f"{path}:1: not an optdesk uidlist header" in caplog.text
+    assert state.uidvalidity > int(good[0].split()[2])  # a new UIDVALIDITY: readers re-scan
 
 
 def test_two_sources_never_share_a_uid(box):

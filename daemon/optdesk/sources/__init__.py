@@ -15,6 +15,12 @@ Contract, identical for every implementation (tests/sources/test_conformance.py 
 * UIDs are positive, strictly increasing with arrival, never reused while ``uidvalidity`` stays
   the same. When ``uidvalidity`` changes, all remembered UIDs are void: re-scan from 0.
 * ``fetch`` yields only messages that still exist, ascending by UID, and never changes flags.
+  A message that vanished meanwhile (expunged or moved by another client, a second daemon, a
+  mail client renaming a file) is skipped and named once in the log. Memory is bounded by bytes,
+  not only by messages: whole messages are fetched in groups of at most ``BATCH_BYTES``, and a
+  message larger than ``LARGE_MESSAGE`` is read alone, as a stream, into its SHA-256 and a
+  ``TextView`` (headers and text parts, capped: what the classifier reads); its ``RawMessage``
+  then has ``digest`` and ``size`` of the whole message and ``data`` is only that view.
 * ``move`` never deletes: MOVE, or COPY + ``\\Deleted`` + ``UID EXPUNGE`` of exactly those UIDs.
   Flags travel with the message. Folder names use ``/`` as the hierarchy separator; each source
   maps it to its own (IMAP: the server's delimiter; Maildir++: ``.``). Missing folders are created.
@@ -31,7 +37,8 @@ Contract, identical for every implementation (tests/sources/test_conformance.py 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -44,11 +51,20 @@ __all__ = [
     "FolderState",
     "RawMessage",
     "MailboxSource",
+    "MessageKey",
     "SourceBase",
     "open_source",
     "split_folder",
     "uid_ranges",
+    "fetch_groups",
+    "LARGE_MESSAGE",
+    "BATCH_BYTES",
+    "CHUNK",
 ]
+
+LARGE_MESSAGE = 1 << 20  # bytes: a larger message is read alone, as a stream, into a TextView
+BATCH_BYTES = 16 << 20  # bytes of whole messages fetched together (besides batch_size messages)
+CHUNK = 4 << 20  # bytes per partial FETCH (or file read) of a large message
 
 
 @dataclass(frozen=True)
@@ -62,11 +78,37 @@ class FolderState:
 
 @dataclass(frozen=True)
 class RawMessage:
-    """One message as stored: the exact bytes, and when the server received it (tz-aware) if known."""
+    """One message: its bytes, and when the server received it (tz-aware) if known.
+
+    ``data`` is the exact message, or, for a message larger than ``LARGE_MESSAGE``, only its
+    ``TextView`` (headers and text parts, capped); then ``digest`` is the SHA-256 (hex) and
+    ``size`` the length of the whole message, read as a stream. ``sha256`` is the ledger key
+    either way."""
 
     uid: int
     data: bytes
     internaldate: dt.datetime | None = None
+    digest: str | None = None
+    size: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when ``data`` is the whole message."""
+        return self.digest is None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of the whole message's bytes."""
+        return self.digest or hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class MessageKey:
+    """How to recognise a copy of a message in another folder: its SHA-256 (the ledger's hash)
+    and, when it has one, its Message-ID."""
+
+    sha256: str
+    message_id: str | None = None
 
 
 @runtime_checkable
@@ -94,6 +136,11 @@ class MailboxSource(Protocol):
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move exactly these UIDs from the inbox to ``folder`` (created if missing), flags kept."""
 
+    def finish_move(self, uids: Sequence[int], folder: str, keys: Mapping[int, MessageKey]) -> None:
+        """Move these UIDs again after a move that may have been interrupted (a crash after the
+        store's commit): a message whose copy is already in ``folder`` (found by ``keys``) is
+        not copied a second time; only the interrupted move is finished."""
+
     def wait_for_new(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds; True as soon as new mail arrived since the last look."""
 
@@ -110,6 +157,10 @@ class SourceBase:
 
     def close(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def finish_move(self, uids: Sequence[int], folder: str, keys: Mapping[int, MessageKey]) -> None:
+        """A move is all or nothing here (MOVE, a rename, the fake): moving again is finishing."""
+        self.move(uids, folder)  # type: ignore[attr-defined]
 
     def __enter__(self):
         self.connect()
@@ -148,6 +199,32 @@ def uid_ranges(uids: Sequence[int], max_len: int = 4000) -> list[str]:
     if parts:
         out.append(",".join(parts))
     return out
+
+
+def fetch_groups(
+    uids: Sequence[int], sizes: Mapping[int, int], max_count: int, max_bytes: int = BATCH_BYTES,
+    large: int = LARGE_MESSAGE,
+) -> Iterator[tuple[bool, list[int]]]:
+    """Ascending ``(large, uids)`` groups to fetch: whole messages together, at most ``max_count``
+    of them and at most ``max_bytes`` in all (a group holds at least one), or one message larger
+    than ``large`` alone (``large`` True). ``sizes`` maps UID → RFC822.SIZE (missing: 0)."""
+    group: list[int] = []
+    total = 0
+    for uid in sorted(set(uids)):
+        size = sizes.get(uid, 0)
+        if size > large:
+            if group:
+                yield False, group
+                group, total = [], 0
+            yield True, [uid]
+            continue
+        if group and (len(group) >= max_count or total + size > max_bytes):
+            yield False, group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield False, group
 
 
 def open_source(url: str, settings: Settings | None = None, **kwargs) -> MailboxSource:

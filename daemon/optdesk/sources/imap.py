@@ -4,9 +4,13 @@ Commands per operation (``commands`` counts IMAP tags after login):
 
 * connect: CAPABILITY when the login response did not carry it, NAMESPACE, SELECT;
 * ``folder_state``: one SELECT (re-selecting refreshes UIDNEXT and never expunges);
-* ``new_uids``: one ``UID SEARCH UID n+1:*``, preceded by a NOOP unless the previous command was
-  the SELECT of ``folder_state`` (Dovecot shows new mail to a session only between commands);
-* ``fetch``: one ``UID FETCH (BODY.PEEK[] INTERNALDATE)`` per ``batch_size`` UIDs (at most 2,000);
+* ``new_uids``: one ``UID FETCH n+1:* (RFC822.SIZE)`` (the new UIDs and their sizes, for the
+  price of a ``UID SEARCH``), preceded by a NOOP unless the previous command was the SELECT of
+  ``folder_state`` (Dovecot shows new mail to a session only between commands);
+* ``fetch``: one ``UID FETCH (BODY.PEEK[] INTERNALDATE)`` per ``batch_size`` UIDs (at most
+  2,000) and per ``batch_bytes`` (16 MB) of messages; a message over ``large_message`` (1 MB)
+  alone, one ``UID FETCH (BODY.PEEK[]<offset.chunk>)`` per 4 MB (see ``imap_fetch``); sizes
+  that ``new_uids`` did not see cost one ``UID FETCH (RFC822.SIZE)`` per 2,000 UIDs;
 * ``move``: one ``UID MOVE`` per ~8 KB of UID set; without MOVE: ``UID COPY``,
   ``UID STORE +FLAGS.SILENT (\\Deleted)``, ``UID EXPUNGE`` of exactly those UIDs (UIDPLUS). Without
   UIDPLUS the copies are flagged ``\\Deleted`` but nothing is expunged (a plain EXPUNGE could
@@ -37,12 +41,24 @@ from optdesk.errors import (
     MailboxUnavailable,
 )
 from optdesk.settings import ImapSettings
-from optdesk.sources import FolderState, RawMessage, SourceBase, split_folder, uid_ranges
+from optdesk.sources import (
+    BATCH_BYTES,
+    CHUNK,
+    LARGE_MESSAGE,
+    FolderState,
+    MessageKey,
+    RawMessage,
+    SourceBase,
+    fetch_groups,
+    imap_fetch,
+    imap_resume,
+    split_folder,
+    uid_ranges,
+)
 from optdesk.sources.imap_config import ImapTarget, credential, ssl_context
 
 log = logging.getLogger(__name__)
 
-BODY = b"BODY[]"
 MOVE_SET_LEN = 8000
 MAX_FETCH_BATCH = 2000  # imapclient sends UID lists uncompressed; keeps the line under ~16 KB
 IDLE_FALLBACK_POLL = 5.0
@@ -58,12 +74,17 @@ class ImapSource(SourceBase):
         batch_size: int = 500,
         use_move: bool = True,
         env: Mapping[str, str] | None = None,
+        large_message: int = LARGE_MESSAGE,
+        batch_bytes: int = BATCH_BYTES,
+        chunk: int = CHUNK,
     ):
         self.target = target
         self.imap = imap
         self.url = target.url
         self.batch_size = max(1, min(batch_size, MAX_FETCH_BATCH))
         self.use_move = use_move
+        self.large_message, self.batch_bytes, self.chunk = large_message, batch_bytes, chunk
+        self._sizes: dict[int, int] = {}  # UID → RFC822.SIZE, from the last new_uids
         self._env = env
         self._ssl = ssl_context(imap) if target.tls != "none" else None
         self._client: IMAPClient | None = None
@@ -131,14 +152,27 @@ class ImapSource(SourceBase):
         try:
             if cred.kind == "xoauth2":
                 client.oauth2_login(self.target.user, cred.secret)
-            else:
+            elif (self.target.user + cred.secret).isascii():
                 client.login(self.target.user, cred.secret)
+            else:
+                self._plain_login(client, cred.secret)
         except LoginError as exc:
             raise MailboxAuthError(
                 f"{self.url}: login as {self.target.user} refused ({cred.kind}): {_reason(exc)}"
             ) from None
         except (OSError, IMAPClientError) as exc:
             raise MailboxUnavailable(f"{self.url}: connection lost during login: {_reason(exc)}") from None
+
+    def _plain_login(self, client: IMAPClient, secret: str) -> None:
+        """LOGIN can carry ASCII only; a non-ASCII user or password goes as UTF-8 in AUTHENTICATE
+        PLAIN (RFC 4616), when the server offers it."""
+        if not client.has_capability("AUTH=PLAIN"):
+            raise MailboxAuthError(
+                f"{self.url}: the user name or password has non-ASCII characters, which IMAP LOGIN "
+                "cannot send, and the server does not offer AUTHENTICATE PLAIN (UTF-8): use an "
+                "ASCII password (or XOAUTH2)"
+            )
+        client.plain_login(self.target.user, secret)
 
     def _learn_namespace(self) -> None:
         client = self._client
@@ -251,23 +285,62 @@ class ImapSource(SourceBase):
 
     def new_uids(self, after_uid: int) -> list[int]:
         client = self._live()
-        with self._guard(f"UID SEARCH after UID {after_uid}"):
+        with self._guard(f"UID FETCH of the sizes after UID {after_uid}"):
             if client._imap.tagnum != self._synced_tag:
                 client.noop()  # the server shows new mail to a session only between commands
-            found = client.search(["UID", f"{after_uid + 1}:*"])
-        return sorted(uid for uid in found if uid > after_uid)  # "n:*" also matches the last UID
+            self._sizes = imap_fetch.new_sizes(client, after_uid)
+        return sorted(self._sizes)
 
     def fetch(self, uids: Sequence[int]) -> Iterator[RawMessage]:
         ordered = sorted(set(uids))
-        for start in range(0, len(ordered), self.batch_size):
-            batch = ordered[start : start + self.batch_size]
-            client = self._live()
-            with self._guard(f"UID FETCH of {len(batch)} UIDs from {batch[0]}"):
-                found = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
-            for uid in batch:
-                item = found.get(uid)
-                if item is not None and BODY in item:
-                    yield RawMessage(uid, bytes(item[BODY]), item.get(b"INTERNALDATE"))
+        vanished: list[int] = []
+        try:
+            sizes = self._sizes_of(ordered)
+            vanished.extend(u for u in ordered if u not in sizes)
+            groups = fetch_groups([u for u in ordered if u in sizes], sizes, self.batch_size,
+                                  self.batch_bytes, self.large_message)
+            for large, group in groups:
+                if large:
+                    message = self._stream(group[0], sizes[group[0]])
+                    found = {message.uid: message} if message else {}
+                else:
+                    with self._guard(f"UID FETCH of {len(group)} UIDs from {group[0]}"):
+                        found = imap_fetch.whole(self._live(), group)
+                for uid in group:
+                    if uid in found:
+                        yield found[uid]
+                    else:
+                        vanished.append(uid)
+                del found
+        finally:
+            if vanished:
+                log.info("%s: UID %s vanished from %s before it could be read (expunged or moved "
+                         "by another client): skipped", self.url, ",".join(uid_ranges(vanished)),
+                         self.folder)
+
+    def _sizes_of(self, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE of ``uids``: those ``new_uids`` saw, the others looked up (one command per
+        2,000); UIDs that no longer exist are absent."""
+        known = {u: self._sizes[u] for u in uids if u in self._sizes}
+        missing = [u for u in uids if u not in known]
+        for start in range(0, len(missing), MAX_FETCH_BATCH):
+            part = missing[start : start + MAX_FETCH_BATCH]
+            with self._guard(f"UID FETCH of the sizes of {len(part)} UIDs from {part[0]}"):
+                known.update(imap_fetch.sizes(self._live(), part))
+        return known
+
+    def _stream(self, uid: int, size: int) -> RawMessage | None:
+        """A large message, piece by piece: its SHA-256 and TextView (see ``imap_fetch``)."""
+        stream = imap_fetch.Stream(uid, size, self.chunk)
+        more = True
+        while more:
+            with self._guard(f"UID FETCH of UID {uid} ({size} bytes) from byte {stream.offset}"):
+                more = stream.step(self._live())
+        message = stream.message()
+        if message is not None:
+            log.debug("%s: UID %s: %d bytes read as a stream, %d kept for classification",
+                      self.url, uid, message.size, len(message.data))
+        return message
 
     # -- moving -----------------------------------------------------------------------------
 
@@ -291,7 +364,11 @@ class ImapSource(SourceBase):
                     raise
                 if "TRYCREATE" not in str(exc).upper() and client.folder_exists(target):
                     raise
-                client.create_folder(target)
+                try:
+                    client.create_folder(target)
+                except IMAPClientError as exc:  # another client created it meanwhile: fine
+                    if isinstance(exc, IMAPClientAbortError) or "ALREADYEXISTS" not in str(exc).upper():
+                        raise
                 with contextlib.suppress(IMAPClientError):
                     client.subscribe_folder(target)
                 log.info("%s: created folder %s", self.url, target)
@@ -300,12 +377,16 @@ class ImapSource(SourceBase):
 
     def _move_set(self, client: IMAPClient, uid_set: str, target: str) -> None:
         if self.use_move and client.has_capability("MOVE"):
-            client.move(uid_set, target)
+            _despite_expunges(client, client.move, uid_set, target)
             return
-        client.copy(uid_set, target)
-        client.add_flags(uid_set, [b"\\Deleted"], silent=True)
+        _despite_expunges(client, client.copy, uid_set, target)
+        self._expunge_originals(client, uid_set)
+
+    def _expunge_originals(self, client: IMAPClient, uid_set: str) -> None:
+        """The end of a move without MOVE: flag the originals \\Deleted, UID EXPUNGE exactly them."""
+        _despite_expunges(client, client.add_flags, uid_set, [b"\\Deleted"], silent=True)
         if client.has_capability("UIDPLUS"):
-            client.uid_expunge(uid_set)
+            _despite_expunges(client, client.uid_expunge, uid_set)
         elif not self._warned_no_uidplus:
             self._warned_no_uidplus = True
             log.warning(
@@ -314,6 +395,33 @@ class ImapSource(SourceBase):
                 self.url,
                 self.folder,
             )
+
+    def finish_move(self, uids: Sequence[int], folder: str, keys: Mapping[int, MessageKey]) -> None:
+        """Move again after an interrupted move. With MOVE a move is atomic: this is ``move``.
+        Without it, messages whose exact copy is already in ``folder`` (a crash between COPY and
+        UID EXPUNGE) are only flagged and expunged, not copied again (see ``imap_resume``)."""
+        if not uids:
+            return
+        client = self._live()
+        if self.use_move and client.has_capability("MOVE"):
+            self.move(uids, folder)
+            return
+        target = self.server_folder(folder)
+        if target == self.folder:
+            raise MailboxError(f"{self.url}: cannot move messages from {target} into itself")
+        known = {u: keys[u] for u in uids if u in keys}
+        sizes = self._sizes_of(sorted(known))
+        with self._guard(f"look for copies already in {target}"):
+            copied = imap_resume.copies_in(client, target, self.folder, known, sizes, self.chunk)
+            self._synced_tag = client._imap.tagnum
+        if copied:
+            log.info("%s: UID %s already copied to %s by an interrupted move: finishing it "
+                     "(\\Deleted + UID EXPUNGE) without copying again", self.url,
+                     ",".join(uid_ranges(sorted(copied))), target)
+            for uid_set in uid_ranges(sorted(copied), MOVE_SET_LEN):
+                with self._guard(f"finish the move to {target}"):
+                    self._expunge_originals(client, uid_set)
+        self.move([u for u in uids if u not in copied], folder)
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -343,6 +451,23 @@ class ImapSource(SourceBase):
             if remaining <= 0:
                 return False
             time.sleep(min(self.noop_every, remaining))
+
+
+def _despite_expunges(client: IMAPClient, command, *args, **kwargs):
+    """Run one command; when the server refuses it because another client expunged some of
+    its messages meanwhile (``NO [EXPUNGEISSUED]``: Dovecot then does nothing), take in the
+    news with a NOOP and run it once more: the vanished UIDs are then simply absent."""
+    try:
+        return command(*args, **kwargs)
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        if "EXPUNGEISSUED" not in str(exc).upper():
+            raise
+        log.info("some of UIDs %s were expunged by another client meanwhile: going on without "
+                 "them", args[0] if args else "?")
+        client.noop()
+        return command(*args, **kwargs)
 
 
 def _has_exists(responses) -> bool:

@@ -15,14 +15,25 @@ stays 0.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import pathlib
 import time
 from collections.abc import Iterator, Sequence
 
 from optdesk.errors import ConfigError, MailboxError, MailboxUnavailable
-from optdesk.sources import FolderState, RawMessage, SourceBase, split_folder
+from optdesk.sources import (
+    CHUNK,
+    LARGE_MESSAGE,
+    FolderState,
+    RawMessage,
+    SourceBase,
+    split_folder,
+)
 from optdesk.sources import uidlist as uidlist_mod
+from optdesk.sources.textview import digest_and_view
+
+log = logging.getLogger(__name__)
 
 SUBDIRS = ("new", "cur")
 FLAG_LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
@@ -57,32 +68,56 @@ def ensure_folder(path: pathlib.Path, subfolder: bool = True) -> None:
         (path / "maildirfolder").touch(exist_ok=True)
 
 
-def scan(path: pathlib.Path) -> dict[str, tuple[str, str]]:
-    """base → (subdir, file name) of every message file in ``new/`` and ``cur/``."""
+def scan(path: pathlib.Path, skipped: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """base → (subdir, file name) of every message file in ``new/`` and ``cur/``.
+
+    Only files count (a symlink to a file too): directories, symlinks to them, broken symlinks,
+    FIFOs and sockets are left out and, when ``skipped`` is given, noted in it ("new/x" → what).
+    """
     found: dict[str, tuple[str, str]] = {}
     for sub in SUBDIRS:
         try:
-            names = os.listdir(path / sub)
+            entries = list(os.scandir(path / sub))
         except FileNotFoundError as exc:
             raise MailboxUnavailable(f"Maildir {path}: {sub}/ is missing") from exc
-        for name in names:
-            if not name.startswith(".") and "\n" not in name:
-                found[split_name(name)[0]] = (sub, name)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_file = entry.is_file()
+            except OSError:
+                is_file = False
+            if is_file:
+                found[split_name(entry.name)[0]] = (sub, entry.name)
+            elif skipped is not None:
+                skipped[f"{sub}/{entry.name}"] = _what(entry)
     return found
+
+
+def _what(entry: os.DirEntry) -> str:
+    try:
+        if entry.is_symlink():
+            return "a symlink to a directory" if entry.is_dir() else "a broken symlink or a special file"
+        return "a directory" if entry.is_dir(follow_symlinks=False) else "not a regular file"
+    except OSError:
+        return "not readable"
 
 
 class MaildirSource(SourceBase):
     """A Maildir on the local disk. See the module docstring for the layout."""
 
-    def __init__(self, path: str | os.PathLike, batch_size: int = 500, poll_every: float = 0.2):
+    def __init__(self, path: str | os.PathLike, batch_size: int = 500, poll_every: float = 0.2,
+                 large_message: int = LARGE_MESSAGE, chunk: int = CHUNK):
         self.root = pathlib.Path(path)
         self.url = f"maildir:{path}"
         self.batch_size = batch_size
         self.poll_every = poll_every
         self.commands = 0
         self.connected = False
+        self.large_message, self.chunk = large_message, chunk
         self._files: dict[int, tuple[str, str]] = {}
         self._known: set[str] = set()
+        self._warned: set[str] = set()  # entries of new/ and cur/ already reported as not files
 
     def connect(self) -> None:
         if not all((self.root / sub).is_dir() for sub in ("cur", "new", "tmp")):
@@ -96,16 +131,27 @@ class MaildirSource(SourceBase):
         """Scan the inbox, give new files UIDs, drop vanished ones; refresh the UID → file index."""
         if not self.connected:
             self.connect()
-        found = scan(self.root)
+        found = self._scan()
         with uidlist_mod.locked(self.root):
             ul = uidlist_mod.load(self.root)
+            repaired = ul.repaired
             dropped = ul.retain(set(found))
             fresh = sorted((b for b in found if b not in ul.uids), key=lambda b: self._age(found[b], b))
-            if ul.assign(fresh) or dropped or not (self.root / uidlist_mod.FILENAME).exists():
+            if ul.assign(fresh) or dropped or repaired or not (self.root / uidlist_mod.FILENAME).exists():
                 uidlist_mod.save(self.root, ul)
         self._files = {uid: found[base] for base, uid in ul.uids.items()}
         self._known = set(found)
         return ul
+
+    def _scan(self) -> dict[str, tuple[str, str]]:
+        """``scan`` of the inbox; what is not a file is skipped with one warning per entry."""
+        skipped: dict[str, str] = {}
+        found = scan(self.root, skipped)
+        for name, what in skipped.items():
+            if name not in self._warned:
+                log.warning("Maildir %s: %s is %s, not a message file: skipped", self.root, name, what)
+        self._warned = set(skipped)
+        return found
 
     def _age(self, entry: tuple[str, str], base: str) -> tuple[int, str]:
         try:
@@ -128,14 +174,24 @@ class MaildirSource(SourceBase):
                 return None
             path = self.root / entry[0] / entry[1]
             try:
-                data = path.read_bytes()
-                mtime = path.stat().st_mtime
-            except FileNotFoundError:
+                return self._read_file(uid, path)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 if attempt == 0:
                     self._sync()  # a mail client renamed it (new/ → cur/, flags): look again
-                continue
-            return RawMessage(uid, data, dt.datetime.fromtimestamp(int(mtime), dt.UTC))
+        log.info("Maildir %s: UID %s vanished before it could be read (renamed away or deleted "
+                 "by another program): skipped", self.root, uid)
         return None
+
+    def _read_file(self, uid: int, path: pathlib.Path) -> RawMessage:
+        """The message, or for one over ``large_message`` bytes its SHA-256 and TextView, read
+        in ``chunk`` pieces (see ``optdesk.sources.textview``)."""
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            when = dt.datetime.fromtimestamp(int(info.st_mtime), dt.UTC)
+            if info.st_size <= self.large_message:
+                return RawMessage(uid, fh.read(), when)
+            digest, size, view = digest_and_view(iter(lambda: fh.read(self.chunk), b""))
+        return RawMessage(uid, view, when, digest=digest, size=size)
 
     def fetch(self, uids: Sequence[int]) -> Iterator[RawMessage]:
         if not self._files:
@@ -172,31 +228,38 @@ class MaildirSource(SourceBase):
             ul = uidlist_mod.load(self.root)
             for uid in sorted(wanted):
                 entry = self._files.pop(uid, None)
-                if entry is not None:
-                    self._move_file(entry, target, uid)
+                if entry is not None and self._move_file(entry, target, uid):
                     ul.uids.pop(split_name(entry[1])[0], None)
             uidlist_mod.save(self.root, ul)
 
-    def _move_file(self, entry: tuple[str, str], target: pathlib.Path, uid: int) -> None:
+    def _move_file(self, entry: tuple[str, str], target: pathlib.Path, uid: int) -> bool:
+        """Rename one file into ``target``; False (logged) when it cannot be: renamed away by
+        another program meanwhile, or a file of that name already there (never overwritten)."""
         sub, name = entry
-        dest = target / sub / name
-        if dest.exists():
-            raise MailboxError(f"UID {uid}: {dest} already exists; not overwriting it")
-        try:
-            os.rename(self.root / sub / name, dest)
-        except FileNotFoundError:
-            # renamed meanwhile by a mail client: find it under its new name
-            current = scan(self.root).get(split_name(name)[0])
-            if current is None:
-                raise MailboxError(f"UID {uid}: {name} vanished from {self.root}") from None
-            os.rename(self.root / current[0] / current[1], target / current[0] / current[1])
+        for attempt in range(2):
+            dest = target / sub / name
+            if dest.exists():
+                log.warning("Maildir %s: UID %s: %s already exists; not overwriting it, the message "
+                            "stays in the inbox", self.root, uid, dest)
+                return False
+            try:
+                os.rename(self.root / sub / name, dest)
+                return True
+            except FileNotFoundError:
+                current = scan(self.root).get(split_name(name)[0]) if attempt == 0 else None
+                if current is None:
+                    break
+                sub, name = current  # renamed meanwhile by a mail client (new/ → cur/, flags)
+        log.info("Maildir %s: UID %s (%s) vanished before it could be moved (renamed away or "
+                 "deleted by another program): skipped", self.root, uid, name)
+        return False
 
     def wait_for_new(self, timeout: float) -> bool:
         if not self.connected:
             self.connect()
         deadline = time.monotonic() + timeout
         while True:
-            if set(scan(self.root)) - self._known:
+            if set(self._scan()) - self._known:
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
