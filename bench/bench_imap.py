@@ -192,7 +192,8 @@ def run(n: int, batch: int, single_n: int, log: Callable[[str], None] = print) -
 
 
 NOTES = """
-Where the batched commands go (N messages, batch B): SELECT + UID SEARCH, then N/B `UID FETCH`
+Where the batched commands go (N messages, batch B): SELECT + `UID FETCH n:* (RFC822.SIZE)` (the
+new UIDs with their sizes), then N/B `UID FETCH`
 and N/B `UID MOVE` (or `UID COPY` + `UID STORE +FLAGS.SILENT (\\Deleted)` + `UID EXPUNGE` of
 exactly those UIDs without MOVE), plus 3 once for a missing target folder (the refused MOVE with
 TRYCREATE, CREATE, SUBSCRIBE). Here everything goes to one folder; the ingest engine moves to up
@@ -227,7 +228,7 @@ def report(out: dict) -> str:
     lines += [
         "",
         f"- A poll that finds nothing new (`folder_state` + `new_uids`): **{out['empty_poll']} IMAP "
-        "commands** (SELECT + UID SEARCH; the rule is at most 3).",
+        "commands** (SELECT + `UID FETCH n:* (RFC822.SIZE)`; the rule is at most 3).",
         f"- IDLE: `wait_for_new` returned {out['idle']:.2f} s (median) after another client's APPEND "
         "(Dovecot notifies about 0.5 s after the change).",
         "- On a real network every command is a round trip (20-100 ms to Gmail or Microsoft 365): "

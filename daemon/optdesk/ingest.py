@@ -10,7 +10,12 @@ Safety rules, in the order they bite:
   commit (grouped per target folder, flushed every ``move_every`` messages and at the end), and
   ``last_uid`` advances only after the moves. A crash between commit and move leaves the
   messages above ``last_uid``: the next poll fetches them again, finds their hashes in the
-  ledger and moves them, without applying anything again.
+  ledger and moves them, without applying anything again (``finish_move``: without MOVE, copies
+  a crash left in the target are not made twice). A message in the ledger that was moved and
+  is back in the inbox was put there by someone: it stays where it is.
+* The ledger key is the SHA-256 of the whole message (``RawMessage.sha256``) even when the
+  source hands the classifier only the headers and text parts of a large one; a batch keeps
+  each message's decision, not its bytes.
 * A message that cannot be read, classified or applied gets a ledger row with the error (the
   UID named) and stays where it is; the poll goes on.
 * ``should_stop()`` is checked between messages: the messages already classified are committed

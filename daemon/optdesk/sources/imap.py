@@ -118,6 +118,7 @@ class ImapSource(SourceBase):
             client.normalise_times = False
             self._tag_base = client._imap.tagnum
             self._client = client
+            self._sizes = {}  # a new session may see another UIDVALIDITY
             with self._guard("setup"):
                 self._learn_namespace()
                 self._client.select_folder(self.folder)

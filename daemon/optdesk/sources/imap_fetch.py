@@ -92,7 +92,7 @@ class Stream:
         if self._view is not None:
             self._view.feed(piece)
         self.offset += len(piece)
-        return len(piece) == self.chunk and self.offset < self.size
+        return len(piece) == self.chunk  # read to the end, whatever the size said
 
     def message(self) -> RawMessage | None:
         if self.vanished:
