@@ -55,6 +55,7 @@ def stopwords() -> frozenset[str]:
 
 
 PLAUSIBLE_MIN_WORDS = 5
+_PREFERENCE = {lang: i for i, lang in enumerate(STOPWORD_LANGUAGES)}  # ties: the common languages first
 
 
 def implausible_languages(words: list[str]) -> set[str]:
@@ -199,8 +200,12 @@ class Reader:
             by_language = stopwords_by_language()
             chosen.sort(key=lambda r: (
                 -len({i for h in r.hits if h.language == r.language and h.category not in ("self", "clitics")
+                      and not any(wp.prefix or wp.suffix for wp in h.entry.words)
                       for i in range(h.start, h.end)}),
-                -sum(1 for w in words if w in by_language.get(r.language or "", ())), r.language or ""))
+                -len({i for h in r.hits if h.language == r.language and h.category not in ("self", "clitics")
+                      for i in range(h.start, h.end)}),
+                -sum(1 for w in words if w in by_language.get(r.language or "", ())),
+                _PREFERENCE.get(r.language or "", 99)))
         return chosen
 
     def _read_in(self, clause, where, language, tokens, hits, foreign, raw, self_names=frozenset()) -> Reading:
@@ -544,7 +549,11 @@ class Reader:
                 return "review", f"{reason}: {found[0].entry.text!r}", readings, found[0].language
         affirms = [h for _, h in all_hits if h.category == "affirm"]
         if affirms:
-            return "accept", f"affirms: {affirms[0].entry.text!r}", readings, affirms[0].language
+            counts: dict[str, int] = {}
+            for _, h in all_hits:
+                counts[h.language] = counts.get(h.language, 0) + 1
+            language = max(sorted(counts), key=lambda lang: (counts[lang], -_PREFERENCE.get(lang, 99)))
+            return "accept", f"affirms: {affirms[0].entry.text!r}", readings, language
         return "review", "no clear answer", readings, None
 
 

@@ -83,8 +83,9 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if keyword is not None:
         evidence = {"matched": keyword[1], "in": keyword[0], "reason": "the reply is the word our footer asks for",
                     "footer_keywords": sorted(ctx.footer_keywords)}
+        language = read_intent(ctx).language or ctx.language
         return Decision("opt_out", STAGE, rule="footer-keyword", confidence=0.95,
-                        addresses=(ctx.mail.sender,), evidence=evidence), evidence
+                        addresses=(ctx.mail.sender,), evidence=evidence, language=language), evidence
     intent = read_intent(ctx)
     details = {"new_text_cut": ctx.new.cut_reason, **intent.evidence()}
     if intent.verdict == "none":

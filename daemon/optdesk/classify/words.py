@@ -25,7 +25,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+")
 _OPEN_QUOTES = "\"“„«‹”"
 _CLOSE_FOR = {'"': '"', "“": "”", "„": "“", "«": "»", "‹": "›", "”": "”"}
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|\b[\w-]+\.(?:com|org|net|info|eu|de|at|ch|fr|be|es|it|nl|pt|br|se|dk|no|fi|pl|cz|uk|ie|example)\b",
+                  re.IGNORECASE)
 LINK_TOKEN = "weblink"  # what a URL in the text reads as
 ADDRESS_TOKEN = "emailaddress"  # what the sender's own (or their organisation's) address reads as
 OTHER_ADDRESS_TOKEN = "otheraddress"  # an address elsewhere: someone else's
