@@ -6,9 +6,13 @@ import base64
 import dataclasses
 import datetime as dt
 import re
+from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from optdesk import invitations as inv
 from optdesk.cli import main
@@ -152,3 +156,23 @@ def test_a_ten_thousand_character_name_in_the_store_is_skipped(inv_store, settin
     (row, reason), = inv.plan(inv_store, GROUP, [6], cooloff_days=90,
                               now=dt.datetime.now(dt.UTC).replace(tzinfo=None))
     assert reason.startswith("the contact's name is too long")
+
+
+_PIECES = st.sampled_from(["=?utf-8?q?", "=?utf-8?b?", "?=", "=0D", "=0A", "DQo", "Bcc:", " ",
+                           "\r", "\n", "\t", "x@attacker.example", "é", "_", "\u2028", "=?"])
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(name=st.lists(_PIECES | st.text(max_size=4), max_size=12).map("".join),
+       subject=st.lists(_PIECES | st.text(max_size=4), max_size=12).map("".join))
+def test_no_field_value_adds_a_header(name, subject):
+    """Whatever the analyst types: refused cleanly, or a message with exactly our headers."""
+    settings = make_settings("unused.duckdb")
+    try:
+        checked = inv.check_fields(fields(sender_name=name, subject=subject), settings)
+        msg = inv.message_for(checked, reservation(), settings, KEY)
+    except (HeaderInjection, InvalidField):
+        return
+    back = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert {k.lower() for k in back.keys()} == EXPECTED_HEADERS
+    assert len(back.keys()) == len(EXPECTED_HEADERS)
