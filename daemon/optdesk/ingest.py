@@ -196,7 +196,13 @@ class Ingestor:
                 firsts[plan.hash] = plan
                 new.append(plan)
         if new and not self.dry_run:
-            self._commit(new, state)
+            written = {id(p) for p in self._commit(new, state)}
+            for plan in new:  # recorded meanwhile by another daemon on this store: not again
+                if id(plan) not in written:
+                    res.duplicates += 1
+                    if plan.target:  # moving it again is harmless; leaving it could strand it
+                        moves.add(plan.target, plan.uid, plan.hash, _key(plan))
+            new = [p for p in new if id(p) in written]
         self._let_go()
         for plan in new:
             self._count(plan, res)
@@ -213,8 +219,7 @@ class Ingestor:
                          "so someone put it there: left where it is", self.source.url, plan.uid,
                          prior["moved_at"], prior.get("kind"), prior.get("moved_to"), state.folder)
             elif prior.get("moved_to"):  # committed, but the move did not finish (a crash)
-                moves.add(prior["moved_to"], plan.uid, plan.hash,
-                          MessageKey(plan.hash, getattr(plan.decision, "message_id", None)))
+                moves.add(prior["moved_to"], plan.uid, plan.hash, _key(plan))
         return [p.uid for p in plans], complete
 
     def _decide(self, raw: RawMessage) -> _Decided:
@@ -256,19 +261,28 @@ class Ingestor:
             res.plans.append(plan.describe())
 
     # -- store ----------------------------------------------------------------------------
-    def _commit(self, plans: list[Plan], state: FolderState) -> None:
+    def _commit(self, plans: list[Plan], state: FolderState) -> list[Plan]:
         """Apply the plans and write their ledger rows in one transaction; if that fails, apply
-        them one by one so that only the failing message is recorded as an error."""
+        them one by one so that only the failing message is recorded as an error. Returns the
+        plans written: without those another daemon sharing the store recorded meanwhile (their
+        ledger rows would collide), which are then neither applied nor recorded again."""
         try:
             self._write(plans, state)
-            return
+            return plans
         except (StoreBusy, duckdb.IOException, duckdb.FatalException):
             raise
         except Exception as exc:  # noqa: BLE001
+            taken = self.store.known_messages([p.hash for p in plans])
+            if taken:
+                log.info("%s: %d of %d messages were recorded meanwhile by another daemon using "
+                         "this store: not applied again", self.source.url, len(taken), len(plans))
+                return self._commit([p for p in plans if p.hash not in taken], state) \
+                    if len(taken) < len(plans) else []
             log.warning("%s: batch of %d messages failed (%s); applying them one by one",
                         self.source.url, len(plans), exc)
         for plan in plans:
             self._commit_one(plan, state)
+        return plans
 
     def _write(self, plans: list[Plan], state: FolderState) -> None:
         with self.store.batch():
@@ -386,6 +400,11 @@ class _Moves:
 
     def __len__(self) -> int:
         return len(self.hashes)
+
+
+def _key(plan: Plan) -> MessageKey:
+    """How ``finish_move`` recognises this message's copy in its target folder."""
+    return MessageKey(plan.hash, getattr(plan.decision, "message_id", None))
 
 
 def _in_reply_to(data: bytes) -> tuple[str, ...]:

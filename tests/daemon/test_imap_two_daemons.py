@@ -94,6 +94,34 @@ def test_another_daemon_moves_them_after_this_one_fetched(dovecot, desk, setting
     assert len(dovecot.contents(TARGET)) == 6  # each message once
 
 
+def test_two_daemons_sharing_one_store_record_each_message_once(dovecot, desk, settings, tmp_path):
+    """The other daemon commits the same messages between this one's ledger look-up and its
+    commit: their ledger rows would collide; this poll counts them as done and goes on."""
+    settings = _settings(settings, dovecot)
+    dovecot.multiappend(_mail(5))
+    desk.release()
+    shared = Store(tmp_path / "desk.duckdb")  # the second daemon's handle on the same file
+    mine = open_source(settings.mailbox, settings)
+    theirs = open_source(settings.mailbox, settings)
+    other = Ingestor(shared, theirs, fake_classify, settings)
+    real_known = desk.known_messages
+    raced = []
+
+    def known_then_the_other_daemon_commits(hashes):
+        found = real_known(hashes)
+        if not raced:
+            raced.append(other.poll())
+        return found
+
+    desk.known_messages = known_then_the_other_daemon_commits
+    with mine, theirs:
+        res = Ingestor(desk, mine, fake_classify, settings).poll()
+    assert raced[0].applied == 5
+    assert res.applied == 0 and res.duplicates == 5 and res.errors == 0
+    assert desk.ledger().height == 5 and desk.ledger()["status"].to_list() == ["applied"] * 5
+    assert dovecot.contents("INBOX") == {} and len(dovecot.contents(TARGET)) == 5
+
+
 def test_two_daemons_polling_the_same_mailbox_at_once(dovecot, desk, settings, tmp_path):
     """Free-running: both poll in loops while mail arrives; neither fails, nothing is lost."""
     settings = _settings(settings, dovecot)
