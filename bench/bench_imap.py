@@ -193,8 +193,7 @@ def run(n: int, batch: int, single_n: int, log: Callable[[str], None] = print) -
 
 NOTES = """
 Where the batched commands go (N messages, batch B): SELECT + `UID FETCH n:* (RFC822.SIZE)` (the
-new UIDs with their sizes), then N/B `UID FETCH`
-and N/B `UID MOVE` (or `UID COPY` + `UID STORE +FLAGS.SILENT (\\Deleted)` + `UID EXPUNGE` of
+new UIDs with their sizes), then N/B `UID FETCH` and N/B `UID MOVE` (or `UID COPY` + `UID STORE +FLAGS.SILENT (\\Deleted)` + `UID EXPUNGE` of
 exactly those UIDs without MOVE), plus 3 once for a missing target folder (the refused MOVE with
 TRYCREATE, CREATE, SUBSCRIBE). Here everything goes to one folder; the ingest engine moves to up
 to six (one per kind), so it needs B >= 1,000 to stay within 10 commands per 1,000 messages.
