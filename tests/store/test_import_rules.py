@@ -81,3 +81,19 @@ def test_the_importer_holds_to_the_address_rule(store, tmp_path):
         else:
             with pytest.raises(ImportFailed, match="row 1, column email"):
                 store.import_contacts(path, "g1")
+
+
+def test_the_domain_cache_changes_no_answer(monkeypatch):
+    """The memoised domain check (for import speed) answers as email-validator does uncached."""
+    import sys
+
+    assert addresses.DOMAIN_CHECKS_CACHED
+    module = sys.modules["email_validator.validate_email"]
+    samples = ["ok@x.example", "b@X.Example", "a@x..example", "a@-x.example", "a@münchen.example",
+               "a@xn--mnchen-3ya.example", "a@host.local", "a@x", "a@x_y.example", "ok@x.example"]
+    cached = [addresses.problem(s) for s in samples] + [addresses.problem(s) for s in samples]
+    assert module.validate_email_domain_name.cache_info().hits > 0
+    monkeypatch.setattr(module, "validate_email_domain_name",
+                        module.validate_email_domain_name.__wrapped__)
+    plain = [addresses.problem(s) for s in samples] * 2
+    assert cached == plain
