@@ -371,7 +371,7 @@ class Reader:
             if bare:
                 pattern = "standalone-verb"
             elif cat("terse") and all(t.category in ("terse", "politeness", "self", "targets")
-                                      for t in hits):
+                                      for t in hits) and _all_covered(words, hits):
                 pattern, blocked = "standalone-word", "standalone"
         if pattern is None:
             for h in cat("nouns"):
@@ -499,7 +499,8 @@ class Reader:
             words = r.tokens
             action = [h for h in r.hits if h.category in ("terse", "stop", "remove", "unsubscribe", "nouns")]
             if action:
-                if r.foreign or (r.verdict == "blocked" and r.blocked_by != "standalone"):
+                if r.foreign or (r.verdict == "blocked" and r.blocked_by != "standalone") \
+                        or not _all_covered([t.text for t in r.tokens], r.hits):
                     return None
                 signal = signal or (r, action[0])
             elif r.foreign and not (len(words) <= 3 and all(t.capital for t in words if t.text in r.foreign)):
@@ -614,6 +615,13 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
         if r.index - 1 in marks or (r.index - 1 in named and r.where == "body"
                                     and (r.pattern or "").startswith("remove") and not r.self_near):
             r.verdict, r.blocked_by = "blocked", "third-party"
+
+
+def _all_covered(words: list[str], hits: list[Hit]) -> bool:
+    """Every word of the clause is a lexicon word ("Stop merci", "BAJA POR FAVOR"), none a mere
+    function word ("I am out of the office")."""
+    covered = {i for h in hits for i in range(h.start, h.end)}
+    return all(i in covered for i in range(len(words)))
 
 
 def _has_gap(h: Hit) -> bool:

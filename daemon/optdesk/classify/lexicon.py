@@ -55,6 +55,7 @@ CATEGORIES = {
 STEM_CATEGORIES = {"unsubscribe", "remove", "stop", "send", "receive", "want", "targets"}
 TYPO_CATEGORIES = {"unsubscribe", "remove", "nouns", "receive", "send"}
 GAP = 3
+CACHE = 200_000  # words and stems remembered across messages
 TYPO_MIN = 6
 LONG_TYPO = 9  # words this long forgive two typing errors, in the categories below
 LONG_TYPO_CATEGORIES = {"unsubscribe", "nouns"}
@@ -110,6 +111,8 @@ class Lexicon:
         self._build()
 
     def _build(self) -> None:
+        self._cache: dict[tuple[str, str], list[tuple[Entry, bool]]] = {}
+        self._stems: dict[tuple[str, str], str] = {}
         self.exact: dict[str, list[Entry]] = defaultdict(list)
         self.prefixes: dict[str, list[Entry]] = defaultdict(list)
         self.suffixes: dict[str, list[Entry]] = defaultdict(list)
@@ -164,8 +167,14 @@ class Lexicon:
 
     def stem(self, language: str, word: str) -> str | None:
         """The Snowball stem of ``word`` (as written, accents kept), folded."""
-        algorithm = self.languages.get(language)
-        return fold(_stem(algorithm, word)) if algorithm else None
+        key = (language, word)
+        found = self._stems.get(key)
+        if found is None:
+            algorithm = self.languages.get(language)
+            found = fold(_stem(algorithm, word)) if algorithm else ""
+            if len(self._stems) < CACHE:
+                self._stems[key] = found
+        return found or None
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -188,7 +197,17 @@ class Lexicon:
         return False
 
     def _candidates(self, token: str, raw: str | None = None) -> list[tuple[Entry, bool]]:
+        """The entries whose first word matches this token (cached: words recur)."""
         raw = raw or token
+        key = (token, raw)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._find_candidates(token, raw)
+            if len(self._cache) < CACHE:
+                self._cache[key] = cached
+        return cached
+
+    def _find_candidates(self, token: str, raw: str) -> list[tuple[Entry, bool]]:
         found: dict[str, tuple[Entry, bool]] = {}
         for e in self.exact.get(token, ()):
             if _short_ok(e.words[0], raw):
