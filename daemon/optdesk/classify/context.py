@@ -62,8 +62,8 @@ class Context:
         repeats it (a part of three words or more found in the quoted text), e.g. "Re: <our
         title> - BAJA POR FAVOR" gives "BAJA POR FAVOR". A short subject is always read."""
         subject = self.subject.strip()
-        if not subject:
-            return None
+        if not subject or not self.rules.reader.may_ask(subject):
+            return None  # nothing in it could be read as a request
         whole = fold(" ".join(self.mail.text[:50_000].split()))
         new = fold(" ".join(self.new.text.split()))
         kept = []

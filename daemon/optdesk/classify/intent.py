@@ -33,6 +33,7 @@ from optdesk.classify.words import (
     Token,
     clauses,
     fold,
+    split_words,
 )
 
 NEG_BEFORE, NEG_AFTER = 6, 3
@@ -55,6 +56,7 @@ def stopwords() -> frozenset[str]:
 
 
 PLAUSIBLE_MIN_WORDS = 5
+READ_CACHE = 50_000  # clauses remembered
 _PREFERENCE = {lang: i for i, lang in enumerate(STOPWORD_LANGUAGES)}  # ties: the common languages first
 
 
@@ -71,6 +73,8 @@ def implausible_languages(words: list[str]) -> set[str]:
     return {lang for lang, n in counts.items() if n * 3 < best}
 _ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
            "terse")
+_QUICK = frozenset(("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more",
+                    "objection", "terse", "authority", "decline", "affirm", "keep"))
 _STRONG = ("unsubscribe", "nouns", "objection", "remove", "stop", "no_more", "authority")  # safety net
 
 
@@ -143,6 +147,7 @@ class Reader:
     def __init__(self, lexicon: Lexicon, stopwords: frozenset[str]) -> None:
         self.lex = lexicon
         self.stopwords = stopwords
+        self._readings: dict[tuple, list[Reading]] = {}
 
     # -- one clause ---------------------------------------------------------------------------
 
@@ -170,6 +175,18 @@ class Reader:
         return tokens, _dominant(hits), hits
 
     def read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
+        """The clause's readings (a copy from the cache when the same clause was read before:
+        greetings, closings and short requests recur)."""
+        key = (clause.text, clause.question, where, names & {t.text for t in clause.tokens},
+               tuple(t.reported for t in clause.tokens))
+        cached = self._readings.get(key)
+        if cached is None:
+            cached = self._read(clause, where, names)
+            if len(self._readings) < READ_CACHE:
+                self._readings[key] = cached
+        return [replace(r, clause=clause) for r in cached]
+
+    def _read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
         tokens, hits, raw = self.hits(clause)
         if any(t.text == ADDRESS_TOKEN for t in tokens) and any(
                 i > 0 and t.capital and t.text not in self.lex.words and t.text not in self.stopwords
@@ -445,10 +462,21 @@ class Reader:
                 r.verdict, r.blocked_by = "blocked", "mention"
         return out
 
+    def may_ask(self, text: str) -> bool:
+        """A quick test: does ``text`` hold any word that could start a request, a block or a
+        safety-net word? Most replies hold none and need no reading."""
+        for word, *_ in split_words(text, self.lex.joined_set):
+            for entry, _ in self.lex._candidates(word):
+                if entry.category in _QUICK:
+                    return True
+        return False
+
     def opt_out(self, body: str, subject: str | None, names: frozenset[str] = frozenset(),
                 sender: str | None = None) -> Intent:
         """Does the reply ask to stop mail? ``subject`` is None when it is our own subject;
         ``sender`` tells the writer's own addresses in the text from other people's."""
+        if not self.may_ask(f"{body}\n{subject or ''}"):
+            return Intent("none", "no request", None, [])
         body_readings = self.read_text(body, "body", names, sender)
         subject_readings = self.read_text(subject, "subject", names, sender) if subject else []
         readings = body_readings + subject_readings

@@ -47,9 +47,13 @@ def _list_unsubscribe(ctx: Context) -> tuple[Decision | None, dict]:
 def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
     """(where, text) when the reply's first line, or its own subject, is exactly the keyword our
     quoted footer asks for ("reply STOP to unsubscribe")."""
+    lines = [line.strip() for line in ctx.new.text.splitlines() if line.strip()]
+    short = [ln for ln in lines if len(ln) <= 40]
+    subject_words = (ctx.own_subject or "").split()
+    if not short and len(subject_words) > 6 and not subject_words[-1].isupper():
+        return None  # only a short line or subject, or a subject's last word, can be a keyword
     if not ctx.footer_keywords:
         return None
-    lines = [line.strip() for line in ctx.new.text.splitlines() if line.strip()]
     first = lines[0] if lines else ""
     for where, text in (("body", first), ("subject", ctx.own_subject or "")):
         if text and _bare(text) in ctx.footer_keywords:
