@@ -139,7 +139,9 @@ def main() -> int:
         f"{time.strftime('%Y-%m-%d')}. Medians (p90) through the public Store API. *Warm*: within\n"
         "one burst, the connection reused (as while typing); *cold*: the file opened for the call\n"
         "(as after a pause of more than a second). Type-ahead is a range scan over `name_tokens`,\n"
-        "name words kept sorted by token so that zone maps skip all but a few row groups.\n\n"
+        "name words kept sorted by token so that zone maps skip all but a few row groups.\n"
+        "The import checks every distinct address by the one address rule (email-validator, no\n"
+        "DNS, each distinct domain checked once): about 13 µs an address.\n\n"
         f"{table}\n"
     )
     shutil.rmtree(workdir, ignore_errors=True)
