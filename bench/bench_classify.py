@@ -163,8 +163,14 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "classify.md"))
     parser.add_argument("--accuracy-only", action="store_true",
                         help="only the per-language figures on the reply corpus")
+    parser.add_argument("--before", default="fab04d8",
+                        help="the revision to compare with (the phrase rules before the intent engine)")
+    parser.add_argument("--first-look", default="fcdd247",
+                        help="the last revision before the holdout half's failures were read")
     args = parser.parse_args()
-    accuracy = corpus_accuracy()
+    accuracy = (corpus_accuracy() + before_figures(args.before, "before the intent engine (phrase rules)")
+                + before_figures(args.first_look, "the intent engine when the holdout half was first read",
+                                 parts=("holdout",)))
     print(accuracy)
     if args.accuracy_only:
         out = pathlib.Path(args.out)
@@ -216,6 +222,35 @@ def corpus_accuracy() -> str:
     lines += ["", f"Declining or questioning answers accepted: **{false_accepts}**. "
               f"(Scored in {time.perf_counter() - t0:.1f} s.)", ""]
     return "\n".join(lines)
+
+
+def before_figures(revision: str, what: str, parts: tuple[str, ...] = ("dev", "holdout")) -> str:
+    """The same corpus classified by an earlier revision (checked out into a temporary git
+    worktree, run in its own process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = pathlib.Path(tmp) / "before"
+        made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), revision],
+                              capture_output=True, text=True)
+        if made.returncode != 0:
+            return f"(revision {revision} not available: {made.stderr.strip()[:200]})\n"
+        try:
+            halves, parts = parts, []
+            for part in halves:
+                out = subprocess.run([sys.executable, str(ROOT / "tests" / "classify" / "reply_corpus.py"),
+                                      "--code", str(tree), "--part", part, "--show", "none"],
+                                     capture_output=True, text=True, timeout=900)
+                table = "\n".join(line for line in out.stdout.splitlines() if line.startswith("|"))
+                parts += [f"### {part}, classified by {revision}", "", table, ""]
+            answers = subprocess.run([sys.executable, str(ROOT / "tests" / "classify" / "reply_corpus.py"),
+                                      "--code", str(tree), "--answers"], capture_output=True, text=True,
+                                     timeout=900).stdout.strip().splitlines()
+            parts += [f"Invitation answers by {revision}: `{answers[-1] if answers else '?'}` "
+                      "(`review->accept` and `decline->accept` are accepted refusals).", ""]
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True)
+    return "\n".join([f"## The same corpus, {what}", "",
+                      f"Revision {revision} on the same messages.", "", *parts])
 
 
 def write_report(path: pathlib.Path, rows: list, repeats: int, fixed: tuple[float, float],
