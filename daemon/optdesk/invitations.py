@@ -27,6 +27,7 @@ import string
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -34,7 +35,7 @@ from email.utils import format_datetime, make_msgid
 from optdesk import addresses
 from optdesk.errors import HeaderInjection, InvalidField, OptdeskError
 from optdesk.settings import Settings, signing_key
-from optdesk.smtp import check_headers, safe_header
+from optdesk.smtp import check_headers, safe_header, unwritable
 from optdesk.store.base import utcnow
 from optdesk.store.invitations import Reservation, refusal
 from optdesk.tokens import make_token
@@ -120,6 +121,22 @@ def check_header(field: str, value: str, limit: int | None = None) -> str:
     return value
 
 
+def check_writable(field: str, header: str, value: str | Address) -> None:
+    """The value as the email package holds it in that header: HeaderInjection naming the field
+    when it reads a control character there (its address parser decodes more than a subject's),
+    InvalidField when it cannot write the header out (a rare mix of characters makes its
+    folder raise)."""
+    msg = EmailMessage(policy=SMTP)
+    msg[header] = value
+    try:
+        check_headers(msg)
+    except HeaderInjection as exc:
+        raise HeaderInjection(f"{field}: {exc}") from None
+    problem = unwritable(msg)
+    if problem:
+        raise InvalidField(f"{field} cannot go into a mail header: {problem}")
+
+
 def check_email(field: str, value: str) -> str:
     """The address, stripped; HeaderInjection or InvalidField (``addresses.InvalidAddress``)
     naming the field with the reason."""
@@ -171,6 +188,8 @@ def check_fields(fields: InvitationFields, settings: Settings) -> InvitationFiel
         language, settings.invitations.organisation), MAX_SUBJECT)
     field = "reply domain (settings invitations.reply_domain)"
     addresses.check_domain(check_header(field, settings.invitations.reply_domain), field)
+    check_writable("sender name", "From", addresses.parse(email).header(name))
+    check_writable("subject", "Subject", subject)
     comments = (fields.comments or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if "\x00" in comments or len(comments) > MAX_COMMENTS:
         raise InvalidField(f"comments must be text of at most {MAX_COMMENTS} characters")
@@ -211,6 +230,9 @@ def build_message(
                                 expires_at=expires_at))
     msg["Content-Language"] = fields.language  # after set_content, which drops Content-*
     check_headers(msg)
+    problem = unwritable(msg)
+    if problem:
+        raise InvalidField(f"the invitation to {to_email} cannot be sent: {problem}")
     return msg
 
 
@@ -249,15 +271,16 @@ def plan(store, data_group: str, contact_ids: Iterable[int], *, cooloff_days: in
 
 def recipient_problem(row: dict) -> str | None:
     """Why the contact's name or primary address cannot go into the To header, or None."""
-    try:
-        check_header("contact name", row["name"] or "", MAX_NAME)
-    except HeaderInjection:
-        return "the contact's name contains a line break or control character; fix it first"
-    except InvalidField as exc:
-        return f"the contact's name is too long ({exc}); fix it first"
     problem = addresses.problem(row["email"])
     if problem:
         return f"primary address {row['email']!r} is not an email address: {problem}; fix it first"
+    try:  # the To header as build_message writes it
+        name = check_header("contact name", row["name"] or "", MAX_NAME)
+        check_writable("contact name", "To", addresses.parse(row["email"]).header(name))
+    except HeaderInjection:
+        return "the contact's name contains a line break or control character; fix it first"
+    except InvalidField as exc:  # too long, or not writable as a header
+        return f"{exc}; fix it first"
     return None
 
 

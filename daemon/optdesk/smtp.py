@@ -220,6 +220,19 @@ def envelope(msg: EmailMessage) -> list[tuple[str, str, str]]:
     return out
 
 
+def unwritable(msg: EmailMessage) -> str | None:
+    """Why the email package cannot write the message out as ``smtplib`` will (UTF-8 headers
+    when an address needs SMTPUTF8), or None. Some values (a non-ASCII character, a tab and
+    something like an encoded word) make its folder raise."""
+    utf8 = any(not address.isascii() for _, _, address in envelope(msg))
+    try:
+        msg.as_bytes(policy=msg.policy.clone(utf8=True) if utf8 else msg.policy)
+    except (UnicodeError, ValueError, TypeError, IndexError, AttributeError,
+            MessageError) as exc:
+        return f"the email package cannot write it out ({type(exc).__name__}: {exc})"
+    return None
+
+
 class SmtpSender:
     """One SMTP session, opened on ``connect()`` or ``with``, reused for every ``send``.
 
@@ -315,8 +328,8 @@ class SmtpSender:
 
     def refusal(self, msg: EmailMessage) -> str | None:
         """Why this server cannot take the message, before anything is sent, or None: an
-        address the address rule refuses, or one with a non-ASCII local part when the server
-        does not offer SMTPUTF8."""
+        address the address rule refuses, one with a non-ASCII local part when the server
+        does not offer SMTPUTF8, or a message the email package cannot write out."""
         parties = envelope(msg)
         if not any(role == "recipient" for role, _, _ in parties):
             return "the message has no recipient"
@@ -329,7 +342,7 @@ class SmtpSender:
             if addresses.needs_smtputf8(address) and not self.offers_smtputf8:
                 return (f"{role} {address} has a non-ASCII local part, which needs SMTPUTF8; "
                         f"the {self._where()} does not offer it")
-        return None
+        return unwritable(msg)
 
     def close(self) -> None:
         """End the session politely; safe to call twice."""
