@@ -89,15 +89,17 @@ class PollResult:
 
 
 def build_classifier(settings, store=None, key: bytes | None = None) -> Classify:
-    """The real classifier for ``settings`` (rules, signing key, review threshold); ``key``
-    defaults to ``signing_key(settings)``."""
+    """The real classifier for ``settings`` (rules, signing key, review threshold, who may file
+    a complaint); ``key`` defaults to ``signing_key(settings)``."""
     from optdesk.classify import Classifier, load_rules
+    from optdesk.feedback_loops import ComplaintSenders
     from optdesk.settings import signing_key
 
     rules = load_rules(settings.rules_dir)
     lookup = getattr(store, "invitation_for_message_id", None) if store is not None else None
     classifier = Classifier(rules, signing_key=signing_key(settings) if key is None else key,
-                            review_threshold=settings.review_threshold, invitation_lookup=lookup)
+                            review_threshold=settings.review_threshold, invitation_lookup=lookup,
+                            complaint_senders=ComplaintSenders.from_settings(settings.complaints))
     return classifier.classify
 
 

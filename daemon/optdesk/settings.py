@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from optdesk.errors import ConfigError
+from optdesk.feedback_loops import DEFAULT_SENDERS
 from optdesk.settings_checks import FOLDER_KINDS, RULES, check_whole
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -73,6 +74,19 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ComplaintSettings:
+    """Whose feedback reports (spam complaints) opt a contact out: ``senders`` (addresses, or
+    domains with their sub-domains; default the known providers' loops,
+    ``optdesk.feedback_loops.PROVIDERS``), authenticated by a DKIM signature or by the
+    ``Authentication-Results`` of the team's own MX (``authserv_ids``). Any other complaint goes
+    to review; see ``optdesk.feedback_loops``."""
+
+    senders: tuple[str, ...] = DEFAULT_SENDERS
+    authserv_ids: tuple[str, ...] = ()
+    require_authentication: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     db: str = "data/optdesk.duckdb"
     mailbox: str = "maildir:data/demo-mailbox"
@@ -90,6 +104,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
     # where each setting given came from (dotted key → file, variable or "command line"), for
     # error messages; not a setting itself
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -100,6 +115,7 @@ _SECTIONS = {
     "smtp": SmtpSettings,
     "invitations": InvitationSettings,
     "reports": ReportSettings,
+    "complaints": ComplaintSettings,
 }
 
 # OPTDESK_* variable → (section or None, key)

@@ -129,6 +129,47 @@ def addresses(value: Any) -> tuple[str, ...]:
     return tuple(address(v) for v in items)
 
 
+def _items(value: Any, what: str) -> list[str]:
+    """A TOML list of strings, or one string of items separated by commas (a variable)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        return [text(v).strip() for v in value]
+    raise ValueError(f"must be a list of {what}")
+
+
+def complaint_sender(value: Any) -> str:
+    """A feedback-loop sender: an address (exactly it) or a domain (and its sub-domains)."""
+    value = nonempty(value).strip().lower()
+    if "@" in value.lstrip("@"):
+        try:
+            return address(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} {exc}") from None
+    try:
+        domain(value.lstrip("@"))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is neither an email address nor a domain name: "
+                         f"{str(exc).removeprefix('is not a domain name: ')}") from None
+    return value
+
+
+def complaint_senders(value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(complaint_sender(v)
+                               for v in _items(value, "addresses or domains")))
+
+
+def authserv_ids(value: Any) -> tuple[str, ...]:
+    """The authserv-ids (RFC 8601) of the team's own MX: host names, as its headers write them."""
+    found = []
+    for item in _items(value, "authserv-ids (host names)"):
+        item = nonempty(item).strip().lower()
+        if any(c.isspace() or c in ";()\"" for c in item):
+            raise ValueError(f"{item!r} is not an authserv-id (a host name such as mx.example.org)")
+        found.append(item)
+    return tuple(dict.fromkeys(found))
+
+
 def data_group(value: Any) -> str:
     value = nonempty(value)
     if len(value.encode("utf-8")) > 255:
@@ -221,6 +262,10 @@ RULES: dict[tuple[str | None, str], Check] = {
     ("reports", "recipients"): addresses,
     ("reports", "period_days"): whole(1),
     ("reports", "trend_periods"): whole(1),
+    # who may file a spam complaint (optdesk.feedback_loops)
+    ("complaints", "senders"): complaint_senders,
+    ("complaints", "authserv_ids"): authserv_ids,
+    ("complaints", "require_authentication"): flag,
 }
 
 

@@ -53,17 +53,21 @@ def test_make_run_handles_every_kind(demo_dir, capsys):
                                    "auto_reply", "human"}
     sources = store.events(data_group="demo", kinds=["opt_out"])
     sources = sources.filter(sources["message_hash"].is_not_null())["source"]
-    assert sorted(sources) == ["complaint", "list_unsubscribe"] + ["reply"] * 7
+    # the demo's spam complaint comes from fbl@isp.example.net, not a configured feedback loop:
+    # a complaint pending review, nothing applied, left in the inbox (issue 12, item 1)
+    assert sorted(sources) == ["list_unsubscribe"] + ["reply"] * 7
+    held = ledger.filter(kind="complaint")
+    assert held["status"].to_list() == ["review"] and held["moved_to"].to_list() == [None]
     hard = ledger.filter(kind="bounce_hard", status="applied")["evidence"][0]
     assert ledger.filter(kind="bounce_hard", status="applied")["rule"][0].startswith("bounce-") and hard
-    assert store.review_queue("demo").height == 2
+    assert store.review_queue("demo").height == 3
     # the policy refusal is a sending incident: recorded and filed, nothing against the address
     incidents = store.incidents()
     assert incidents.height == 1 and incidents["reason"][0] == "blocked"
     refused = incidents["addresses"][0].to_list()
     assert not store.deliverability(refused[0])
-    assert len(_files(box)) == 3  # the human replies stay in the inbox
-    for kind, n in {"opt_out": 9, "complaint": 1, "bounce_hard": 2, "bounce_soft": 1,
+    assert len(_files(box)) == 4  # the human replies and the complaint held for review stay
+    for kind, n in {"opt_out": 9, "complaint": 0, "bounce_hard": 2, "bounce_soft": 1,
                     "auto_reply": 2}.items():
         assert len(_files(box / f".optdesk.{kind}")) == n, kind
     store.release()
@@ -73,7 +77,7 @@ def test_make_run_handles_every_kind(demo_dir, capsys):
     assert main(["--db", "data/optdesk.duckdb", "--mailbox", "maildir:data/demo-mailbox",
                  "status"]) == 0
     status = capsys.readouterr().out
-    assert "last poll:" in status and "open reviews: 2" in status and "backlog: 0 new" in status
+    assert "last poll:" in status and "open reviews: 3" in status and "backlog: 0 new" in status
     assert "sending incidents (last 7 days)" in status
     assert "refused 1 message: our IP or domain is on a block list or was refused [blocked]" in status
 

@@ -92,6 +92,9 @@ BAD = {
     "reports.recipients": ('["boss@", "team@acme.example"]', "not an email address"),
     "reports.period_days": ("0", "at least 1"),
     "reports.trend_periods": ("2.0", "whole number"),
+    "complaints.senders": ('["staff@hotmail.com", "fbl@@isp.example"]', "not an email address"),
+    "complaints.authserv_ids": ('["mx.example.org; dkim=pass"]', "not an authserv-id"),
+    "complaints.require_authentication": ('"no thanks"', "true or false"),
 }
 
 

@@ -10,6 +10,7 @@ from optdesk.classify import autoreply, bounce, complaint, optin, optout
 from optdesk.classify.context import Context, InvitationLookup
 from optdesk.classify.decision import Decision, Step
 from optdesk.classify.rules import RuleSet
+from optdesk.feedback_loops import ComplaintSenders
 from optdesk.mail import parse_message
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Classifier:
     without an invitation token; it returns None, ``{"token": "..."}`` (verified like a token in
     the address) or an already trusted payload dict (contact_id, data_group, …) from the store.
     ``now`` is for tests (token expiry, year of a return date without one).
+    ``complaint_senders`` (``optdesk.feedback_loops.ComplaintSenders``) says whose feedback
+    reports count; others are complaints pending review. Default: the known providers' loops.
     """
 
     def __init__(
@@ -45,12 +48,14 @@ class Classifier:
         review_threshold: float = 0.75,
         invitation_lookup: InvitationLookup | None = None,
         now: Callable[[], datetime] | None = None,
+        complaint_senders: ComplaintSenders | None = None,
     ) -> None:
         self.rules = rules
         self.signing_key = signing_key
         self.review_threshold = review_threshold
         self.invitation_lookup = invitation_lookup
         self._now = now or (lambda: datetime.now(UTC))
+        self.complaint_senders = complaint_senders or ComplaintSenders()
         # flufl.bounce logs every detector at INFO and re-raised errors at ERROR; both are
         # noise here (errors end up in the decision's evidence).
         logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
@@ -71,7 +76,8 @@ class Classifier:
             mail = parse_message(data)
         except Exception as exc:
             return self._failed("parse", exc, steps)
-        ctx = Context(mail, self.rules, self.signing_key, self.invitation_lookup, self._now())
+        ctx = Context(mail, self.rules, self.signing_key, self.invitation_lookup, self._now(),
+                      raw=data, complaint_senders=self.complaint_senders)
         try:
             decision = self._stages(ctx, steps)
             return self._finish(ctx, decision, steps)

@@ -1,4 +1,9 @@
-"""Stage 1: feedback-loop complaints (RFC 5965 ARF reports)."""
+"""Stage 1: feedback-loop complaints (RFC 5965 ARF reports, Amazon SES complaints).
+
+A complaint counts only from a trusted feedback loop (``optdesk.feedback_loops``: a configured
+sender, authenticated by DKIM or by the team's MX); any other is still a ``complaint``, but
+pending review, so that nothing is applied.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from email.message import Message
 
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
+from optdesk.feedback_loops import ComplaintSenders
 from optdesk.mail.parse import addresses_in, decode_header_value
 
 STAGE = "complaint"
@@ -65,7 +71,20 @@ def _ses_complaint(ctx: Context) -> Decision | None:
     if not recipients:
         decision.review = True
         ctx.review_reasons.append("complaint without an identifiable original recipient")
+    _check_reporter(ctx, decision)
     return decision
+
+
+_DEFAULT_SENDERS = ComplaintSenders()
+
+
+def _check_reporter(ctx: Context, decision: Decision) -> None:
+    """Hold a complaint that is not from a trusted feedback loop for review."""
+    verdict = (ctx.complaint_senders or _DEFAULT_SENDERS).check(ctx.mail, ctx.raw)
+    decision.evidence["reporter_check"] = {"accepted": verdict.accepted, **verdict.evidence}
+    if not verdict.accepted:
+        decision.review = True
+        ctx.review_reasons.append(verdict.reason)
 
 
 def run(ctx: Context) -> tuple[Decision | None, dict]:
@@ -93,4 +112,5 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if not recipients:
         decision.review = True
         ctx.review_reasons.append("complaint without an identifiable original recipient")
+    _check_reporter(ctx, decision)
     return decision, evidence

@@ -33,6 +33,10 @@ class Context:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     bounce_like: bool = False
     review_reasons: list[str] = field(default_factory=list)
+    # the message's exact bytes (a DKIM signature is verified over them) and who may file a
+    # complaint (optdesk.feedback_loops.ComplaintSenders; None: the built-in defaults)
+    raw: bytes = b""
+    complaint_senders: Any = None
 
     @cached_property
     def new(self) -> NewText:
