@@ -111,9 +111,13 @@ def _best(found: list[tuple[Rule, str]], status: str) -> tuple[Rule, str]:
 
 def _names(text: str, address: str) -> bool:
     """The server's reply names the recipient before its complaint: ``550 <address>: …`` or
-    ``550 5.1.1 <address>... …`` (not the notice's own listing of the address)."""
+    ``550 5.1.1 <address>... …`` (not the notice's own listing of the address), or the notice
+    says RCPT TO for that address was the refused command."""
     pattern = r"\b[245]\d\d\b[^<>]{0,24}" + re.escape(f"<{address}>") + r"\s*(:|\.\.\.)"
-    return bool(address) and bool(re.search(pattern, text, re.IGNORECASE))
+    # or the notice reports the refused command for it: "RCPT TO: <address>" in its details
+    command = r"\brcpt\s+to\s*:?\s*<?" + re.escape(address) + r">?(?![\w.@-])"
+    return bool(address) and bool(re.search(pattern, text, re.IGNORECASE)
+                                  or re.search(command, text, re.IGNORECASE))
 
 
 def judge(rules: RuleSet, texts: list[tuple[str, str]], status: str = "",
