@@ -9,6 +9,11 @@ flufl.bounce, the text, the returned message's To) and each gets a reason from t
 * ``sending`` (our IP, domain, authentication, content, rate, the network …) → a **sending
   incident** (``Decision.incidents``), never counted against the address;
 * a success notice (delivered, relayed) is not a bounce at all.
+
+Cheaper, not different: anchors.py tries a case-insensitive pattern only where it may start
+(the reasons, the gate's literals, the notice's status codes and commands), and detectors.py
+is flufl.bounce's ``all_failures`` reading the body once. tests/classify/test_bounce_anchors.py
+holds both to the plain computation.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from optdesk.classify import prefilter
+from optdesk.classify.bounce.anchors import AnchorIndex, parse, plain_case
 from optdesk.classify.bounce_reasons import REASONS, describe, effect_of, family_of
 from optdesk.classify.prefilter import may_match
 from optdesk.classify.rules import RuleSet
@@ -83,7 +85,100 @@ def _search(rules: RuleSet, rule: Rule, text: str) -> str | None:
     return None
 
 
+class _ReasonIndex:
+    """The ``bounce_reason`` patterns behind one AnchorIndex (see anchors.py), cached on the
+    RuleSet: which rules match a text, trying each pattern only where it may start."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules.of("bounce_reason")
+        patterns, owner, first = [], [], []
+        for index, rule in enumerate(self.rules):
+            first.append(len(patterns))
+            patterns.extend(rule.patterns)
+            owner.extend([index] * len(rule.patterns))
+        self.patterns: tuple[re.Pattern[str], ...] = tuple(patterns)
+        self.owner: tuple[int, ...] = tuple(owner)
+        self.first: tuple[int, ...] = tuple(first)
+        self.position = {id(rule): i for i, rule in enumerate(self.rules)}
+        trees = [parse(p) for p in patterns]
+        self.anchors = AnchorIndex(patterns, parsed=trees)
+        self.unanchored = frozenset(self.anchors.unanchored)
+        # each rule's necessary literals, from the same parse: prefilter.combined, one parse less
+        self.literals: list[frozenset[str] | None] = []
+        for index, rule in enumerate(self.rules):
+            out: set[str] | None = set()
+            for tree in trees[self.first[index]:self.first[index] + len(rule.patterns)]:
+                found = None if tree is None else prefilter._sequence(
+                    tree.data if hasattr(tree, "data") else list(tree))
+                if found is None:
+                    out = None
+                    break
+                out |= found
+            self.literals.append(None if out is None else frozenset(out))
+        self.open = [bool(rule.patterns) for rule in self.rules]
+        self.conditional = tuple(
+            i for i, r in enumerate(self.rules)
+            if r.patterns and (r.command != "any" or r.unless_command != "none"
+                               or r.when_status or r.unless_status))
+
+    @classmethod
+    def of(cls, rules: RuleSet) -> _ReasonIndex:
+        index = getattr(rules, "_bounce_index", None)
+        if index is None:
+            index = cls(rules)
+            rules._bounce_index = index  # type: ignore[attr-defined]
+        return index
+
+    def candidates(self, text: str, lowered: str, command: str, status: str,
+                   hits: list) -> list[tuple[Rule, str]]:
+        """Like ``_candidates``; ``hits`` receives the anchor positions (for ``first_match``)."""
+        eligible = list(self.open)
+        for i in self.conditional:
+            eligible[i] = _eligible(self.rules[i], command, status)
+        hits.extend(self.anchors.hits(lowered))
+        done = [False] * len(self.rules)
+        owner, patterns = self.owner, self.patterns
+        for pos, ids in hits:
+            for pid in ids:
+                i = owner[pid]
+                if eligible[i] and not done[i] and patterns[pid].match(text, pos):
+                    done[i] = True
+        for pid in self.anchors.unanchored:
+            i = owner[pid]
+            if eligible[i] and not done[i] and patterns[pid].search(text):
+                done[i] = True
+        return [(rule, "") for i, rule in enumerate(self.rules)
+                if done[i] and may_match(self.literals[i], lowered)]
+
+    def first_match(self, rule: Rule, text: str, hits: list) -> str | None:
+        """The leftmost match of the rule's first pattern that matches (``pattern.search``)."""
+        start = self.first[self.position[id(rule)]]
+        for pid in range(start, start + len(rule.patterns)):
+            pattern = self.patterns[pid]
+            if pid in self.unanchored:
+                m = pattern.search(text)
+                if m:
+                    return m.group(0)
+                continue
+            for pos, ids in hits:
+                if pid in ids and (m := pattern.match(text, pos)):
+                    return m.group(0)
+        return None
+
+
+def _eligible(rule: Rule, command: str, status: str) -> bool:
+    """The rule's command and status conditions allow it (its patterns aside)."""
+    if rule.command != "any" and rule.command != command:
+        return False
+    if rule.unless_command != "none" and rule.unless_command == command:
+        return False
+    if rule.when_status and not status_in(rule.when_status, status):
+        return False
+    return not (rule.unless_status and status_in(rule.unless_status, status))
+
+
 def _candidates(rules: RuleSet, text: str, command: str, status: str) -> list[tuple[Rule, str]]:
+    """Every rule that matches the text (its command and status conditions met), in order."""
     lowered = text.lower()
     found = []
     for rule in rules.of("bounce_reason"):
@@ -125,15 +220,22 @@ def judge(rules: RuleSet, texts: list[tuple[str, str]], status: str = "",
     """The verdict for one recipient. ``texts``: (source name, text) in order of authority."""
     if action in ("delivered", "relayed", "expanded"):
         return Verdict("delivered", None, "action", action)
+    index = _ReasonIndex.of(rules)
     for source, raw in texts:
         text = normalise(raw)
         if not text:
             continue
-        found = _candidates(rules, text, command, status)
+        lowered = text.lower()
+        hits: list = []
+        fast = plain_case(text, lowered)
+        found = (index.candidates(text, lowered, command, status, hits) if fast
+                 else _candidates(rules, text, command, status))
         if found:
             rule, matched = _best(found, status)
-            matched = next((m.group(0) for m in (p.search(text) for p in rule.patterns) if m),
-                           matched)  # the rule's first pattern that matches: the telling words
+            # the rule's first pattern that matches: the telling words
+            first = index.first_match(rule, text, hits) if fast else next(
+                (m.group(0) for m in (p.search(text) for p in rule.patterns) if m), None)
+            matched = first if first is not None else matched
             reason = rule.reason
             if rule.else_reason != "none" and not (
                     (rule.confirm_command != "none" and rule.confirm_command == command)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from functools import cached_property
 
+from optdesk.classify.bounce.anchors import Anchored
 from optdesk.mail import decode_header_value, html_to_text
 from optdesk.mail.parse import ParsedMail, addresses_in, decode_bytes
 
@@ -39,6 +40,10 @@ RETURNED = re.compile(
     r"(?:[a-z][a-z0-9-]*: |[ \t]+\S)",
     re.IGNORECASE | re.MULTILINE,
 )
+# "Message-ID: <id>" and the like: what findall gave (the one group), tried where it may start
+_MESSAGE_ID = Anchored(re.compile(
+    r"(?:message-id|msgid|message id|in-reply-to|references)\s*[:=]?\s*<([^<>\s]+@[^<>\s]+)>",
+    re.IGNORECASE))
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 _DSN_START = re.compile(r"^(final-recipient|original-recipient|reporting-mta)[ \t]*:", re.I | re.M)
 DAEMON_LOCAL = re.compile(r"^(mailer[-_]?daemon|mail[-_]daemon|mdaemon|double-bounce|nobody)$",
@@ -291,8 +296,8 @@ class Notice:
     @cached_property
     def message_ids(self) -> frozenset[str]:
         """Message-IDs named anywhere in the notice (they look like addresses)."""
-        ids = re.findall(r"(?:message-id|msgid|message id|in-reply-to|references)\s*[:=]?\s*<([^<>\s]+@[^<>\s]+)>",
-                         self.full_text + "\n" + self.mail.header("message-id"), re.IGNORECASE)
+        ids = [m.group(1) for m in _MESSAGE_ID.finditer(
+            self.full_text + "\n" + self.mail.header("message-id"))]
         if self.returned.message_id:
             ids.append(self.returned.message_id)
         return frozenset(i.strip("<>").lower() for i in ids)

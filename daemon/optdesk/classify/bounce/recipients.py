@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flufl.bounce import all_failures
-
+from optdesk.classify.bounce.anchors import Anchored
+from optdesk.classify.bounce.detectors import all_failures
 from optdesk.classify.bounce.notice import DAEMON_LOCAL, DsnRecipient, Notice
 from optdesk.classify.bounce.providers import provider_failures, remote_reply
 
@@ -26,6 +26,7 @@ _REMOTE = re.compile(
     r"\s+refused|\s+rejected)", re.IGNORECASE)
 _REMOTE_BARE = re.compile(r"\b([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.[a-z]{2,})\s*\[\d{1,3}(?:\.\d{1,3}){3}\]",
                           re.IGNORECASE)
+_STATUS_AT, _CODE_AT, _REMOTE_AT = Anchored(_STATUS), Anchored(_CODE), Anchored(_REMOTE)
 _IN_URL = re.compile(r"(https?://|www\.)\S*$", re.IGNORECASE)
 _ENVELOPE_FROM = re.compile(r"\b(mail from|from|envelope-from|return-path|sender)\s*[:=]?\s*<?$",
                             re.IGNORECASE)
@@ -36,16 +37,21 @@ _SMTP_REPLY = re.compile(r"(?:^|[\s:;(\[])(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{
                          r"[245]\.\d{1,3}\.\d{1,3}\s)", re.MULTILINE)
 
 
-_COMMAND = re.compile(
+_COMMAND_PARTS = (
     r"in reply to (?:the )?(?:end of )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo|starttls|"
-    r"auth|bdat|quit)\b"
-    r"|after (?:the )?(end of data|data|rcpt to|rcpt|mail from|mail|initial connection|helo|ehlo|"
-    r"starttls|auth|pipelined)\b"
-    r"|did not like our (data|rcpt to|mail from|helo|ehlo)\b"
-    r"|does not like (recipient|sender|message)\b|\[(rcpt_to|mail_from|data)\]"
-    r"|\bsmtp:(rcpt|mail|data)\b"
-    r"|^\s*>>> (data|rcpt to|rcpt|mail from|mail|helo|ehlo|starttls|quit)\b",
-    re.IGNORECASE | re.MULTILINE)
+    r"auth|bdat|quit)\b",
+    r"after (?:the )?(end of data|data|rcpt to|rcpt|mail from|mail|initial connection|helo|ehlo|"
+    r"starttls|auth|pipelined)\b",
+    r"did not like our (data|rcpt to|mail from|helo|ehlo)\b",
+    r"does not like (recipient|sender|message)\b",
+    r"\[(rcpt_to|mail_from|data)\]",
+    r"\bsmtp:(rcpt|mail|data)\b",
+)
+_TRANSCRIPT_PART = r"^\s*>>> (data|rcpt to|rcpt|mail from|mail|helo|ehlo|starttls|quit)\b"
+_COMMAND = re.compile("|".join((*_COMMAND_PARTS, _TRANSCRIPT_PART)), re.IGNORECASE | re.MULTILINE)
+# Without a ">>> " the last alternative cannot match: the others alone, tried where they start.
+_COMMAND_UNLESS_TRANSCRIPT = Anchored(re.compile("|".join(_COMMAND_PARTS),
+                                                 re.IGNORECASE | re.MULTILINE))
 _COMMANDS = {"data": "data", "end of data": "data", "bdat": "data", "rcpt to": "rcpt",
              "rcpt": "rcpt", "mail from": "mail", "mail": "mail", "helo": "connect",
              "ehlo": "connect", "initial connection": "connect", "starttls": "connect",
@@ -56,7 +62,9 @@ _COMMANDS = {"data": "data", "end of data": "data", "bdat": "data", "rcpt to": "
 def command_in(text: str) -> str:
     """The SMTP command the failing reply answered (data, rcpt, mail, connect), '' unknown.
     Several in a text (a session transcript): the last one."""
-    found = [next(g for g in m.groups() if g) for m in _COMMAND.finditer(text or "")]
+    text = text or ""
+    matches = _COMMAND.finditer(text) if ">>>" in text else _COMMAND_UNLESS_TRANSCRIPT.finditer(text)
+    found = [next(g for g in m.groups() if g) for m in matches]
     return _COMMANDS.get(found[-1].lower(), "") if found else ""
 
 
@@ -77,23 +85,22 @@ class Failure:
 
 def _status_in(text: str) -> str:
     """The most specific status code in a text (x.0.0 only when there is no other)."""
-    found = ["{}.{}.{}".format(*m.groups()) for m in _STATUS.finditer(text)]
+    found = ["{}.{}.{}".format(*m.groups()) for m in _STATUS_AT.finditer(text)]
     failing = [s for s in found if s[0] != "2"] or found  # a transcript has 2.x.x "Ok" too
     specific = [s for s in failing if not s.endswith(".0.0")]
     return (specific or failing or [""])[0]
 
 
 def _code_in(text: str) -> str:
-    m = _CODE.search(text)
+    m = _CODE_AT.search(text)
     return m.group(1) if m else ""
 
 
 def _remote_in(text: str) -> str:
-    for pattern in (_REMOTE, _REMOTE_BARE):
-        m = pattern.search(text)
-        if m:
-            return m.group(1).lower().rstrip(".")
-    return ""
+    m = _REMOTE_AT.search(text)
+    if m is None and "[" in text:  # _REMOTE_BARE needs a "[" (the IP address)
+        m = _REMOTE_BARE.search(text)
+    return m.group(1).lower().rstrip(".") if m else ""
 
 
 def _blocks(notice: str, lowered: str, address: str, others: list[str]) -> str:
@@ -183,8 +190,8 @@ def find_failures(notice: Notice) -> tuple[list[Failure], str | None]:
     """The failed (and delivered) recipients and how they were found; an error from flufl.bounce
     on malformed input is returned, not raised."""
     _, records = notice.dsn
-    failures = _from_dsn(notice, [r for r in records if not notice.is_ours(r.address)
-                                  or len(records) == 1])
+    failures = _from_dsn(notice, [r for r in records if len(records) == 1
+                                  or not notice.is_ours(r.address)])
     error = None
     if not failures:
         failures = provider_failures(notice)
