@@ -161,7 +161,7 @@ class Reader:
             for base, language in self.lex.split_clitic(word):
                 base_raw = raw[: len(base)] if len(raw) == len(word) else base
                 if any(e.category in ("remove", "unsubscribe", "send", "receive") and e.language == language
-                       for e, _ in self.lex._candidates(base, base_raw)):
+                       for e, _ in self.lex.candidates(base, base_raw)):
                     out.append(replace(token, text=base, raw=base_raw))
                     word, raw = word[len(base):], raw[len(base):] if len(raw) == len(token.text) else word[len(base):]
                     break
@@ -466,7 +466,7 @@ class Reader:
         """A quick test: does ``text`` hold any word that could start a request, a block or a
         safety-net word? Most replies hold none and need no reading."""
         for word, *_ in split_words(text, self.lex.joined_set):
-            for entry, _ in self.lex._candidates(word):
+            for entry, _ in self.lex.candidates(word):
                 if entry.category in _QUICK:
                     return True
         return False

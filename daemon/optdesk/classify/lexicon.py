@@ -20,8 +20,9 @@ from functools import cache, lru_cache
 
 import yaml
 
-from optdesk.classify.words import Clause, fold, split_words
+from optdesk.classify.words import fold, split_words
 from optdesk.errors import RuleError
+from optdesk.yamlfile import compose_file
 
 CATEGORIES = {
     "unsubscribe": "verbs and phrases that alone ask to leave a list (unsubscribe, opt out)",
@@ -196,7 +197,7 @@ class Lexicon:
             return True
         return False
 
-    def _candidates(self, token: str, raw: str | None = None) -> list[tuple[Entry, bool]]:
+    def candidates(self, token: str, raw: str | None = None) -> list[tuple[Entry, bool]]:
         """The entries whose first word matches this token (cached: words recur)."""
         raw = raw or token
         key = (token, raw)
@@ -262,7 +263,7 @@ class Lexicon:
         written = list(raws) if raws is not None else words
         hits: list[Hit] = []
         for i, token in enumerate(words):
-            for entry, typo in self._candidates(token, written[i]):
+            for entry, typo in self.candidates(token, written[i]):
                 end = self._extend(entry, words, written, i + 1, 1)
                 if end is not None:
                     hits.append(Hit(entry, i, end, typo))
@@ -283,9 +284,6 @@ class Lexicon:
         if i < len(words) and self._word_matches(wp, entry, words[i], written[i]):
             return self._extend(entry, words, written, i + 1, k + 1)
         return None
-
-    def clause_hits(self, clause: Clause) -> list[Hit]:
-        return self.match([t.text for t in clause.tokens], [t.raw or t.text for t in clause.tokens])
 
     def split_clitic(self, token: str) -> list[tuple[str, str]]:
         """(verb, language) for a token that ends in a clitic pronoun of that language."""
@@ -346,7 +344,6 @@ def _one_edit(a: str, b: str) -> bool:
 
 # -- loading -------------------------------------------------------------------------------
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parse_entry(text: str) -> tuple[WordPattern, ...]:
@@ -371,14 +368,7 @@ def load_lexicon_file(path: pathlib.Path, name: str) -> tuple[str, str | None, l
         line = node.start_mark.line + 1 if node is not None else 1
         return RuleError(f"{name}:{line}: {reason}")
 
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=_Loader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"{name}:1: cannot read: {exc}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise RuleError(f"{name}:{mark.line + 1 if mark else 1}: YAML error: {exc.problem or exc}") from None
+    root = compose_file(path, name)
     if not isinstance(root, yaml.MappingNode):
         raise fail(root, "a lexicon file must be a mapping: language, stemmer and categories")
     language = stemmer = None

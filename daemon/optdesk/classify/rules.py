@@ -20,8 +20,8 @@ from optdesk.classify.prefilter import combined
 from optdesk.classify.ruletypes import FLAGS, RULE_TYPES, FieldSpec, Rule
 from optdesk.errors import RuleError
 from optdesk.mail.newtext import Quoting, default_quoting, load_quoting
+from optdesk.yamlfile import compose_text
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMON = {"id", "type", "description", "enabled"}
 
 
@@ -214,14 +214,7 @@ class _FileLoader:
         return values
 
     def load(self, text: str) -> list[Rule]:
-        try:
-            root = yaml.compose(text, Loader=_Loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            raise RuleError(f"{self.name}:{line}: YAML error: {exc.problem or exc}") from None
-        except yaml.YAMLError as exc:
-            raise RuleError(f"{self.name}:1: YAML error: {exc}") from None
+        root = compose_text(text, self.name)
         if root is None:
             return []
         if not isinstance(root, yaml.SequenceNode):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import yaml
 
 from optdesk.errors import RuleError
+from optdesk.yamlfile import compose_file
 
 _I = re.IGNORECASE
 KEYS = ("wrote", "attribution_start", "header_from", "header_fields", "original_message", "mobile_signature",
@@ -62,13 +63,7 @@ class Quoting:
 
 def load_quoting(path: pathlib.Path, name: str) -> Quoting:
     """Read and compile ``rules/mail/quoting.yaml``; errors name the file and line."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"{name}:1: cannot read: {exc}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise RuleError(f"{name}:{mark.line + 1 if mark else 1}: YAML error: {exc.problem or exc}") from None
+    root = compose_file(path, name)
     if not isinstance(root, yaml.MappingNode):
         raise RuleError(f"{name}:1: the quoting file must be a mapping of lists")
     lists: dict[str, list[str]] = {}
