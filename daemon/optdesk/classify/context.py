@@ -15,6 +15,8 @@ from optdesk.classify.words import fold
 from optdesk.mail import NewText, ParsedMail, extract_new_text
 
 InvitationLookup = Callable[[str], dict[str, Any] | None]
+_QUOTE_MARKS = re.compile(r"^[> \t]+", re.MULTILINE)
+_BLANK_LINE = re.compile(r"\n\s*\n")
 _CAPS_WORDS = re.compile(r"\b[^\W\d_a-z]{2,}(?:\s+[^\W\d_a-z]{2,})?\b")
 _QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
 
@@ -90,22 +92,17 @@ class Context:
         """The words our quoted release asks people to reply with to unsubscribe ("reply
         'STOP'", "antworten Sie mit „Abmelden“"), folded, from the lines of its footer."""
         found = set()
-        paragraphs, current = [], []
-        for line in self.mail.text[:100_000].splitlines():
-            line = line.lstrip("> \t")
-            if line.strip():
-                current.append(line.strip())
-            elif current:
-                paragraphs.append(" ".join(current))
-                current = []
-        paragraphs.append(" ".join(current))
-        for paragraph in paragraphs:
-            for m in self.rules.quoting.release_footer.finditer(paragraph):
-                sentence = paragraph[max(0, m.start() - 120): m.end() + 120]
-                for q in _QUOTED_WORD.finditer(sentence):
-                    found.add(_bare(q.group(1)))
-                for q in _CAPS_WORDS.finditer(sentence):  # "Reageer met STOP."
-                    found.add(_bare(q.group(0)))
+        # one paragraph a line, quote marks gone, its lines joined by single spaces
+        flat = "\n".join(" ".join(p.split()) for p in _BLANK_LINE.split(
+            _QUOTE_MARKS.sub("", self.mail.text[:100_000])))
+        for m in self.rules.quoting.release_footer.finditer(flat):
+            start = max(flat.rfind("\n", 0, m.start()) + 1, m.start() - 120)
+            end = flat.find("\n", m.end())
+            sentence = flat[start: min(m.end() + 120, len(flat) if end < 0 else end)]
+            for q in _QUOTED_WORD.finditer(sentence):
+                found.add(_bare(q.group(1)))
+            for q in _CAPS_WORDS.finditer(sentence):  # "Reageer met STOP."
+                found.add(_bare(q.group(0)))
         return frozenset(w for w in found if w)
 
     @cached_property

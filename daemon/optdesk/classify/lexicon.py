@@ -100,6 +100,10 @@ class Hit:
         return self.entry.language
 
 
+def _index() -> defaultdict:
+    return defaultdict(list)
+
+
 @dataclass
 class Lexicon:
     """Every language's entries, indexed for matching tokens."""
@@ -117,7 +121,7 @@ class Lexicon:
         self.exact: dict[str, list[Entry]] = defaultdict(list)
         self.prefixes: dict[str, list[Entry]] = defaultdict(list)
         self.suffixes: dict[str, list[Entry]] = defaultdict(list)
-        self.stems: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
+        self.stems: dict[str, dict[str, list[Entry]]] = defaultdict(_index)
         self.typos: dict[str, list[tuple[str, Entry]]] = defaultdict(list)
         self.words: set[str] = set()
         self.joined: set[str] = set()
@@ -355,6 +359,11 @@ def _parse_entry(text: str) -> tuple[WordPattern, ...]:
         prefix = part.endswith("*") and len(part) > 1
         suffix = part.startswith("*") and len(part) > 1 and not prefix
         core = part[:-1] if prefix else part[1:] if suffix else part
+        if core.isalpha():  # one plain word: most entries
+            folded, written = fold(core), core.lower()
+            words.append(WordPattern(folded, prefix=prefix, suffix=suffix,
+                                     raw=written if fold(written) == folded else folded))
+            continue
         pieces = split_words(core, frozenset({fold(core), fold(core).replace("-", "")}))
         for piece in pieces:
             written = core[piece[1]:piece[2]].lower() if len(pieces) > 1 else core.lower()

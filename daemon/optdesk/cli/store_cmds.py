@@ -6,7 +6,6 @@ import argparse
 import pathlib
 import sys
 
-from optdesk import csv_export
 from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 from optdesk.errors import OptdeskError
 
@@ -75,6 +74,8 @@ def cmd_import_contacts(args, settings) -> int:
 
 
 def cmd_export_opted_out(args, settings) -> int:
+    from optdesk import csv_export  # polars: only for the commands that write CSV
+
     df = open_store(settings).opted_out(group(args, settings), limit=None).drop("total")
     if args.format == "parquet":
         if not args.out:
@@ -90,6 +91,8 @@ def cmd_export_opted_out(args, settings) -> int:
 
 
 def cmd_suppressions(args, settings) -> int:
+    from optdesk import csv_export
+
     df = open_store(settings).suppressions(group(args, settings))
     if args.format == "csv":  # for people: formula cells neutralised
         sys.stdout.write(csv_export.write_csv(df))
