@@ -26,10 +26,10 @@ import subprocess
 import sys
 import time
 
-from optdesk.admin.opted_out import OptedOutView
-from optdesk.admin.optout_contact import OptOutContactView
-from optdesk.admin.review_queue import ReviewQueueView
 from optdesk.store import Store
+from optdesk.views.opted_out import OptedOutView
+from optdesk.views.optout_contact import OptOutContactView
+from optdesk.views.review_queue import ReviewQueueView
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TYPED = ["dupont", "amé mar", "schmidt", "lucas fer", "o'brien", "nowak", "giulia r", "søren"]

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import bench_imap  # noqa: E402
 from fixtures.dovecot import MAIL_UID  # noqa: E402
+from optdesk.daemon.ingest import Ingestor, build_classifier  # noqa: E402
 from optdesk.demo_mailbox import _arf, _dsn  # noqa: E402
-from optdesk.ingest import Ingestor, build_classifier  # noqa: E402
 from optdesk.sources import open_source  # noqa: E402
 from optdesk.store import Store  # noqa: E402
 

@@ -23,7 +23,7 @@ import time
 
 from aiosmtpd.controller import Controller
 
-from optdesk import invitations as inv
+from optdesk.outgoing import invitations as inv
 from optdesk.settings import load_settings
 from optdesk.store import Store
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from optdesk.reports import Period, build_report, write_report
+from optdesk.reports.report import Period, build_report, write_report
 from optdesk.store import Store
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The address rule: what optdesk takes for an email address, written once.
 
 Used by the contact importer (a bad address is named by row and column), the invitations
-(sender, contact, Reply-To) and ``optdesk.smtp`` (every address of a message it builds or
+(sender, contact, Reply-To) and ``optdesk.outgoing.smtp`` (every address of a message it builds or
 sends). The check is ``email-validator``'s syntax check, without DNS: an unquoted local part
 of at most 64 octets, a domain of valid labels under a real top-level domain and not a
 special-use name (``.local``, ``.test``, ``localhost`` …), at most 254 octets in all, no display

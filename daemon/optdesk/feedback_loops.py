@@ -18,7 +18,7 @@ its ``From`` alone — which anyone can write — is not enough. A report is *ac
    * a report with neither is accepted only with ``require_authentication = false``.
 
 Anything else is a complaint *pending review*: ``check`` says why, the complaint stage sets
-``review`` and the daemon applies nothing (``optdesk.actions``).
+``review`` and the daemon applies nothing (``optdesk.daemon.actions``).
 """
 
 from __future__ import annotations

@@ -250,7 +250,7 @@ RULES: dict[tuple[str | None, str], Check] = {
     ("smtp", "ca_file"): optional(nonempty),
     ("smtp", "rate_per_second"): number(0),
     ("smtp", "timeout"): _positive_seconds(),
-    # the texts of an invitation: their content is checked by optdesk.invitations.check_fields
+    # the texts of an invitation: their content is checked by optdesk.outgoing.invitations.check_fields
     ("invitations", "sender_name"): text,
     ("invitations", "sender_email"): address,
     ("invitations", "organisation"): text,
@@ -291,14 +291,14 @@ def check_whole(settings) -> list[tuple[str, str]]:
         if name == inbox:
             found.append((f"folders.{kind}", f"that is the inbox the daemon reads ({inbox})"))
     if settings.smtp.url != type(settings.smtp)().url:
-        from optdesk.smtp import parse_smtp_url
+        from optdesk.outgoing.smtp import parse_smtp_url
 
         try:
             parse_smtp_url(settings.smtp.url)
         except ConfigError as exc:
             found.append(("smtp.url", str(exc)))
     if settings.reports.cron != type(settings.reports)().cron:
-        from optdesk.reports import report_trigger
+        from optdesk.reports.report import report_trigger
 
         try:
             report_trigger(settings)

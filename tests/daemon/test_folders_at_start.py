@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
+from optdesk.daemon.scheduler import Daemon
 from optdesk.demo_mailbox import write_maildir
 from optdesk.errors import ConfigError
-from optdesk.scheduler import Daemon
 from optdesk.settings import DEFAULT_FOLDERS, Settings
 
 from .conftest import fake_classify, make_mail

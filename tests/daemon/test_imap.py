@@ -9,9 +9,9 @@ import pathlib
 
 import pytest
 
+from optdesk.daemon.ingest import build_classifier
+from optdesk.daemon.scheduler import Backoff, Daemon
 from optdesk.demo_mailbox import demo_messages, demo_people
-from optdesk.ingest import build_classifier
-from optdesk.scheduler import Backoff, Daemon
 
 from .imap_helpers import daemon_settings, demo_store, key
 
@@ -61,7 +61,7 @@ def _opt_out_mail(store, settings, n: int) -> list[bytes]:
 
 def _errors(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.levelno >= logging.ERROR and r.name == "optdesk.scheduler"]
+            if r.levelno >= logging.ERROR and r.name == "optdesk.daemon.scheduler"]
 
 
 def test_dovecot_restarted_mid_poll(private_dovecot, tmp_path, tmp_path_factory, caplog):

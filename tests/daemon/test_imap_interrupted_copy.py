@@ -13,7 +13,7 @@ import hashlib
 import pytest
 from imapclient import IMAPClient
 
-from optdesk.ingest import Ingestor
+from optdesk.daemon.ingest import Ingestor
 from optdesk.sources import open_source
 
 from .conftest import fake_classify, make_mail

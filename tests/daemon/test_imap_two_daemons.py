@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from optdesk.ingest import Ingestor
+from optdesk.daemon.ingest import Ingestor
 from optdesk.sources import open_source
 from optdesk.store import Store
 

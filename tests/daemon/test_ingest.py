@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from optdesk.daemon.ingest import Ingestor
 from optdesk.errors import MailboxUnavailable
-from optdesk.ingest import Ingestor
 from optdesk.testing import FakeMailbox, FakeSource
 
 from .conftest import fake_classify, make_mail

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from optdesk.ingest import Ingestor
+from optdesk.daemon.ingest import Ingestor
 from optdesk.sources import open_source
 from optdesk.sources.maildir import MaildirSource
 

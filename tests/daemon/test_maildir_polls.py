@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from optdesk.ingest import Ingestor
+from optdesk.daemon.ingest import Ingestor
 from optdesk.sources.maildir import MaildirSource
 
 from .conftest import fake_classify, make_mail

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from optdesk.daemon.scheduler import Backoff, Daemon
 from optdesk.errors import MailboxUnavailable
-from optdesk.scheduler import Backoff, Daemon
 from optdesk.testing import FakeMailbox, FakeSource
 
 from .conftest import fake_classify, make_mail
@@ -36,7 +36,7 @@ def test_jobs_on_the_schedule(daemon):
     assert poll.max_instances == 1 and poll.coalesce is True
     assert poll.trigger.interval.total_seconds() == daemon.settings.poll_interval
     assert ("invitation_expiry" in jobs) == hasattr(daemon.store, "expire_invitations")
-    from optdesk import reports
+    from optdesk.reports import report as reports
 
     assert ("report" in jobs) == hasattr(reports, "run_scheduled_report")
 

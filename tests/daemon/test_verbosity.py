@@ -74,9 +74,9 @@ def test_each_v_shows_more(tmp_path, flags):
     if not flags:
         assert info == set() and debug == set(), text
     elif flags == ("-v",):
-        assert "optdesk.scheduler" in info and debug == set(), text  # each plan, each job
-        assert re.search(r"INFO optdesk.scheduler: UID \d+: auto_reply", text), text
+        assert "optdesk.daemon.scheduler" in info and debug == set(), text  # each plan, each job
+        assert re.search(r"INFO optdesk.daemon.scheduler: UID \d+: auto_reply", text), text
     else:
-        assert "optdesk.scheduler" in info and "optdesk" in debug, text
+        assert "optdesk.daemon.scheduler" in info and "optdesk" in debug, text
         assert re.search(r"DEBUG optdesk: settings: .*poll_interval from OPTDESK_POLL_INTERVAL, "
                          r"db from command line, mailbox from command line", text), text

@@ -13,10 +13,10 @@ import pytest
 
 from fixtures.store import contact_row, write_contacts_csv
 from optdesk import addresses
-from optdesk import invitations as inv
 from optdesk.errors import HeaderInjection, InvalidField, SmtpError
+from optdesk.outgoing import invitations as inv
+from optdesk.outgoing.smtp import SmtpSender, build_message, safe_address
 from optdesk.settings import SmtpSettings
-from optdesk.smtp import SmtpSender, build_message, safe_address
 
 from .conftest import GROUP, KEY, make_settings
 

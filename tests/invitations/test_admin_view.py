@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fixtures.store import contact_row, write_contacts_csv
-from optdesk.admin.invitations import SOURCES, InvitationsView
-from optdesk.admin.selection import set_selection
+from optdesk.views.invitations import SOURCES, InvitationsView
+from optdesk.views.selection import set_selection
 
 from .conftest import GROUP, KEY, make_settings
 

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from optdesk import invitations as inv
-from optdesk.ingest import build_classifier
+from optdesk.daemon.ingest import build_classifier
+from optdesk.outgoing import invitations as inv
 
 from .conftest import GROUP, KEY
 from .test_guardrails import Recorder

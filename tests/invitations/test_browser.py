@@ -11,7 +11,7 @@ import pytest
 
 from fixtures.jupyter import NOTEBOOKS, open_and_run, screenshot, start_lab
 from fixtures.store import contact_row, write_contacts_csv
-from optdesk.admin.selection import set_selection
+from optdesk.views.selection import set_selection
 
 from .conftest import GROUP, KEY
 

@@ -1,5 +1,5 @@
 """The acceptance loop against real servers: invite over SMTP (aiosmtpd, STARTTLS + login),
-reply into a real Dovecot, one daemon poll (``optdesk.ingest``), then the store.
+reply into a real Dovecot, one daemon poll (``optdesk.daemon.ingest``), then the store.
 
 Every refusal path goes through the same loop: a decline, an automatic reply, a spoofed
 sender, a forged, an expired and a replayed token.
@@ -14,8 +14,8 @@ from email.utils import format_datetime, make_msgid
 
 import pytest
 
-from optdesk import invitations as inv
-from optdesk.ingest import build_classifier, poll_once
+from optdesk.daemon.ingest import build_classifier, poll_once
+from optdesk.outgoing import invitations as inv
 from optdesk.sources import open_source
 from optdesk.store import utcnow
 from optdesk.tokens import make_token

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from optdesk import invitations as inv
 from optdesk.errors import HeaderInjection
+from optdesk.outgoing import invitations as inv
 from optdesk.store import utcnow
 from optdesk.store.invitations import Reservation
 

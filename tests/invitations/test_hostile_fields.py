@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from optdesk import invitations as inv
 from optdesk.cli import main
 from optdesk.errors import HeaderInjection, InvalidField
+from optdesk.outgoing import invitations as inv
 
 from .conftest import GROUP, KEY, make_settings
 from .test_render import reservation

@@ -11,7 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from optdesk.admin.selection import set_selection
+from optdesk.views.selection import set_selection
 
 from .conftest import GROUP, KEY
 

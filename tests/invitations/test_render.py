@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from optdesk import invitations as inv
 from optdesk.errors import HeaderInjection, InvalidField
+from optdesk.outgoing import invitations as inv
 from optdesk.store.invitations import Reservation
 from optdesk.tokens import verify_token
 

@@ -8,8 +8,8 @@ import re
 import polars as pl
 import pytest
 
-from optdesk.report_html import duration, render_html
-from optdesk.reports import Period, build_report, write_report
+from optdesk.reports.html import duration, render_html
+from optdesk.reports.report import Period, build_report, write_report
 
 from . import expected, gen
 

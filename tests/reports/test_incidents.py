@@ -8,8 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from optdesk.report_html import render_html, sections
-from optdesk.reports import Period, build_report, report_email, write_report
+from optdesk.reports.html import render_html, sections
+from optdesk.reports.report import Period, build_report, report_email, write_report
 from optdesk.settings import load_settings
 
 from . import gen
@@ -89,7 +89,7 @@ def test_no_incidents_says_so(tmp_path):
 
 
 def test_notebook_view_shows_incidents(report, tmp_path):
-    from optdesk.admin.reports_view import ReportsView
+    from optdesk.views.reports_view import ReportsView
 
     _, store = report
     settings = load_settings(env={}, overrides={

@@ -12,7 +12,7 @@ import sys
 import nbformat
 import pytest
 
-from optdesk.reports import Period, utcnow
+from optdesk.reports.report import Period, utcnow
 from optdesk.settings import load_settings
 
 from . import expected, gen
@@ -67,7 +67,7 @@ def test_notebook_executes(small_generated, tmp_path, monkeypatch):
 
 @pytest.fixture
 def view(small_generated, tmp_path):
-    from optdesk.admin.reports_view import ReportsView
+    from optdesk.views.reports_view import ReportsView
 
     store, _ = small_generated
     settings = load_settings(env={}, overrides={

@@ -12,7 +12,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from optdesk.errors import ConfigError
-from optdesk.reports import crontab_fields, report_trigger, run_scheduled_report
+from optdesk.reports.report import crontab_fields, report_trigger, run_scheduled_report
 from optdesk.settings import load_settings
 
 from . import expected, gen

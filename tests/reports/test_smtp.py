@@ -1,4 +1,4 @@
-"""optdesk.smtp against a real aiosmtpd server on 127.0.0.1: plain, STARTTLS, implicit TLS, login."""
+"""optdesk.outgoing.smtp against a real aiosmtpd server on 127.0.0.1: plain, STARTTLS, implicit TLS, login."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optdesk.errors import ConfigError, HeaderInjection, SmtpAuthError, SmtpError, SmtpTLSError
+from optdesk.outgoing.smtp import (
+    SmtpSender,
+    build_message,
+    parse_smtp_url,
+    safe_address,
+    safe_header,
+)
 from optdesk.settings import SmtpSettings
-from optdesk.smtp import SmtpSender, build_message, parse_smtp_url, safe_address, safe_header
 
 PW = {"OPTDESK_SMTP_PASSWORD": "s3cret"}
 

@@ -151,7 +151,7 @@ def test_fetching_large_messages_holds_one_piece_at_a_time(dovecot):
 
 
 def test_the_view_of_a_large_message_classifies_like_the_message(dovecot, tmp_path):
-    from optdesk.ingest import build_classifier
+    from optdesk.daemon.ingest import build_classifier
     from optdesk.settings import Settings
 
     (tmp_path / "key").write_bytes(b"k" * 40)

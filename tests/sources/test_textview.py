@@ -108,7 +108,7 @@ def _corpus() -> list[pathlib.Path]:
 
 
 def test_the_classifier_decides_the_same_from_the_view_on_every_corpus_message(tmp_path):
-    from optdesk.ingest import build_classifier
+    from optdesk.daemon.ingest import build_classifier
     from optdesk.settings import Settings
 
     files = _corpus()

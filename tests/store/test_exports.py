@@ -92,7 +92,7 @@ def test_suppressions_csv_for_people_lines_exact_for_machines(tmp_path, capsys):
 
 
 def test_notebook_export_neutralises(tmp_path):
-    from optdesk.admin.opted_out import OptedOutView
+    from optdesk.views.opted_out import OptedOutView
 
     store = hostile_store(tmp_path / "s.duckdb")
     view = OptedOutView(store, GROUP, actor="ana", debounce=0, page_size=10,
@@ -107,7 +107,7 @@ def test_notebook_export_neutralises(tmp_path):
 def test_report_csvs_neutralise(tmp_path):
     import datetime as dt
 
-    from optdesk.reports import Period, build_report, write_report
+    from optdesk.reports.report import Period, build_report, write_report
 
     store = hostile_store(tmp_path / "s.duckdb")
     today = dt.datetime.now(dt.UTC).date()

@@ -8,8 +8,8 @@ import pathlib
 
 import pytest
 
-from optdesk.actions import apply_plan, plan_message
 from optdesk.classify import Classifier, load_rules
+from optdesk.daemon.actions import apply_plan, plan_message
 from optdesk.sources import RawMessage
 from optdesk.store import Store
 from optdesk.store.batch import BatchOps

@@ -26,7 +26,7 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger("optdesk")
-SUMMARY = "optdesk.summary"  # the logger of the lines shown without -v (optdesk.scheduler)
+SUMMARY = "optdesk.summary"  # the logger of the lines shown without -v (optdesk.daemon.scheduler)
 
 
 def build_parser() -> argparse.ArgumentParser:

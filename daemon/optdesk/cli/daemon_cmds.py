@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args, settings) -> int:
-    from optdesk.scheduler import Daemon
+    from optdesk.daemon.scheduler import Daemon
 
     if args.dry_run and not args.once:
         stderr("optdesk run: --dry-run implies --once")

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fields(args, settings):
-    from optdesk.invitations import InvitationFields
+    from optdesk.outgoing.invitations import InvitationFields
 
     inv = settings.invitations
     return InvitationFields(
@@ -52,7 +52,7 @@ def _fields(args, settings):
 
 
 def cmd_invite(args, settings) -> int:
-    from optdesk.invitations import preview, send_invitations, summary
+    from optdesk.outgoing.invitations import preview, send_invitations, summary
 
     store, fields = open_store(settings), _fields(args, settings)
     if args.preview:

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args, settings) -> int:
-    from optdesk.reports import Period, build_report, write_report
+    from optdesk.reports.report import Period, build_report, write_report
 
     cfg = settings.reports
     try:

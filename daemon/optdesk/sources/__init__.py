@@ -1,7 +1,7 @@
 """Mailbox sources: one Protocol, three implementations (IMAP, Maildir, and a fake in optdesk.testing).
 
 A source is a connection to one mailbox and its *inbox folder* (``INBOX`` unless the IMAP URL
-names another). The poller (``optdesk.ingest``) drives it like this::
+names another). The poller (``optdesk.daemon.ingest``) drives it like this::
 
     with open_source(settings.mailbox, settings) as src:
         state = src.folder_state()           # (folder, uidvalidity, uidnext)
@@ -26,7 +26,7 @@ Contract, identical for every implementation (tests/sources/test_conformance.py 
   maps it to its own (IMAP: the server's delimiter; Maildir++: ``.``). Missing folders are created.
 * Errors: ``MailboxAuthError`` (wrong or missing credentials: retrying will not help until the
   configuration changes), ``MailboxUnavailable`` (server down, connection dropped, timeout:
-  back off and call ``connect()`` again, see ``optdesk.scheduler.Backoff``), both
+  back off and call ``connect()`` again, see ``optdesk.daemon.scheduler.Backoff``), both
   subclasses of ``MailboxError``. After an error the source is disconnected; the next method call
   reconnects by itself, or call ``connect()`` explicitly.
 * ``commands`` counts protocol commands issued since login (IMAP tags; the fake counts one per

@@ -2,7 +2,7 @@
 
 Use::
 
-    from optdesk.smtp import SmtpSender, build_message
+    from optdesk.outgoing.smtp import SmtpSender, build_message
 
     msg = build_message(sender="Press <press@example.org>", to=["a@example.org"],
                         subject="Hello", text="plain body", html="<p>optional</p>")

@@ -1,7 +1,7 @@
 """Notebook 04: the opt-out report, interactively: data group and period as controls, the same
-summary, charts and tables as the HTML page (``optdesk.report_html``), and the frames behind them.
+summary, charts and tables as the HTML page (``optdesk.reports.html``), and the frames behind them.
 
-    from optdesk.admin.reports_view import ReportsView
+    from optdesk.views.reports_view import ReportsView
     view = ReportsView.from_settings()
     view                      # the widget
     view.report.tables        # polars frames: summary, lists, trend, list_trend, compliance, incidents
@@ -13,9 +13,9 @@ import datetime as dt
 
 import ipywidgets as w
 
-from optdesk import report_html
-from optdesk.admin.common import Status, View, button, store_path
-from optdesk.reports import Period, Report, build_report, utcnow, write_report
+from optdesk.reports import html as report_html
+from optdesk.reports.report import Period, Report, build_report, utcnow, write_report
+from optdesk.views.common import Status, View, button, store_path
 
 SCOPE = ".optdesk-report"
 ROW_CHOICES = (20, 50, 200, 1000)

@@ -1,6 +1,6 @@
 """Notebook 01: find a contact by name, see the record, opt them out (or ask them back in).
 
-    from optdesk.admin.optout_contact import OptOutContactView
+    from optdesk.views.optout_contact import OptOutContactView
     view = OptOutContactView.from_settings()
     view.widget
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from optdesk.admin import render
-from optdesk.admin.common import STYLE, Debouncer, Status, View, button, default_actor, esc
-from optdesk.admin.selection import set_selection
+from optdesk.views import render
+from optdesk.views.common import STYLE, Debouncer, Status, View, button, default_actor, esc
+from optdesk.views.selection import set_selection
 
 ORIGIN = "01-opt-out-a-contact"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from optdesk.admin.opted_out import OptedOutView
-from optdesk.admin.optout_contact import OptOutContactView
+from optdesk.views.opted_out import OptedOutView
+from optdesk.views.optout_contact import OptOutContactView
 
 WRITER = textwrap.dedent("""
     import sys, time

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from optdesk.report_charts import LABELS, PALETTE, e, line_chart, sparkline, stacked_bars
+from optdesk.reports.charts import LABELS, PALETTE, e, line_chart, sparkline, stacked_bars
 from optdesk.store.base import SOURCES
 
 TOP_LISTS_CHART = 20

@@ -1,10 +1,10 @@
 """Notebook 03: invite opted-out contacts, once, to opt back in.
 
-    from optdesk.admin.invitations import InvitationsView
+    from optdesk.views.invitations import InvitationsView
     InvitationsView.from_settings()
 
 Contacts come from the selection made in 01/02, from a filter over the opted-out, or from typed
-contact ids. Preview and send call ``optdesk.invitations`` (the same renderer, guardrails and
+contact ids. Preview and send call ``optdesk.outgoing.invitations`` (the same renderer, guardrails and
 batch send as ``optdesk invite``); this view only collects values and shows results.
 """
 
@@ -15,8 +15,10 @@ import re
 
 import ipywidgets as w
 
-from optdesk import invitations as inv
-from optdesk.admin.common import (
+from optdesk.errors import InvalidField
+from optdesk.outgoing import invitations as inv
+from optdesk.settings import signing_key
+from optdesk.views.common import (
     STYLE,
     Status,
     View,
@@ -26,10 +28,8 @@ from optdesk.admin.common import (
     fmt_when,
     store_path,
 )
-from optdesk.admin.render import table
-from optdesk.admin.selection import get_selection
-from optdesk.errors import InvalidField
-from optdesk.settings import signing_key
+from optdesk.views.render import table
+from optdesk.views.selection import get_selection
 
 SOURCES = ("selection from notebook 01/02", "filter", "contact ids")
 ANY = "(any)"

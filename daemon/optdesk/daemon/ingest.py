@@ -36,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from optdesk.actions import (
+from optdesk.daemon.actions import (
     Plan,
     answers_invitation,
     apply_plan,

@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from optdesk.admin.opted_out import OptedOutView
-from optdesk.admin.selection import get_selection
+from optdesk.views.opted_out import OptedOutView
+from optdesk.views.selection import get_selection
 
 from .conftest import HOSTILE, HOSTILE_ID
 

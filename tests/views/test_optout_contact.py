@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from optdesk.admin.optout_contact import OptOutContactView
-from optdesk.admin.selection import get_selection
 from optdesk.store import Store
+from optdesk.views.optout_contact import OptOutContactView
+from optdesk.views.selection import get_selection
 
 from .conftest import HOSTILE, HOSTILE_ID, mailable_contact, opted_out_contact
 

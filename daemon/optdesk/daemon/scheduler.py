@@ -2,7 +2,7 @@
 
 Jobs: the poll every ``poll_interval`` seconds (never two at once, missed runs coalesced),
 bounce-score decay every 6 hours, invitation expiry every hour (when the store has
-``expire_invitations``), the scheduled report (when ``optdesk.reports`` has
+``expire_invitations``), the scheduled report (when ``optdesk.reports.report`` has
 ``run_scheduled_report``). Every run is recorded in ``job_runs``; a failing job is logged and
 recorded, and its next run still happens.
 
@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from optdesk.daemon.ingest import Ingestor, PollResult, build_classifier
 from optdesk.errors import (
     ConfigError,
     MailboxAuthError,
@@ -39,7 +40,6 @@ from optdesk.errors import (
     OptdeskError,
 )
 from optdesk.folder_check import prepare_folders
-from optdesk.ingest import Ingestor, PollResult, build_classifier
 from optdesk.settings import Settings, find_signing_key, signing_key
 from optdesk.sources import open_source
 from optdesk.store.base import utcnow
@@ -231,7 +231,7 @@ class Daemon:
             self._run("invitation_expiry", lambda: f"{expire()} invitations expired")
 
     def report_job(self) -> None:
-        from optdesk import reports
+        from optdesk.reports import report as reports
 
         self._run("report", lambda: str(reports.run_scheduled_report(self.settings, self.store)),
                   said=summary)
@@ -341,7 +341,7 @@ class Daemon:
 
 def _report_trigger(settings: Settings):
     try:
-        from optdesk import reports
+        from optdesk.reports import report as reports
     except ImportError:
         return None
     if not hasattr(reports, "run_scheduled_report"):

@@ -1,6 +1,6 @@
 """Notebook 05: the messages the daemon could not decide alone, one click to resolve each.
 
-    from optdesk.admin.review_queue import ReviewQueueView
+    from optdesk.views.review_queue import ReviewQueueView
     view = ReviewQueueView.from_settings()
     view.widget
 """
@@ -11,7 +11,7 @@ import json
 
 import ipywidgets as w
 
-from optdesk.admin.common import (
+from optdesk.views.common import (
     STYLE,
     Status,
     View,
@@ -21,7 +21,7 @@ from optdesk.admin.common import (
     fmt_int,
     fmt_when,
 )
-from optdesk.admin.render import table
+from optdesk.views.render import table
 
 ALL_GROUPS = ""
 SHOWN = 500  # queue items listed at once (oldest first)

@@ -6,9 +6,9 @@ import json
 import threading
 import time
 
-from optdesk.admin import selection
-from optdesk.admin.common import Debouncer, Status, esc, store_path
 from optdesk.errors import StoreBusy
+from optdesk.views import selection
+from optdesk.views.common import Debouncer, Status, esc, store_path
 
 
 def test_esc_escapes_markup_and_quotes():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from optdesk.admin.review_queue import ReviewQueueView
+from optdesk.views.review_queue import ReviewQueueView
 
 
 def add_review(store, digest, sender, contact_id=None, *, group="demo", minutes=0,

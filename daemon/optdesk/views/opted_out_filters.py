@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from optdesk.admin.common import SOURCE_LABELS, Debouncer
 from optdesk.store import SOURCES
+from optdesk.views.common import SOURCE_LABELS, Debouncer
 
 SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
                 ("Opted-out date", "opted_out_at")]

@@ -34,8 +34,8 @@ from email.utils import format_datetime, make_msgid
 
 from optdesk import addresses
 from optdesk.errors import HeaderInjection, InvalidField, OptdeskError
+from optdesk.outgoing.smtp import check_headers, safe_header, unwritable
 from optdesk.settings import Settings, signing_key
-from optdesk.smtp import check_headers, safe_header, unwritable
 from optdesk.store.base import utcnow
 from optdesk.store.invitations import Reservation, refusal
 from optdesk.tokens import make_token
@@ -113,7 +113,7 @@ class Preview:
 # -- fields and templates ----------------------------------------------------------------------
 def check_header(field: str, value: str, limit: int | None = None) -> str:
     """The value, stripped. HeaderInjection when it holds CR, LF or another control character,
-    written out or in an RFC 2047 encoded word (``optdesk.smtp.safe_header``); InvalidField
+    written out or in an RFC 2047 encoded word (``optdesk.outgoing.smtp.safe_header``); InvalidField
     when it is longer than ``limit`` characters (the email package folds what is left)."""
     value = safe_header(value or "", field).strip()
     if limit is not None and len(value) > limit:
@@ -309,12 +309,12 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
 
 
 def open_smtp(settings: Settings):
-    """A connected ``optdesk.smtp.SmtpSender`` (TLS, login as ``smtp.url`` says). Pacing is
+    """A connected ``optdesk.outgoing.smtp.SmtpSender`` (TLS, login as ``smtp.url`` says). Pacing is
     the batch's own, so the session's is switched off.
 
     What ``send_invitations`` needs of a session: ``send(msg)``, ``close()`` and
     ``refusal(msg)`` (why the server cannot take the message, or None)."""
-    from optdesk.smtp import SmtpSender
+    from optdesk.outgoing.smtp import SmtpSender
 
     sender = SmtpSender(dataclasses.replace(settings.smtp, rate_per_second=0.0))
     sender.connect()
@@ -379,7 +379,7 @@ class _Batch:
         msg = built[0]
         self._pace()
         try:
-            self.sender.send(msg)  # optdesk.smtp reconnects once when the server drops us
+            self.sender.send(msg)  # optdesk.outgoing.smtp reconnects once when the server drops us
         except (OptdeskError, OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.store.mark_invitation_failed(res.invitation_id, error)
@@ -412,7 +412,7 @@ def send_invitations(
     (a bad address, SMTPUTF8 not offered) is skipped with the reason, nothing reserved, and the
     batch goes on. ``dry_run`` reports "would send" and touches nothing.
     ``connect()`` returns an object with ``send(msg)``, ``close()`` and ``refusal(msg)``
-    (default: an ``optdesk.smtp`` session from the settings); ``rate`` (messages per second) defaults to
+    (default: an ``optdesk.outgoing.smtp`` session from the settings); ``rate`` (messages per second) defaults to
     ``settings.smtp.rate_per_second``. ``progress(done, total, result)`` follows each contact.
     """
     fields = check_fields(fields, settings)

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from fixtures.jupyter import HOSTILE, HOSTILE_ID, open_and_run, screenshot
-from optdesk.admin.selection import get_selection
 from optdesk.store import Store
+from optdesk.views.selection import get_selection
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """Notebook 02: everyone opted out of a data group: filters, sort, profile or grid view, pages,
 and actions on a selection (CSV export, hand-off to the invitations notebook, list removal).
 
-    from optdesk.admin.opted_out import OptedOutView
+    from optdesk.views.opted_out import OptedOutView
     view = OptedOutView.from_settings()
     view.widget
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipywidgets as w
 import polars as pl
 
-from optdesk.admin import render
-from optdesk.admin.common import STYLE, Status, View, button, default_actor, esc
-from optdesk.admin.opted_out_actions import SelectionActions
-from optdesk.admin.opted_out_filters import BadFilter, Filters
+from optdesk.views import render
+from optdesk.views.common import STYLE, Status, View, button, default_actor, esc
+from optdesk.views.opted_out_actions import SelectionActions
+from optdesk.views.opted_out_filters import BadFilter, Filters
 
 PROFILE, GRID = "profile", "grid"
 CARDS_LAYOUT = "repeat(auto-fill, minmax(260px, 1fr))"

@@ -130,7 +130,7 @@ def write_report(report: Report, out_dir: str | pathlib.Path = "data/reports") -
     File names start with the data group's slug and the period, so reports of several groups
     or periods made on one day sit side by side.
     """
-    from optdesk.report_html import render_html
+    from optdesk.reports.html import render_html
 
     folder = pathlib.Path(out_dir) / f"{report.generated_at:%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ def write_report(report: Report, out_dir: str | pathlib.Path = "data/reports") -
 
 def report_email(report: Report, html: str, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
     """The report as an email: a plain-text summary with the HTML page as the alternative."""
-    from optdesk.smtp import build_message
+    from optdesk.outgoing.smtp import build_message
 
     s = report.summary
     text = (
@@ -184,7 +184,7 @@ def run_scheduled_report(settings: Settings, store=None, now: dt.datetime | None
     """The scheduler's job: report the last ``period_days`` for ``settings.data_group``, write it
     under ``settings.reports.out_dir`` and email it when ``settings.reports.recipients`` is set.
     """
-    from optdesk.smtp import SmtpSender
+    from optdesk.outgoing.smtp import SmtpSender
 
     if store is None:
         from optdesk.store import Store

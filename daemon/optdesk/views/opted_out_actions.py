@@ -10,8 +10,8 @@ import pathlib
 import ipywidgets as w
 
 from optdesk import csv_export
-from optdesk.admin.common import button, esc, store_path
-from optdesk.admin.selection import set_selection
+from optdesk.views.common import button, esc, store_path
+from optdesk.views.selection import set_selection
 
 ORIGIN = "02-opted-out-contacts"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from optdesk.admin.common import esc, fmt_int, fmt_when, source_label
+from optdesk.views.common import esc, fmt_int, fmt_when, source_label
 
 EVENT_LABELS = {
     "opt_out": "opted out",

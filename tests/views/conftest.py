@@ -17,6 +17,9 @@ def selection_file(tmp_path: pathlib.Path, monkeypatch) -> pathlib.Path:
     """Every test gets its own hand-off file (never the repository's data/cache/)."""
     path = tmp_path / "selection.json"
     monkeypatch.setenv("OPTDESK_SELECTION", str(path))
+    from optdesk.views import selection
+
+    monkeypatch.setattr(selection, "_current", None)  # nor an earlier test's in-process copy
     return path
 
 

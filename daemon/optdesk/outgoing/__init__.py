@@ -1,0 +1,1 @@
+"""Mail optdesk sends: opt-in invitations (invitations, templates/) over SMTP (smtp)."""
