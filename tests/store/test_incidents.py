@@ -12,8 +12,8 @@ from optdesk.classify import Classifier, load_rules
 from optdesk.daemon.actions import apply_plan, plan_message
 from optdesk.sources import RawMessage
 from optdesk.store import Store
-from optdesk.store.batch import BatchOps
 from optdesk.store.migrations import MIGRATIONS
+from optdesk.store.writes import BatchOps
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOUNCES = ROOT / "tests" / "classify" / "corpus" / "bounces"

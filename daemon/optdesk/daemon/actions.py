@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optdesk.sources import RawMessage
-from optdesk.store.batch import BatchOps
+from optdesk.store.writes import BatchOps
 
 MOVED_KINDS = ("opt_out", "complaint", "bounce_hard", "bounce_soft", "auto_reply", "opt_in")
 ACTOR = "daemon"

@@ -48,8 +48,8 @@ from optdesk.daemon.actions import (
 from optdesk.errors import StoreBusy
 from optdesk.mail import decode_header_value, parse_message
 from optdesk.sources import FolderState, MailboxSource, MessageKey, RawMessage
-from optdesk.store.batch import BatchOps
 from optdesk.store.deliverability import BounceScoring
+from optdesk.store.writes import BatchOps
 
 log = logging.getLogger(__name__)
 

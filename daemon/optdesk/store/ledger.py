@@ -17,9 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from optdesk.store.base import normalise_email, utcnow
-from optdesk.store.batch import BatchWrites
 from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.review import ReviewQueue
+from optdesk.store.writes import BatchWrites
 
 # ledger columns written by the daemon, in the order of LEDGER_SCHEMA
 LEDGER_SCHEMA = pa.schema([

@@ -5,7 +5,7 @@ import pytest
 
 from fixtures.store import contact_row
 from optdesk.errors import NotFound
-from optdesk.store.batch import BatchOps
+from optdesk.store.writes import BatchOps
 
 ITEMS = [  # (contact_id or None for an address, data group, source, reason, message hash)
     (1, "g1", "reply", "please remove me", "h1"),
