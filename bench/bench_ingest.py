@@ -108,8 +108,9 @@ def one_poll(template: pathlib.Path, work: pathlib.Path, account, mail: list[byt
                                    batch_size=batch, secret_file=str(work / "secret.key"))
     store = Store(db)
     src = open_source(settings.mailbox, settings, batch_size=batch)
-    ingest = Ingestor(store, src, build_classifier(settings, store), settings,
-                      batch_size=batch, move_every=move_every)
+    classifier = build_classifier(settings, store)
+    ingest = Ingestor(store, src, classifier.classify, settings, batch_size=batch,
+                      move_every=move_every, scoring=classifier.rules.bounce_scoring)
     src.connect()
     start, cpu, before = time.perf_counter(), time.process_time(), src.commands
     res = ingest.poll()

@@ -298,7 +298,7 @@ def check_whole(settings) -> list[tuple[str, str]]:
         except ConfigError as exc:
             found.append(("smtp.url", str(exc)))
     if settings.reports.cron != type(settings.reports)().cron:
-        from optdesk.reports.report import report_trigger
+        from optdesk.daemon.crontab import report_trigger
 
         try:
             report_trigger(settings)

@@ -32,6 +32,8 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def _valid(raw: bytes):
     d = CLF.classify(raw)
+    # stage "classify" is what the classifier answers when a stage raised: never acceptable
+    assert d.stage != "classify", d.evidence
     assert d.kind in KINDS
     assert all(a == a.lower() for a in d.addresses)
     json.dumps(d.to_json("x"))
@@ -94,6 +96,19 @@ def test_deeply_nested_multiparts(depth):
     d = _valid(raw.encode())
     if d.stage == "parse":
         assert d.kind == "human" and d.review and "error" in d.evidence
+
+
+def test_a_stage_that_raises_fails_the_property(monkeypatch):
+    """The property above can fail: with the opt-out stage raising, ``_valid`` refuses."""
+    from optdesk.classify import classifier
+
+    def broken(ctx):
+        raise RuntimeError("opt-out stage broke")
+
+    stages = tuple((name, broken if name == "opt_out" else run) for name, run in classifier.STAGES)
+    monkeypatch.setattr(classifier, "STAGES", stages)
+    with pytest.raises(AssertionError):
+        _valid(reply("Please remove me from your list.", "en", STYLES[0]))
 
 
 def test_non_bytes_input_is_tolerated():

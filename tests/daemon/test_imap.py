@@ -71,7 +71,7 @@ def test_dovecot_restarted_mid_poll(private_dovecot, tmp_path, tmp_path_factory,
     mail = _opt_out_mail(store, settings, 30)
     private_dovecot.multiappend(mail)
     private_dovecot.close()
-    real = build_classifier(settings, store)
+    real = build_classifier(settings, store).classify
     calls = {"n": 0}
 
     def classify_then_stop_server(data: bytes):

@@ -23,7 +23,7 @@ DECLINE = {"en": "No thanks.", "fr": "Non merci.", "de": "Nein danke.", "es": "N
 def invitation_in(inv_store, settings, monkeypatch):
     monkeypatch.setenv("OPTDESK_SECRET", KEY.decode())
     settings = dataclasses.replace(settings, db=str(inv_store.path))
-    classify = build_classifier(settings, inv_store)
+    classify = build_classifier(settings, inv_store).classify
 
     def make(language: str):
         smtp = Recorder()

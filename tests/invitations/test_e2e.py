@@ -60,8 +60,9 @@ class Loop:
 
     def poll(self):
         source = open_source(self.settings.mailbox, self.settings)
-        result = poll_once(self.store, source, build_classifier(self.settings, self.store),
-                           self.settings)
+        classifier = build_classifier(self.settings, self.store)
+        result = poll_once(self.store, source, classifier.classify, self.settings,
+                           scoring=classifier.rules.bounce_scoring)
         assert result.errors == 0, result.summary()
         return result
 

@@ -11,8 +11,9 @@ import time_machine
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from optdesk.daemon.crontab import crontab_fields, report_trigger
 from optdesk.errors import ConfigError
-from optdesk.reports.report import crontab_fields, report_trigger, run_scheduled_report
+from optdesk.reports.report import run_scheduled_report
 from optdesk.settings import load_settings
 
 from . import expected, gen

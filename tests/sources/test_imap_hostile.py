@@ -155,7 +155,7 @@ def test_the_view_of_a_large_message_classifies_like_the_message(dovecot, tmp_pa
     from optdesk.settings import Settings
 
     (tmp_path / "key").write_bytes(b"k" * 40)
-    classify = build_classifier(Settings(secret_file=str(tmp_path / "key")))
+    classify = build_classifier(Settings(secret_file=str(tmp_path / "key"))).classify
     big = _big_message(2_000_000, text="Bitte nehmen Sie mich aus Ihrem Verteiler.")
     dovecot.append(big)
     with open_source(dovecot.url(), dovecot.settings()) as src:

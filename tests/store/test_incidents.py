@@ -13,7 +13,7 @@ from optdesk.daemon.actions import apply_plan, plan_message
 from optdesk.sources import RawMessage
 from optdesk.store import Store
 from optdesk.store.migrations import MIGRATIONS
-from optdesk.store.writes import BatchOps
+from optdesk.store.writes import Writes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOUNCES = ROOT / "tests" / "classify" / "corpus" / "bounces"
@@ -31,14 +31,14 @@ def clf() -> Classifier:
 
 
 def _apply(store: Store, clf: Classifier, names: list[str], group: str = "press") -> list:
-    ops, plans = BatchOps(), []
+    ops, plans = Writes(), []
     for uid, name in enumerate(names, 1):
         raw = RawMessage(uid, (BOUNCES / name).read_bytes(), internaldate=AT)
         plan = plan_message(raw, clf.classify(raw.data), {}, group, {})
         apply_plan(store, plan, ops)
         plans.append(plan)
-    with store.batch():
-        store.apply_batch(ops, at=AT + dt.timedelta(minutes=1))
+    with store.transaction():
+        store.apply_writes(ops, at=AT + dt.timedelta(minutes=1))
     return plans
 
 

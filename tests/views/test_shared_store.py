@@ -19,7 +19,7 @@ WRITER = textwrap.dedent("""
     ids = [int(x) for x in sys.argv[2].split(",")]
     print("ready", flush=True)
     for i, cid in enumerate(ids):
-        with store.batch():
+        with store.transaction():
             store.opt_out(cid, "demo", source="reply", actor="daemon", reason=f"batch {i}")
             time.sleep(0.05)  # a batch holding the file, as the daemon's does
         store.release()

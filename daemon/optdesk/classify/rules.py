@@ -9,11 +9,11 @@ from __future__ import annotations
 import pathlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from optdesk.bounce_scoring import BounceScoring
 from optdesk.classify.intent import Reader, stopwords
 from optdesk.classify.lexicon import Lexicon, default_lexicon, load_lexicon
 from optdesk.classify.prefilter import combined
@@ -23,16 +23,6 @@ from optdesk.mail.newtext import Quoting, default_quoting, load_quoting
 from optdesk.yamlfile import compose_text
 
 _COMMON = {"id", "type", "description", "enabled"}
-
-
-@dataclass(frozen=True)
-class BounceScoring:
-    """Soft-bounce score: +weight per soft bounce, halving every half_life_days; undeliverable at threshold."""
-
-    weight: float = 1.0
-    half_life_days: float = 14.0
-    threshold: float = 3.0
-    rule: str | None = None
 
 
 class RuleSet:

@@ -13,7 +13,7 @@ transaction. The rules of the domain live here:
   reasons (block lists, SPF/DKIM/DMARC, reverse DNS, rate, content, the network) → a *sending
   incident* (``store.sending_incidents``), nothing against the address.
 * ``auto_reply`` → recorded with the return date.
-* ``opt_in`` → ``store.accept_invitation`` (verified acceptance) when the store has it, else review.
+* ``opt_in`` → ``store.accept_invitation`` (verified acceptance; refused ones go to review).
 * ``human`` → left in place, untouched. Low-confidence decisions → review, nothing applied.
 """
 
@@ -22,10 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
+from optdesk.classify.decision import Decision
 from optdesk.sources import RawMessage
-from optdesk.store.writes import BatchOps
+from optdesk.store.writes import Writes
+
+if TYPE_CHECKING:
+    from optdesk.store import Store
 
 MOVED_KINDS = ("opt_out", "complaint", "bounce_hard", "bounce_soft", "auto_reply", "opt_in")
 ACTOR = "daemon"
@@ -44,7 +48,7 @@ class Plan:
     hash: str
     received_at: dt.datetime | None
     data_group: str
-    decision: Any = None
+    decision: Decision | None = None  # None: the message could not be read or classified
     status: str = "left"
     contact_id: int | None = None
     review_reason: str | None = None
@@ -57,7 +61,7 @@ class Plan:
 
     @property
     def kind(self) -> str | None:
-        return getattr(self.decision, "kind", None)
+        return self.decision.kind if self.decision is not None else None
 
     def describe(self) -> str:
         what = "; ".join(self.steps) or "nothing to apply"
@@ -78,16 +82,12 @@ def error_plan(raw: RawMessage, data_group: str, error: str) -> Plan:
                 status="error", error=error, review_reason="could not be processed: " + error)
 
 
-def lookup_addresses(decision: Any) -> list[str]:
+def lookup_addresses(decision: Decision) -> list[str]:
     """Addresses whose contacts this decision needs resolved."""
-    out = [a for a in getattr(decision, "addresses", ()) or () if a]
-    sender = getattr(decision, "sender", None)
-    if sender:
-        out.append(sender)
-    return out
+    return [a for a in (*decision.addresses, decision.sender) if a]
 
 
-def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], data_group: str,
+def plan_message(raw: RawMessage, decision: Decision, owners: dict[str, list[int]], data_group: str,
                  folders: dict[str, str]) -> Plan:
     """Decide what to do with one classified message (no writes)."""
     plan = Plan(raw.uid, message_hash(raw.data), _naive_utc(raw.internaldate), data_group,
@@ -96,11 +96,11 @@ def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], d
     first = (list(decision.addresses) or [decision.sender or ""])[0]
     ids = owners.get((first or "").lower(), [])
     plan.contact_id = ids[0] if len(ids) == 1 else None
-    if getattr(decision, "decline", False):  # recorded on the invitation, left for people
+    if decision.decline:  # recorded on the invitation, left for people
         plan.review_reason = _review_reason(decision)
         plan.steps.append("declines an invitation: recorded")
         return plan
-    if getattr(decision, "review", False):
+    if decision.review:
         plan.status = "review"
         plan.review_reason = _review_reason(decision)
         plan.steps.append(f"{kind} at confidence {decision.confidence:.2f}: nothing applied")
@@ -114,16 +114,15 @@ def plan_message(raw: RawMessage, decision: Any, owners: dict[str, list[int]], d
     return plan
 
 
-def _review_reason(decision: Any) -> str:
-    evidence = getattr(decision, "evidence", None) or {}
-    reasons = evidence.get("review_reasons") if isinstance(evidence, dict) else None
+def _review_reason(decision: Decision) -> str:
+    reasons = decision.evidence.get("review_reasons")
     if reasons:
         return "; ".join(str(r) for r in reasons)
     return f"low confidence ({decision.confidence:.2f})"
 
 
-def _plan_opt_out(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
-    token = decision.token if isinstance(getattr(decision, "token", None), dict) else None
+def _plan_opt_out(plan: Plan, decision: Decision, owners: dict[str, list[int]], group: str) -> None:
+    token = decision.token
     source = "complaint" if decision.kind == "complaint" else "reply"
     if token and token.get("purpose", "unsubscribe") == "unsubscribe" and token.get("contact_id") is not None:
         plan.contact_id = int(token["contact_id"])
@@ -148,10 +147,10 @@ def _plan_opt_out(plan: Plan, decision: Any, owners: dict[str, list[int]], group
                           f"{address} is shared by contacts {', '.join(map(str, ids))}")
 
 
-def bounce_effects(decision: Any) -> list[tuple[str, bool]]:
+def bounce_effects(decision: Decision) -> list[tuple[str, bool]]:
     """(address, hard?) for every address a bounce counts against: per recipient by its reason's
     effect when the decision says (``Decision.recipients``), else all by the decision's kind."""
-    records = getattr(decision, "recipients", None) or ()
+    records = decision.recipients
     counted = set(decision.addresses)
     if records:
         return [(r["address"], r["effect"] == "undeliverable") for r in records
@@ -159,29 +158,28 @@ def bounce_effects(decision: Any) -> list[tuple[str, bool]]:
     return [(a, decision.kind == "bounce_hard") for a in decision.addresses]
 
 
-def _plan_bounce(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+def _plan_bounce(plan: Plan, decision: Decision, owners: dict[str, list[int]], group: str) -> None:
     plan.status = "applied"
     effects = bounce_effects(decision)
     plan.steps.extend(f"{'undeliverable' if hard else 'soft bounce for'} {a}" for a, hard in effects)
-    for incident in getattr(decision, "incidents", None) or ():
+    for incident in decision.incidents:
         plan.steps.append(f"sending incident: {incident.get('reason')} at "
                           f"{incident.get('provider') or incident.get('remote') or '?'} "
                           f"({incident.get('count', 0)} recipients, not counted)")
-    if not effects and not getattr(decision, "incidents", None):
+    if not effects and not decision.incidents:
         plan.steps.append("no failed recipient to count")
 
 
-def _plan_auto_reply(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+def _plan_auto_reply(plan: Plan, decision: Decision, owners: dict[str, list[int]], group: str) -> None:
     plan.status = "applied"
-    until = getattr(decision, "return_date", None)
+    until = decision.return_date
     plan.steps.append(f"automatic reply from {decision.sender}"
                       + (f", back on {until:%Y-%m-%d}" if until else ""))
-    evidence = getattr(decision, "evidence", None)
-    if isinstance(evidence, dict) and evidence.get("leaver"):
+    if decision.evidence.get("leaver"):
         plan.steps.append(f"undeliverable {decision.sender} (leaver notice)")
 
 
-def _plan_opt_in(plan: Plan, decision: Any, owners: dict[str, list[int]], group: str) -> None:
+def _plan_opt_in(plan: Plan, decision: Decision, owners: dict[str, list[int]], group: str) -> None:
     plan.status = "applied"
     plan.steps.append(f"verify the invitation acceptance from {decision.sender}")
 
@@ -197,7 +195,7 @@ _PLANNERS = {
 
 
 def _evidence(plan: Plan) -> dict:
-    d = plan.decision
+    d = _decided(plan)
     return {"stage": d.stage, "rule": d.rule, "confidence": d.confidence,
             "uid": plan.uid, "details": d.evidence, "message_id": d.message_id}
 
@@ -205,19 +203,25 @@ def _evidence(plan: Plan) -> dict:
 TOKEN_REJECTED_RULE = "optin-token-rejected"
 
 
-def answers_invitation(decision: Any) -> bool:
+def _decided(plan: Plan) -> Decision:
+    if plan.decision is None:
+        raise ValueError(f"UID {plan.uid}: a plan without a decision has nothing to apply")
+    return plan.decision
+
+
+def answers_invitation(decision: Decision | None) -> bool:
     """An answer to an opt-in invitation: accepted, declined, or carrying a rejected token
     (bad, expired, forged). All of them go to ``store.accept_invitation``, which records them."""
-    return (getattr(decision, "kind", None) == "opt_in" or getattr(decision, "decline", False)
-            or getattr(decision, "rule", None) == TOKEN_REJECTED_RULE)
+    return decision is not None and (decision.kind == "opt_in" or decision.decline
+                                     or decision.rule == TOKEN_REJECTED_RULE)
 
 
-def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
-    """Carry out an ``applied`` plan: queue set-based writes in ``ops`` (``store.apply_batch``
+def apply_plan(store: Store, plan: Plan, ops: Writes) -> None:
+    """Carry out an ``applied`` plan: queue set-based writes in ``ops`` (``store.apply_writes``
     runs them), or call the store now for the rare kinds. Joins the caller's transaction."""
-    d = plan.decision
-    if plan.status != "applied" and not answers_invitation(d):
+    if plan.decision is None or (plan.status != "applied" and not answers_invitation(plan.decision)):
         return
+    d = plan.decision
     common = {"message_hash": plan.hash, "evidence": _evidence(plan)}
     if d.kind in ("opt_out", "complaint"):
         _apply_opt_out(store, plan, ops)
@@ -227,13 +231,13 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
             contact = plan.contact_id if address == effects[0][0] else None
             ops.add_bounce(hard, address, reason=_diag(d, address),
                            contact_id=contact, data_group=plan.data_group, **common)
-        for incident in getattr(d, "incidents", None) or ():
+        for incident in d.incidents:
             ops.add_incident(incident, message_hash=plan.hash, data_group=plan.data_group,
                              message_id=d.message_id, received_at=plan.received_at)
     elif d.kind == "auto_reply" and d.sender:
         ops.add_auto_reply(d.sender, return_date=d.return_date, contact_id=plan.contact_id,
                            data_group=plan.data_group, **common)
-        leaver = d.evidence.get("leaver") if isinstance(d.evidence, dict) else None
+        leaver = d.evidence.get("leaver")
         if leaver:  # "X no longer works here": the address is gone
             ops.add_bounce(True, d.sender, reason=f"leaver notice ({leaver.get('rule')})",
                            contact_id=plan.contact_id, data_group=plan.data_group, **common)
@@ -241,17 +245,17 @@ def apply_plan(store, plan: Plan, ops: BatchOps) -> None:
         _apply_invitation_answer(store, plan)
 
 
-def _diag(decision: Any, address: str | None = None) -> str:
-    for r in getattr(decision, "recipients", None) or ():
+def _diag(decision: Decision, address: str | None = None) -> str:
+    for r in decision.recipients:
         if r.get("address") == address and r.get("reason"):
             return f"{decision.kind}: {r['reason']} ({r.get('rule') or r.get('by')})"
     return f"{decision.kind} ({decision.rule or decision.stage})"
 
 
-def _apply_opt_out(store, plan: Plan, ops: BatchOps) -> None:
-    d = plan.decision
+def _apply_opt_out(store: Store, plan: Plan, ops: Writes) -> None:
+    d = _decided(plan)
     source = "complaint" if d.kind == "complaint" else "reply"
-    token = d.token if isinstance(getattr(d, "token", None), dict) else None
+    token = d.token
     if token and token.get("contact_id") is not None and d.kind == "opt_out":
         source = "list_unsubscribe"
     reason = (d.new_text or d.subject or d.kind)[:200]
@@ -264,15 +268,10 @@ def _apply_opt_out(store, plan: Plan, ops: BatchOps) -> None:
                         evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)
 
 
-def _apply_invitation_answer(store, plan: Plan) -> None:
-    d = plan.decision
-    accept = getattr(store, "accept_invitation", None)
-    if accept is None:
-        plan.status, plan.target = "review", None
-        plan.review_reason = "opt-in acceptance: verification not available, check by hand"
-        return
-    details = d.evidence if isinstance(d.evidence, dict) else {}
-    result = accept(d.token, sender=d.sender, message_hash=plan.hash, message_id=d.message_id,
+def _apply_invitation_answer(store: Store, plan: Plan) -> None:
+    d = _decided(plan)
+    details = d.evidence
+    result = store.accept_invitation(d.token, sender=d.sender, message_hash=plan.hash, message_id=d.message_id,
                     in_reply_to=list(plan.in_reply_to), affirmative=d.kind == "opt_in",
                     received_at=plan.received_at, token_error=_token_error(details),
                     actor=ACTOR, evidence={"rule": d.rule, "confidence": d.confidence})
@@ -282,7 +281,7 @@ def _apply_invitation_answer(store, plan: Plan) -> None:
         plan.status, plan.target = ("review", None) if keep_review else ("left", None)
         # the classifier's reason (e.g. "invitation token rejected: expired") says it already
         plan.review_reason = plan.review_reason or f"invitation answer not applied: {result.reason}"
-    if getattr(result, "contact_id", None) is not None:
+    if result.contact_id is not None:
         plan.contact_id = result.contact_id
 
 

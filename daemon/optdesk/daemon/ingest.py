@@ -26,16 +26,19 @@ Safety rules, in the order they bite:
 
 from __future__ import annotations
 
+import datetime as dt
 import email.parser
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
+from optdesk.bounce_scoring import BounceScoring
+from optdesk.classify.decision import Decision
 from optdesk.daemon.actions import (
     Plan,
     answers_invitation,
@@ -48,12 +51,15 @@ from optdesk.daemon.actions import (
 from optdesk.errors import StoreBusy
 from optdesk.mail import decode_header_value, parse_message
 from optdesk.sources import FolderState, MailboxSource, MessageKey, RawMessage
-from optdesk.store.deliverability import BounceScoring
-from optdesk.store.writes import BatchOps
+from optdesk.store.writes import Writes
+
+if TYPE_CHECKING:
+    from optdesk.classify import Classifier
+    from optdesk.store import Store
 
 log = logging.getLogger(__name__)
 
-Classify = Callable[[bytes], Any]
+Classify = Callable[[bytes], Decision]  # a Classifier's classify, or a test's stand-in
 NEW_TEXT_LIMIT = 4000
 RELEASE_EVERY = 0.5  # seconds
 DESCRIBE = 50  # messages described one by one in a result (all of them in a dry run)
@@ -88,19 +94,21 @@ class PollResult:
                 f"{self.commands} commands, {self.elapsed:.2f} s")
 
 
-def build_classifier(settings, store=None, key: bytes | None = None) -> Classify:
+def build_classifier(settings, store: Store | None = None, key: bytes | None = None) -> Classifier:
     """The real classifier for ``settings`` (rules, signing key, review threshold, who may file
-    a complaint); ``key`` defaults to ``signing_key(settings)``."""
+    a complaint, the store's invitations for opt-in answers); ``key`` defaults to
+    ``signing_key(settings)``. Its ``classify`` is the poll's ``Classify``, its
+    ``rules.bounce_scoring`` the poll's scoring."""
     from optdesk.classify import Classifier, load_rules
     from optdesk.feedback_loops import ComplaintSenders
     from optdesk.settings import signing_key
 
     rules = load_rules(settings.rules_dir)
-    lookup = getattr(store, "invitation_for_message_id", None) if store is not None else None
+    lookup = store.invitation_for_message_id if store is not None else None
     classifier = Classifier(rules, signing_key=signing_key(settings) if key is None else key,
                             review_threshold=settings.review_threshold, invitation_lookup=lookup,
                             complaint_senders=ComplaintSenders.from_settings(settings.complaints))
-    return classifier.classify
+    return classifier
 
 
 def _headers(data: bytes) -> tuple[str | None, str | None]:
@@ -127,8 +135,7 @@ class Ingestor:
         self.should_stop = should_stop or (lambda: False)
         self.batch_size = batch_size or settings.batch_size
         self.move_every = move_every
-        owner = getattr(classify, "__self__", None)  # a Classifier's bound classify: its rules
-        self.scoring = scoring or BounceScoring.from_rules(getattr(owner, "rules", None))
+        self.scoring = scoring or BounceScoring()  # the daemon passes the rules' own
         self.folders = dict(settings.folders)
         self.data_group = settings.data_group
         self._released_at = 0.0
@@ -287,11 +294,11 @@ class Ingestor:
         return plans
 
     def _write(self, plans: list[Plan], state: FolderState) -> None:
-        with self.store.batch():
-            ops = BatchOps()
+        with self.store.transaction():
+            ops = Writes()
             for plan in plans:
                 apply_plan(self.store, plan, ops)
-            missing = self.store.apply_batch(ops, self.scoring)["missing"]
+            missing = self.store.apply_writes(ops, self.scoring).missing
             for plan in plans:
                 if plan.hash in missing:
                     self._failed(plan, f"no contact with id {plan.contact_id}")
@@ -305,7 +312,7 @@ class Ingestor:
             raise
         except Exception as exc:  # noqa: BLE001
             self._failed(plan, f"{type(exc).__name__}: {exc}")
-        with self.store.batch():
+        with self.store.transaction():
             self.store.add_ledger_rows([self._row(plan, state)])
 
     def _failed(self, plan: Plan, why: str) -> None:
@@ -315,23 +322,22 @@ class Ingestor:
         log.warning("%s: %s", self.source.url, plan.error)
 
     def _row(self, plan: Plan, state: FolderState) -> dict:
-        d = plan.decision
-        evidence = getattr(d, "evidence", None) if d is not None else {"error": plan.error}
-        return {
+        row = {
             "message_hash": plan.hash, "mailbox": self.source.url, "folder": state.folder,
-            "uid": plan.uid, "uidvalidity": state.uidvalidity,
-            "message_id": getattr(d, "message_id", None),
-            "sender": getattr(d, "sender", None) or plan.sender,
-            "subject": getattr(d, "subject", None) or plan.subject,
-            "received_at": plan.received_at, "kind": getattr(d, "kind", None),
-            "stage": getattr(d, "stage", None), "rule": getattr(d, "rule", None),
-            "confidence": getattr(d, "confidence", None), "language": getattr(d, "language", None),
-            "evidence": evidence, "new_text": (getattr(d, "new_text", "") or "")[:NEW_TEXT_LIMIT],
+            "uid": plan.uid, "uidvalidity": state.uidvalidity, "received_at": plan.received_at,
+            "sender": plan.sender, "subject": plan.subject, "evidence": {"error": plan.error},
             "contact_id": plan.contact_id, "data_group": plan.data_group, "status": plan.status,
             "error": plan.error, "moved_to": plan.target, "review": bool(plan.review_reason),
             "review_reason": plan.review_reason,
             "review_state": "open" if plan.review_reason else None,
         }
+        d = plan.decision
+        if d is not None:
+            row.update(message_id=d.message_id, sender=d.sender or plan.sender,
+                       subject=d.subject or plan.subject, kind=d.kind, stage=d.stage,
+                       rule=d.rule, confidence=d.confidence, language=d.language,
+                       evidence=d.evidence, new_text=(d.new_text or "")[:NEW_TEXT_LIMIT])
+        return row
 
     # -- moves ----------------------------------------------------------------------------
     def _flush(self, moves: _Moves, state: FolderState, upto: int, res: PollResult) -> None:
@@ -348,7 +354,7 @@ class Ingestor:
             else:
                 self.source.move(sorted(keys), folder)
             res.moved += len(keys)
-        with self.store.batch():
+        with self.store.transaction():
             self.store.mark_moved(moves.hashes)
             self.store.set_mailbox_state(self.source.url, state.folder, state.uidvalidity, upto)
         self._let_go()
@@ -370,9 +376,9 @@ class _Decided:
     """One message after classification: what its plan needs, without the message's bytes."""
 
     uid: int
-    internaldate: Any
+    internaldate: dt.datetime | None
     hash: str
-    decision: Any = None
+    decision: Decision | None = None
     error: str | None = None
     sender: str | None = None
     subject: str | None = None
@@ -406,7 +412,7 @@ class _Moves:
 
 def _key(plan: Plan) -> MessageKey:
     """How ``finish_move`` recognises this message's copy in its target folder."""
-    return MessageKey(plan.hash, getattr(plan.decision, "message_id", None))
+    return MessageKey(plan.hash, plan.decision.message_id if plan.decision is not None else None)
 
 
 def _in_reply_to(data: bytes) -> tuple[str, ...]:

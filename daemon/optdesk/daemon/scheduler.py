@@ -29,8 +29,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from optdesk.daemon.ingest import Ingestor, PollResult, build_classifier
+from optdesk.bounce_scoring import BounceScoring
+from optdesk.daemon.crontab import report_trigger
+from optdesk.daemon.ingest import Classify, Ingestor, PollResult, build_classifier
 from optdesk.errors import (
     ConfigError,
     MailboxAuthError,
@@ -41,8 +44,11 @@ from optdesk.errors import (
 )
 from optdesk.folder_check import prepare_folders
 from optdesk.settings import Settings, find_signing_key, signing_key
-from optdesk.sources import open_source
+from optdesk.sources import MailboxSource, open_source
 from optdesk.store.base import utcnow
+
+if TYPE_CHECKING:
+    from optdesk.store import Store
 
 log = logging.getLogger(__name__)
 summary = logging.getLogger("optdesk.summary")  # shown without -v (optdesk.cli)
@@ -95,9 +101,13 @@ class Daemon:
     """Owns the store, the source and the ingestor; runs the jobs. Usable without the scheduler
     (``poll_job()`` directly) for tests."""
 
-    def __init__(self, settings: Settings, store=None, source=None, classify=None, *,
-                 dry_run: bool = False, backoff: Backoff | None = None) -> None:
-        from optdesk.store import Store
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 source: MailboxSource | None = None, classify: Classify | None = None, *,
+                 dry_run: bool = False, backoff: Backoff | None = None,
+                 scoring: BounceScoring | None = None) -> None:
+        """``classify`` and ``scoring`` default to the rules' (``build_classifier``); a test
+        passing its own classify gets the default scoring unless it passes one."""
+        from optdesk.store import Store  # noqa: F811 - the store opens only here
 
         self.settings = settings
         key = None if classify is not None else self._signing_key(settings, dry_run)
@@ -106,7 +116,10 @@ class Daemon:
                            "(optdesk init creates one)")
         self.store = store or Store(settings.db)
         self.source = source or open_source(settings.mailbox, settings)
-        self.classify = classify or build_classifier(settings, self.store, key=key)
+        if classify is None:
+            classifier = build_classifier(settings, self.store, key=key)
+            classify, scoring = classifier.classify, classifier.rules.bounce_scoring
+        self.classify = classify
         self.folders_ready = False
         self.fatal: ConfigError | None = None
         self.stop_event = threading.Event()
@@ -116,7 +129,8 @@ class Daemon:
         self.not_before = 0.0
         self.incidents = Incidents()
         self.ingestor = Ingestor(self.store, self.source, self.classify, settings,
-                                 dry_run=dry_run, should_stop=self.stop_event.is_set)
+                                 dry_run=dry_run, should_stop=self.stop_event.is_set,
+                                 scoring=scoring)
         self.scoring = self.ingestor.scoring
         self.scheduler = None
         self.last_result: PollResult | None = None
@@ -226,9 +240,8 @@ class Daemon:
         self._run("decay", lambda: str(self.store.decay_bounce_scores(self.scoring)))
 
     def expiry_job(self) -> None:
-        expire = getattr(self.store, "expire_invitations", None)
-        if expire is not None:
-            self._run("invitation_expiry", lambda: f"{expire()} invitations expired")
+        self._run("invitation_expiry",
+                  lambda: f"{self.store.expire_invitations()} invitations expired")
 
     def report_job(self) -> None:
         from optdesk.reports import report as reports
@@ -269,12 +282,9 @@ class Daemon:
                       next_run_time=now, **common)
         sched.add_job(self.decay_job, "interval", hours=DECAY_HOURS, id="decay",
                       next_run_time=now, **common)
-        if hasattr(self.store, "expire_invitations"):
-            sched.add_job(self.expiry_job, "interval", hours=EXPIRY_HOURS, id="invitation_expiry",
-                          next_run_time=now, **common)
-        trigger = _report_trigger(self.settings)
-        if trigger is not None:
-            sched.add_job(self.report_job, trigger, id="report", **common)
+        sched.add_job(self.expiry_job, "interval", hours=EXPIRY_HOURS, id="invitation_expiry",
+                      next_run_time=now, **common)
+        sched.add_job(self.report_job, report_trigger(self.settings), id="report", **common)
         self.scheduler = sched
         return sched
 
@@ -337,17 +347,3 @@ class Daemon:
                 log.debug("IDLE watcher: %s", exc)
                 self.stop_event.wait(backoff.next_delay())
         watcher.close()
-
-
-def _report_trigger(settings: Settings):
-    try:
-        from optdesk.reports import report as reports
-    except ImportError:
-        return None
-    if not hasattr(reports, "run_scheduled_report"):
-        return None
-    if hasattr(reports, "report_trigger"):
-        return reports.report_trigger(settings)
-    from apscheduler.triggers.cron import CronTrigger
-
-    return CronTrigger.from_crontab(settings.reports.cron)

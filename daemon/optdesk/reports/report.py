@@ -4,7 +4,7 @@
 what each column counts); ``write_report(report, out_dir)`` writes them under
 ``<out_dir>/<date>/``; ``run_scheduled_report(settings, store)`` is the daemon's job: the last
 complete period for the configured data group, written and, when recipients are configured,
-emailed. ``report_trigger(settings)`` is the APScheduler trigger for it.
+emailed. Its schedule is ``optdesk.daemon.crontab.report_trigger``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from optdesk.settings import Settings
 log = logging.getLogger(__name__)
 
 TABLES = ("summary", "lists", "trend", "list_trend", "compliance", "incidents")
-_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def utcnow() -> dt.datetime:
@@ -204,36 +203,3 @@ def run_scheduled_report(settings: Settings, store=None, now: dt.datetime | None
             files.message_id = smtp.send(msg)
         log.info("report emailed to %d recipients (%s)", len(cfg.recipients), files.message_id)
     return files
-
-
-def crontab_fields(expr: str) -> dict[str, str]:
-    """A standard 5-field crontab as APScheduler 3 fields. Weekday numbers follow cron
-    (0 and 7 = Sunday), not APScheduler 3's own (0 = Monday), so they become names."""
-    parts = expr.split()
-    if len(parts) != 5:
-        raise ConfigError(f"reports.cron {expr!r}: expected 5 fields (minute hour day month weekday)")
-    minute, hour, day, month, dow = parts
-    names = []
-    for item in dow.split(","):
-        m = re.fullmatch(r"([0-7])(?:-([0-7]))?", item)
-        if not m:
-            names.append(item.lower())
-            continue
-        first, last = int(m[1]), int(m[2] or m[1])
-        if last < first:
-            raise ConfigError(f"reports.cron {expr!r}: weekday range {item!r} runs backwards")
-        names.extend(dict.fromkeys(_DOW[i] for i in range(first, last + 1)))
-    return {"minute": minute, "hour": hour, "day": day, "month": month,
-            "day_of_week": ",".join(dict.fromkeys(names))}
-
-
-def report_trigger(settings: Settings, timezone=None):
-    """The APScheduler 3 CronTrigger for ``settings.reports.cron`` (default Mondays 07:00), in
-    ``timezone`` (default: the machine's local zone, like the scheduler's)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = crontab_fields(settings.reports.cron)
-    try:
-        return CronTrigger(timezone=timezone, **fields)
-    except ValueError as exc:
-        raise ConfigError(f"reports.cron {settings.reports.cron!r}: {exc}") from exc

@@ -6,6 +6,7 @@
 from optdesk.store.admin import AdminQueries
 from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
+from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.demo import DemoData
 from optdesk.store.importer import ContactImport
 from optdesk.store.incidents import IncidentOps
@@ -13,19 +14,24 @@ from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
+from optdesk.store.review import ReviewQueue
+from optdesk.store.writes import WriteOps
 
 
 class Store(
-    # one mixin per line; keep StoreBase last
+    # every mixin of the store, one per line; keep StoreBase last
     AdminQueries,
     ContactQueries,
     ContactImport,
     DemoData,
+    DeliverabilityOps,
     IncidentOps,
     OptOutOps,
     ReportQueries,
     InvitationOps,
     LedgerOps,
+    ReviewQueue,
+    WriteOps,
     StoreBase,
 ):
     """The opt-out record and everything around it. Safe to share a file between processes."""

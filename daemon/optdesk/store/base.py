@@ -12,7 +12,8 @@ import duckdb
 from optdesk.store.db import Database
 from optdesk.store.migrations import migrate
 
-SOURCES = ("reply", "manual", "list_unsubscribe", "complaint")
+# where an opt-out or an address suppression came from (a CHECK constraint holds the tables to it)
+SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click")
 EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
     "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",
@@ -27,6 +28,20 @@ def utcnow() -> dt.datetime:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_source(source: str) -> None:
+    """Refuse an opt-out source the store does not know (before anything is written)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown opt-out source {source!r}; one of {', '.join(SOURCES)}")
+
+
+def evidence_json(evidence: Any) -> str | None:
+    """Evidence as the JSON text the store keeps: keys sorted, non-ASCII as written (None stays
+    None, text is kept as it is). The one encoder of every evidence column."""
+    if evidence is None or isinstance(evidence, str):
+        return evidence
+    return json.dumps(evidence, default=str, sort_keys=True, ensure_ascii=False)
 
 
 class StoreBase:
@@ -64,13 +79,12 @@ class StoreBase:
         """Append one event inside the caller's transaction; return its id. Events are never updated."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
-        evidence_json = None if evidence is None else json.dumps(evidence, default=str, sort_keys=True)
         row = con.execute(
             "INSERT INTO events (occurred_at, kind, contact_id, data_group, email, source, actor, reason,"
             " evidence, message_hash, invitation_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
             " RETURNING event_id",
             [at or utcnow(), kind, contact_id, data_group, email, source, actor, reason,
-             evidence_json, message_hash, invitation_id],
+             evidence_json(evidence), message_hash, invitation_id],
         ).fetchall()
         return int(row[0][0])
 

@@ -97,7 +97,9 @@ def _apply_addresses(con: duckdb.DuckDBPyConnection, data_group: str, now: dt.da
         FROM (SELECT DISTINCT ON (contact_id) contact_id, email FROM staged_addresses
               ORDER BY contact_id, (kind = 'system') DESC, _row) p
         WHERE addresses.contact_id = p.contact_id
-          AND (addresses.kind = 'system' OR addresses.data_group = ?)
+          AND EXISTS (SELECT 1 FROM visible_addresses(?) v
+                      WHERE v.contact_id = addresses.contact_id AND v.email = addresses.email
+                        AND v.kind = addresses.kind AND v.data_group = addresses.data_group)
     """, [data_group])
     con.execute("DROP TABLE staged_addresses")
 

@@ -77,9 +77,9 @@ class ContactQueries:
     def contacts_for_email(self, email: str, data_group: str) -> list[int]:
         """Contacts that own this address as seen from the data group (system or its private)."""
         rows = self.db.rows(
-            "SELECT DISTINCT contact_id FROM addresses WHERE email = ?"
-            " AND (kind = 'system' OR data_group = ?) ORDER BY contact_id",
-            [email.strip().lower(), data_group],
+            "SELECT DISTINCT contact_id FROM visible_addresses(?) WHERE email = ?"
+            " ORDER BY contact_id",
+            [data_group, email.strip().lower()],
         )
         return [int(r[0]) for r in rows]
 
@@ -108,8 +108,8 @@ _RECORD_QUERIES = {
         "SELECT a.email, a.kind, a.data_group, a.is_primary,"
         " coalesce(d.undeliverable, false) AS undeliverable,"
         " coalesce(d.bounce_score, 0.0) AS bounce_score"
-        " FROM addresses a LEFT JOIN deliverability d USING (email)"
-        " WHERE a.contact_id = ? AND (a.kind = 'system' OR a.data_group = ?)"
+        " FROM visible_addresses($2) a LEFT JOIN deliverability d USING (email)"
+        " WHERE a.contact_id = $1"
         " ORDER BY a.is_primary DESC, a.kind DESC, a.email", True),
     "lists": (
         "SELECT l.list_id, l.name FROM list_members m JOIN media_lists l USING (list_id)"

@@ -21,7 +21,6 @@ from optdesk.store.base import normalise_email, utcnow
 STATUSES = ("pending", "sent", "failed", "accepted", "declined", "expired")
 # a failed send does not start a cool-off; anything that may have reached the contact does
 _COUNTS_FOR_COOLOFF = ("pending", "sent", "accepted", "declined", "expired")
-_VISIBLE = "(a.kind = 'system' OR a.data_group = ?)"
 
 _CANDIDATES = f"""
 WITH ids AS (SELECT DISTINCT unnest(?::BIGINT[]) AS contact_id),
@@ -36,7 +35,7 @@ invited AS (
       AND v.contact_id IN (SELECT contact_id FROM ids) GROUP BY v.contact_id),
 prim AS (
     SELECT a.contact_id, arg_min(a.email, (NOT a.is_primary, a.kind <> 'system', a.email)) AS email
-    FROM addresses a WHERE {_VISIBLE} AND a.contact_id IN (SELECT contact_id FROM ids)
+    FROM visible_addresses(?) a WHERE a.contact_id IN (SELECT contact_id FROM ids)
     GROUP BY a.contact_id)
 SELECT ids.contact_id, c.contact_id IS NOT NULL AS found, c.name, c.language,
        o.source AS optout_source, o.opted_out_at, complaints.complained_at,
@@ -273,8 +272,8 @@ class InvitationOps:
     def addresses_of(self, contact_id: int, data_group: str) -> set[str]:
         """The contact's addresses the data group can see: every system one and its private ones."""
         rows = self.db.rows(
-            f"SELECT a.email FROM addresses a WHERE a.contact_id = ? AND {_VISIBLE}",
-            [int(contact_id), data_group],
+            "SELECT a.email FROM visible_addresses(?) a WHERE a.contact_id = ?",
+            [data_group, int(contact_id)],
         )
         return {normalise_email(r[0]) for r in rows}
 

@@ -1,25 +1,19 @@
 """The daemon's side of the store: the processed-message ledger, mailbox state, job runs.
 
-Deliverability (bounces, auto-replies) lives in ``deliverability.py``, set-based batch writes
-in ``batch.py``, the review queue in ``review.py``; this mixin pulls them together. Every write here joins the caller's transaction
-when there is one (``store.batch()``), so a whole batch of messages commits at once.
+Every write here joins the caller's transaction when there is one (``store.transaction()``), so
+a whole poll's messages commit at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from optdesk.store.base import normalise_email, utcnow
-from optdesk.store.deliverability import DeliverabilityOps
-from optdesk.store.review import ReviewQueue
-from optdesk.store.writes import BatchWrites
+from optdesk.store.base import evidence_json, normalise_email, utcnow
 
 # ledger columns written by the daemon, in the order of LEDGER_SCHEMA
 LEDGER_SCHEMA = pa.schema([
@@ -37,20 +31,12 @@ LEDGER_COLUMNS = tuple(LEDGER_SCHEMA.names)
 STATUSES = ("applied", "left", "review", "error")
 
 
-def evidence_json(evidence: Any) -> str | None:
-    """Evidence as the JSON text the store keeps (None stays None)."""
-    if evidence is None or isinstance(evidence, str):
-        return evidence
-    return json.dumps(evidence, default=str, sort_keys=True, ensure_ascii=False)
-
-
-class LedgerOps(BatchWrites, DeliverabilityOps, ReviewQueue):
-    """Mixin: ledger rows, mailbox state, job runs, daemon status (plus batch writes, bounces
-    and the review queue)."""
+class LedgerOps:
+    """Mixin: ledger rows, mailbox state, job runs, daemon status."""
 
     @contextmanager
-    def batch(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction for a batch of messages; every store call inside joins it."""
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction (e.g. for one poll's messages); every store call inside joins it."""
         with self.db.transaction() as con:
             yield con
 
@@ -114,10 +100,9 @@ class LedgerOps(BatchWrites, DeliverabilityOps, ReviewQueue):
         if not wanted:
             return {}
         rows = self.db.rows(
-            "SELECT email, list(DISTINCT contact_id ORDER BY contact_id) FROM addresses"
-            " WHERE email IN (SELECT unnest(?::VARCHAR[])) AND (kind = 'system' OR data_group = ?)"
-            " GROUP BY email",
-            [wanted, data_group],
+            "SELECT email, list(DISTINCT contact_id ORDER BY contact_id) FROM visible_addresses(?)"
+            " WHERE email IN (SELECT unnest(?::VARCHAR[])) GROUP BY email",
+            [data_group, wanted],
         )
         return {r[0]: [int(c) for c in r[1]] for r in rows}
 

@@ -212,11 +212,93 @@ CREATE TABLE sending_incidents (
 CREATE INDEX sending_incidents_at ON sending_incidents (occurred_at);
 """
 
+# One definition of what a data group sees and must not mail, and closed vocabularies for the
+# opt-out source and the event kind. A data group sees every system address and its own private
+# ones (``visible_addresses(g)``); it must not mail (``suppressed(g)``, columns email, reason):
+# the visible addresses of its opted-out contacts, its address suppressions, and undeliverable
+# addresses it can see or that belong to no contact (another group's private address is never
+# listed). Every query of the store uses these macros; none restates them. The source of an
+# opt-out or suppression and the kind of an event must be a row of ``opt_out_sources`` /
+# ``event_kinds`` (a later migration adds a value with one INSERT).
+ONE_DEFINITION = """
+CREATE TABLE opt_out_sources (source VARCHAR PRIMARY KEY);
+INSERT INTO opt_out_sources VALUES ('reply'), ('manual'), ('list_unsubscribe'), ('complaint'),
+    ('one_click');
+CREATE TABLE event_kinds (kind VARCHAR PRIMARY KEY);
+INSERT INTO event_kinds VALUES ('opt_out'), ('opt_in'), ('invitation_sent'),
+    ('invitation_accepted'), ('invitation_declined'), ('invitation_expired'),
+    ('invitation_refused'), ('bounce_hard'), ('bounce_soft'), ('auto_reply'),
+    ('address_suppressed'), ('review_resolved'), ('list_member_removed');
+
+CREATE TABLE optouts_checked (
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    source VARCHAR NOT NULL REFERENCES opt_out_sources (source),
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    opted_out_at TIMESTAMP NOT NULL,
+    event_id BIGINT,
+    PRIMARY KEY (contact_id, data_group)
+);
+INSERT INTO optouts_checked SELECT * FROM optouts;
+DROP TABLE optouts;
+ALTER TABLE optouts_checked RENAME TO optouts;
+
+CREATE TABLE address_suppressions_checked (
+    email VARCHAR NOT NULL,
+    data_group VARCHAR NOT NULL,
+    source VARCHAR NOT NULL REFERENCES opt_out_sources (source),
+    reason VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    event_id BIGINT,
+    PRIMARY KEY (email, data_group)
+);
+INSERT INTO address_suppressions_checked SELECT * FROM address_suppressions;
+DROP TABLE address_suppressions;
+ALTER TABLE address_suppressions_checked RENAME TO address_suppressions;
+
+CREATE TABLE events_checked (
+    event_id BIGINT PRIMARY KEY DEFAULT nextval('event_ids'),
+    occurred_at TIMESTAMP NOT NULL,
+    kind VARCHAR NOT NULL REFERENCES event_kinds (kind),
+    contact_id BIGINT,
+    data_group VARCHAR,
+    email VARCHAR,
+    source VARCHAR,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    evidence VARCHAR,
+    message_hash VARCHAR,
+    invitation_id BIGINT
+);
+INSERT INTO events_checked SELECT * FROM events;
+DROP TABLE events;
+ALTER TABLE events_checked RENAME TO events;
+
+CREATE MACRO visible_addresses(g) AS TABLE
+    SELECT * FROM addresses WHERE kind = 'system' OR data_group = g;
+
+CREATE MACRO suppressed(g) AS TABLE
+    SELECT email, min(reason) AS reason FROM (
+        SELECT a.email, 'opted_out' AS reason
+        FROM optouts o JOIN visible_addresses(g) a ON a.contact_id = o.contact_id
+        WHERE o.data_group = g
+        UNION ALL
+        SELECT email, 'address_opt_out' FROM address_suppressions WHERE data_group = g
+        UNION ALL
+        SELECT d.email, 'undeliverable' FROM deliverability d
+        WHERE d.undeliverable
+          AND (EXISTS (SELECT 1 FROM visible_addresses(g) q WHERE q.email = d.email)
+               OR NOT EXISTS (SELECT 1 FROM addresses p WHERE p.email = d.email))
+    ) GROUP BY email;
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_ledger_moves", LEDGER_MOVES),
     ("0003_sending_incidents", SENDING_INCIDENTS),
+    ("0004_one_definition", ONE_DEFINITION),
 ]
 
 

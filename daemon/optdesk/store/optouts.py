@@ -9,8 +9,9 @@ from typing import Any
 import polars as pl
 
 from optdesk.errors import NotFound
-from optdesk.store.base import SOURCES, normalise_email, utcnow
+from optdesk.store.base import normalise_email
 from optdesk.store.contacts import fold
+from optdesk.store.writes import Writes
 
 SORTS = {
     "name": "c.name",
@@ -18,10 +19,6 @@ SORTS = {
     "reach": "c.reach",
     "opted_out_at": "o.opted_out_at",
 }
-
-# addresses a data group can mail: every system address and its own private ones
-_VISIBLE = "(a.kind = 'system' OR a.data_group = ?)"
-
 
 def _in(column: str, values: Sequence) -> tuple[str, list]:
     return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
@@ -46,30 +43,13 @@ class OptOutOps:
         addresses. Returns True when the state changed; a contact already opted out (from any
         source) is left as it is and no event is added.
         """
-        if source not in SOURCES:
-            raise ValueError(f"unknown opt-out source {source!r}; one of {', '.join(SOURCES)}")
-        with self.db.transaction() as con:
-            if not con.execute(
-                "SELECT 1 FROM contacts WHERE contact_id = ?", [int(contact_id)]
-            ).fetchall():
-                raise NotFound(f"no contact with id {contact_id}")
-            if con.execute(
-                "SELECT 1 FROM optouts WHERE contact_id = ? AND data_group = ?",
-                [int(contact_id), data_group],
-            ).fetchall():
-                return False
-            self._ensure_group(con, data_group)
-            at = at or utcnow()
-            event_id = self._event(
-                con, "opt_out", actor=actor, at=at, contact_id=int(contact_id),
-                data_group=data_group, source=source, reason=reason, evidence=evidence,
-                message_hash=message_hash,
-            )
-            con.execute(
-                "INSERT INTO optouts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [int(contact_id), data_group, source, actor, reason, at, event_id],
-            )
-        return True
+        writes = Writes()
+        writes.add_opt_out(contact_id, data_group, source=source, reason=reason,
+                           evidence=evidence, message_hash=message_hash, actor=actor)
+        result = self.apply_writes(writes, at=at)
+        if result.missing_contacts:
+            raise NotFound(f"no contact with id {contact_id}")
+        return bool(result.opted_out)
 
     def opt_in(
         self,
@@ -102,26 +82,12 @@ class OptOutOps:
         self, email: str, data_group: str, *, source: str, actor: str,
         reason: str | None = None, evidence: Any = None, message_hash: str | None = None,
     ) -> bool:
-        """Suppress one address that belongs to no contact (e.g. an opt-out from a stranger)."""
-        email = normalise_email(email)
-        with self.db.transaction() as con:
-            if con.execute(
-                "SELECT 1 FROM address_suppressions WHERE email = ? AND data_group = ?",
-                [email, data_group],
-            ).fetchall():
-                return False
-            self._ensure_group(con, data_group)
-            at = utcnow()
-            event_id = self._event(
-                con, "address_suppressed", actor=actor, at=at, data_group=data_group,
-                email=email, source=source, reason=reason, evidence=evidence,
-                message_hash=message_hash,
-            )
-            con.execute(
-                "INSERT INTO address_suppressions VALUES (?, ?, ?, ?, ?, ?)",
-                [email, data_group, source, reason, at, event_id],
-            )
-        return True
+        """Suppress one address that belongs to no contact (e.g. an opt-out from a stranger).
+        True when it was not suppressed in that data group before."""
+        writes = Writes()
+        writes.add_suppression(email, data_group, source=source, reason=reason,
+                               evidence=evidence, message_hash=message_hash, actor=actor)
+        return bool(self.apply_writes(writes).suppressed)
 
     def opted_out(
         self,
@@ -213,33 +179,15 @@ class OptOutOps:
         return where, params
 
     def is_suppressed(self, email: str, data_group: str) -> bool:
-        """True when this data group must not mail this address."""
-        email = normalise_email(email)
+        """True when this data group must not mail this address: the address is a row of
+        ``suppressions(data_group)`` (one definition, the ``suppressed`` macro)."""
         return bool(self.db.scalar(
-            "SELECT EXISTS (SELECT 1 FROM addresses a JOIN optouts o"
-            "   ON o.contact_id = a.contact_id AND o.data_group = ?"
-            f"   WHERE a.email = ? AND {_VISIBLE})"
-            " OR EXISTS (SELECT 1 FROM address_suppressions WHERE email = ? AND data_group = ?)"
-            " OR EXISTS (SELECT 1 FROM deliverability WHERE email = ? AND undeliverable)",
-            [data_group, email, data_group, email, data_group, email],
-        ))
+            "SELECT EXISTS (SELECT 1 FROM suppressed(?) WHERE email = ?)",
+            [data_group, normalise_email(email)]))
 
     def suppressions(self, data_group: str) -> pl.DataFrame:
         """Every address this data group must not mail: columns email, reason."""
-        return self.db.frame(
-            "SELECT email, min(reason) AS reason FROM ("
-            " SELECT a.email, 'opted_out' AS reason FROM optouts o"
-            "  JOIN addresses a ON a.contact_id = o.contact_id"
-            f"  WHERE o.data_group = ? AND {_VISIBLE}"
-            " UNION ALL SELECT email, 'address_opt_out' FROM address_suppressions"
-            "  WHERE data_group = ?"
-            " UNION ALL SELECT d.email, 'undeliverable' FROM deliverability d WHERE d.undeliverable"
-            "  AND (EXISTS (SELECT 1 FROM addresses q WHERE q.email = d.email"
-            "        AND (q.kind = 'system' OR q.data_group = ?))"
-            "       OR NOT EXISTS (SELECT 1 FROM addresses p WHERE p.email = d.email))"
-            ") GROUP BY email ORDER BY email",
-            [data_group, data_group, data_group, data_group],
-        )
+        return self.db.frame("SELECT email, reason FROM suppressed(?) ORDER BY email", [data_group])
 
     def events(
         self, contact_id: int | None = None, data_group: str | None = None,

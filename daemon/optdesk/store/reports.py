@@ -64,14 +64,13 @@ FROM (
     UNION ALL
     SELECT coalesce(e.contact_id, a.contact_id), replace(e.kind, 'bounce_', 'bounces_')
     FROM events e
-    LEFT JOIN addresses a ON e.contact_id IS NULL AND a.email = e.email
-         AND (a.kind = 'system' OR a.data_group = ?)
+    LEFT JOIN visible_addresses(?) a ON e.contact_id IS NULL AND a.email = e.email
     WHERE e.kind IN ('bounce_hard', 'bounce_soft') AND e.occurred_at >= ? AND e.occurred_at < ?
       AND (e.data_group = ? OR e.data_group IS NULL OR e.data_group = '')
     UNION ALL
     SELECT DISTINCT a.contact_id, a.email AS metric
-    FROM deliverability d JOIN addresses a ON a.email = d.email
-    WHERE d.undeliverable AND (a.kind = 'system' OR a.data_group = ?)
+    FROM deliverability d JOIN visible_addresses(?) a ON a.email = d.email
+    WHERE d.undeliverable
     UNION ALL
     SELECT contact_id, unnest(list_value(
         CASE WHEN sent_at >= ? AND sent_at < ? THEN 'invitations_sent' END,

@@ -1,10 +1,13 @@
-"""Set-based writes for one batch of the daemon: opt-outs, bounces and auto-replies of hundreds of
-messages in a handful of statements (one statement per message costs 3–10 ms in DuckDB).
+"""The store's writes of opt-outs, address suppressions, bounces and automatic replies: one
+implementation, set-based, for one message or a whole poll (one statement per message costs
+3–10 ms in DuckDB, so hundreds of messages go in a handful of statements).
 
-Same rules and the same rows as the one-at-a-time methods (``opt_out``, ``mark_undeliverable``,
-``record_soft_bounce``, ``record_auto_reply``): an opt-out of a contact already opted out in that
-data group changes nothing and adds no event; every bounce and auto-reply adds one event. Runs
-inside the caller's transaction (``store.batch()``).
+``Writes`` collects what is to be written; ``store.apply_writes(writes)`` writes it in one
+transaction (joining the caller's, ``store.transaction()``) and says what changed. The
+one-at-a-time methods (``opt_out``, ``suppress_address``, ``mark_undeliverable``,
+``record_soft_bounce``, ``record_auto_reply``) are thin calls of it, so both leave the same rows.
+An opt-out of a contact already opted out in that data group changes nothing and adds no event;
+every bounce and auto-reply adds one event.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from optdesk.store.base import normalise_email, utcnow
-from optdesk.store.deliverability import BounceScoring
+from optdesk.bounce_scoring import BounceScoring
+from optdesk.store.base import check_source, evidence_json, normalise_email, utcnow
 from optdesk.store.incidents import incident_row, insert_incidents
 
 EVENT_SCHEMA = pa.schema([
@@ -29,8 +32,8 @@ EVENT_SCHEMA = pa.schema([
 
 
 @dataclass
-class BatchOps:
-    """What one batch asks of the store; each item is a dict (see the ``add_*`` methods)."""
+class Writes:
+    """What is to be written; each item is a dict (see the ``add_*`` methods)."""
 
     opt_outs: list[dict] = field(default_factory=list)
     hard: list[dict] = field(default_factory=list)
@@ -40,13 +43,14 @@ class BatchOps:
     incidents: list[dict] = field(default_factory=list)
 
     def add_opt_out(self, contact_id: int, data_group: str, *, source: str, reason: str | None,
-                    evidence: Any, message_hash: str, actor: str = "daemon") -> None:
+                    evidence: Any, message_hash: str | None, actor: str = "daemon") -> None:
+        check_source(source)
         self.opt_outs.append({"contact_id": int(contact_id), "data_group": data_group,
                               "source": source, "reason": reason, "evidence": evidence,
                               "message_hash": message_hash, "actor": actor})
 
     def add_bounce(self, hard: bool, email: str, *, reason: str | None, evidence: Any,
-                   message_hash: str, contact_id: int | None, data_group: str | None,
+                   message_hash: str | None, contact_id: int | None, data_group: str | None,
                    actor: str = "daemon") -> None:
         (self.hard if hard else self.soft).append({
             "email": normalise_email(email), "reason": reason, "evidence": evidence,
@@ -54,7 +58,7 @@ class BatchOps:
             "actor": actor})
 
     def add_auto_reply(self, email: str, *, return_date: dt.date | None, evidence: Any,
-                       message_hash: str, contact_id: int | None, data_group: str | None,
+                       message_hash: str | None, contact_id: int | None, data_group: str | None,
                        actor: str = "daemon") -> None:
         until = return_date
         if isinstance(until, dt.date) and not isinstance(until, dt.datetime):
@@ -64,7 +68,8 @@ class BatchOps:
                           "data_group": data_group, "actor": actor})
 
     def add_suppression(self, email: str, data_group: str, *, source: str, reason: str | None,
-                        evidence: Any, message_hash: str, actor: str = "daemon") -> None:
+                        evidence: Any, message_hash: str | None, actor: str = "daemon") -> None:
+        check_source(source)
         self.suppress.append({"email": normalise_email(email), "data_group": data_group,
                               "source": source, "reason": reason, "evidence": evidence,
                               "message_hash": message_hash, "actor": actor})
@@ -82,9 +87,20 @@ class BatchOps:
                 + len(self.suppress) + len(self.incidents))
 
 
-def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, source=None) -> list:
-    from optdesk.store.ledger import evidence_json
+@dataclass
+class WriteResult:
+    """What ``apply_writes`` changed."""
 
+    missing: set[str] = field(default_factory=set)  # message hashes whose opt-out names no contact
+    missing_contacts: set[int] = field(default_factory=set)
+    opted_out: set[tuple[int, str]] = field(default_factory=set)  # (contact, group) newly out
+    suppressed: set[tuple[str, str]] = field(default_factory=set)  # (address, group) newly
+    undeliverable: set[str] = field(default_factory=set)  # addresses a hard bounce made so
+    soft: list[dict] = field(default_factory=list)  # per soft bounce, in order: score, soft_bounces,
+    #                                                 undeliverable, changed
+
+
+def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, source=None) -> list:
     return [{"occurred_at": at, "kind": kind, "contact_id": i.get("contact_id"),
              "data_group": i.get("data_group"), "email": i.get("email"),
              "source": source or i.get("source"), "actor": i["actor"],
@@ -93,30 +109,30 @@ def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, sour
             for i in items]
 
 
-class BatchWrites:
-    """Mixin: ``apply_batch(ops, scoring)``."""
+class WriteOps:
+    """Mixin: ``apply_writes(writes, scoring)``."""
 
-    def apply_batch(self, ops: BatchOps, scoring: BounceScoring | None = None,
-                    at: dt.datetime | None = None) -> dict:
-        """Apply a batch's writes; returns ``missing``: message hashes whose opt-out names a
-        contact the store does not have (nothing was written for those)."""
+    def apply_writes(self, ops: Writes, scoring: BounceScoring | None = None,
+                     at: dt.datetime | None = None) -> WriteResult:
+        """Write ``ops`` in one transaction; nothing is written for an opt-out that names a
+        contact the store does not have (``WriteResult.missing``)."""
         at, scoring = at or utcnow(), scoring or BounceScoring()
-        missing: set[str] = set()
+        result = WriteResult()
         if not len(ops):
-            return {"missing": missing}
+            return result
         with self.db.transaction() as con:
             events: list[dict] = []
             if ops.opt_outs:
-                missing = self._batch_opt_outs(con, ops.opt_outs, at)
+                self._write_opt_outs(con, ops.opt_outs, at, result)
             if ops.suppress:
-                self._batch_suppress(con, ops.suppress, at)
+                self._write_suppressions(con, ops.suppress, at, result)
             if ops.hard:
-                self._batch_hard(con, ops.hard, at)
+                result.undeliverable = self._write_hard(con, ops.hard, at)
                 events += _event_rows("bounce_hard", ops.hard, at)
             if ops.soft:
-                events += self._batch_soft(con, ops.soft, scoring, at)
+                events += self._write_soft(con, ops.soft, scoring, at, result)
             if ops.auto:
-                self._batch_auto(con, ops.auto, at)
+                self._write_auto(con, ops.auto, at)
                 events += _event_rows("auto_reply", ops.auto, at, reason=lambda i: (
                     f"away until {i['until']:%Y-%m-%d}" if i["until"] else "automatic reply"))
             _insert(con, "events", EVENT_SCHEMA, events)
@@ -125,10 +141,10 @@ class BatchWrites:
                     i["incident"], at=at, received_at=i["received_at"], data_group=i["data_group"],
                     message_id=i["message_id"], message_hash=i["message_hash"])
                     for i in ops.incidents])
-        return {"missing": missing}
+        return result
 
-    def _batch_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                        at: dt.datetime) -> set[str]:
+    def _write_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
+                        at: dt.datetime, result: WriteResult) -> None:
         ids = sorted({i["contact_id"] for i in items})
         known = {r[0] for r in con.execute(
             "SELECT contact_id FROM contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
@@ -136,14 +152,16 @@ class BatchWrites:
         done = {(r[0], r[1]) for r in con.execute(
             "SELECT contact_id, data_group FROM optouts"
             " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
-        missing = {i["message_hash"] for i in items if i["contact_id"] not in known}
+        result.missing = {i["message_hash"] for i in items if i["contact_id"] not in known}
+        result.missing_contacts = {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
         for item in items:
             key = (item["contact_id"], item["data_group"])
             if item["contact_id"] in known and key not in done and key not in fresh:
                 fresh[key] = item
+        result.opted_out = set(fresh)
         if not fresh:
-            return missing
+            return
         for group in {g for _, g in fresh}:
             self._ensure_group(con, group)
         rows = _event_rows("opt_out", list(fresh.values()), at)
@@ -159,10 +177,9 @@ class BatchWrites:
             "event_id": [event_of[k] for k in fresh],
         })
         _insert_table(con, "optouts", optouts)
-        return missing
 
-    def _batch_suppress(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                        at: dt.datetime) -> None:
+    def _write_suppressions(self, con: duckdb.DuckDBPyConnection, items: list[dict],
+                            at: dt.datetime, result: WriteResult) -> None:
         """Like ``suppress_address``: the first request per (address, group) adds a row and an
         ``address_suppressed`` event; an address already suppressed changes nothing."""
         emails = sorted({i["email"] for i in items})
@@ -174,6 +191,7 @@ class BatchWrites:
             key = (item["email"], item["data_group"])
             if key not in done and key not in fresh:
                 fresh[key] = item
+        result.suppressed = set(fresh)
         if not fresh:
             return
         for group in {g for _, g in fresh}:
@@ -191,8 +209,11 @@ class BatchWrites:
         }))
 
     @staticmethod
-    def _batch_hard(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:
+    def _write_hard(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> set[str]:
         last = {i["email"]: i for i in items}
+        already = {r[0] for r in con.execute(
+            "SELECT email FROM deliverability WHERE undeliverable"
+            " AND email IN (SELECT unnest(?::VARCHAR[]))", [list(last)]).fetchall()}
         table = pa.table({"email": list(last), "reason": [i["reason"] for i in last.values()],
                           "ts": pa.array([at] * len(last), pa.timestamp("us"))})
         _upsert(con, table,
@@ -202,10 +223,11 @@ class BatchWrites:
                 " hard_bounced_at = coalesce(deliverability.hard_bounced_at,"
                 " excluded.hard_bounced_at), last_bounce_at = excluded.last_bounce_at,"
                 " last_reason = excluded.last_reason")
+        return set(last) - already
 
     @staticmethod
-    def _batch_soft(con: duckdb.DuckDBPyConnection, items: list[dict], scoring: BounceScoring,
-                    at: dt.datetime) -> list[dict]:
+    def _write_soft(con: duckdb.DuckDBPyConnection, items: list[dict], scoring: BounceScoring,
+                    at: dt.datetime, result: WriteResult) -> list[dict]:
         emails = sorted({i["email"] for i in items})
         state = {r[0]: list(r[1:]) for r in con.execute(
             "SELECT email, bounce_score, score_at, soft_bounces, undeliverable FROM deliverability"
@@ -213,13 +235,12 @@ class BatchWrites:
         events = []
         for item in items:  # in message order, so two bounces in one batch count twice
             score, since, count, was = state.get(item["email"], [0.0, None, 0, False])
-            score = scoring.decayed(score, since, at) + scoring.weight
-            count += 1
-            now_bad = bool(was) or (count >= 2 and score >= scoring.threshold)
+            score, count, now_bad = scoring.after_soft_bounce(score, since, count, was, at)
             state[item["email"]] = [score, at, count, now_bad]
-            result = {"score": round(score, 4), "soft_bounces": count, "undeliverable": now_bad,
-                      "changed": now_bad and not was}
-            events.append({**item, "evidence": {"bounce": item["evidence"], "score": result}})
+            outcome = {"score": round(score, 4), "soft_bounces": count, "undeliverable": now_bad,
+                       "changed": now_bad and not was}
+            result.soft.append(outcome)
+            events.append({**item, "evidence": {"bounce": item["evidence"], "score": outcome}})
         last = {i["email"]: i["reason"] for i in items}
         table = pa.table({
             "email": list(last), "reason": list(last.values()),
@@ -237,7 +258,7 @@ class BatchWrites:
         return _event_rows("bounce_soft", events, at)
 
     @staticmethod
-    def _batch_auto(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:
+    def _write_auto(con: duckdb.DuckDBPyConnection, items: list[dict], at: dt.datetime) -> None:
         last = {i["email"]: i["until"] for i in items}
         table = pa.table({"email": list(last),
                           "until": pa.array(list(last.values()), pa.timestamp("us")),
