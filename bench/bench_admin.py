@@ -251,7 +251,7 @@ def report(rows, typed, extra, store_path: pathlib.Path) -> str:
         "*Of which the view*: the time outside store calls (building labels and HTML, setting "
         "widget values); the rest is the store call. *Cold* reopens the 1 M file, whose caches "
         "start empty (the open alone costs 20–30 ms; see store.md); the views never keep it open, "
-        "so that the daemon can write (DESIGN.md). Typing is debounced: one search "
+        "so that the daemon can write (docs/architecture.md, 'One file, two processes'). Typing is debounced: one search "
         f"{extra['debounce'] * 1000:.0f} ms after the last keystroke, the row above timing it end "
         "to end on an asyncio loop as in a kernel.",
         "",

@@ -15,7 +15,7 @@ Importable helpers for other benchmarks (e.g. the end-to-end ingest bench)::
     with bench_imap.dovecot() as server:
         account = server.account()
         bench_imap.fill(account, 10_000)
-        src = bench_imap.imap_source(account, batch_size=500)
+        src = bench_imap.imap_source(account, fetch_size=500)
 """
 
 from __future__ import annotations
@@ -168,9 +168,9 @@ def run(n: int, batch: int, single_n: int, log: Callable[[str], None] = print) -
     out: dict = {"n": n, "batch": batch, "results": [], "load": [os.getloadavg()[0]]}
     with dovecot() as server:
         for label, kwargs, size, count in [
-            (f"batched ({batch}/FETCH, UID MOVE)", {"batch_size": batch}, batch, n),
-            (f"batched ({batch}/FETCH, COPY+STORE+UID EXPUNGE)", {"batch_size": batch, "use_move": False}, batch, n),
-            ("one message at a time (UID MOVE)", {"batch_size": 1}, 1, single_n),
+            (f"batched ({batch}/FETCH, UID MOVE)", {"fetch_size": batch}, batch, n),
+            (f"batched ({batch}/FETCH, COPY+STORE+UID EXPUNGE)", {"fetch_size": batch, "use_move": False}, batch, n),
+            ("one message at a time (UID MOVE)", {"fetch_size": 1}, 1, single_n),
         ]:
             account = server.account()
             seconds = fill(account, count)
@@ -185,7 +185,7 @@ def run(n: int, batch: int, single_n: int, log: Callable[[str], None] = print) -
         out["dovecot"] = subprocess.run([server.binary, "--version"], capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         fill_maildir(pathlib.Path(tmp), n)
-        with MaildirSource(tmp, batch_size=batch) as src:
+        with MaildirSource(tmp, fetch_size=batch) as src:
             out["results"].append(process(src, batch, f"Maildir, batched ({batch})"))
     out["load"].append(os.getloadavg()[0])
     return out

@@ -105,11 +105,11 @@ def one_poll(template: pathlib.Path, work: pathlib.Path, account, mail: list[byt
     db = work / f"{label}.duckdb"
     shutil.copy(template, db)
     settings = dataclasses.replace(account.settings(), db=str(db), data_group="demo",
-                                   batch_size=batch, secret_file=str(work / "secret.key"))
+                                   fetch_size=batch, secret_file=str(work / "secret.key"))
     store = Store(db)
-    src = open_source(settings.mailbox, settings, batch_size=batch)
+    src = open_source(settings.mailbox, settings, fetch_size=batch)
     classifier = build_classifier(settings, store)
-    ingest = Ingestor(store, src, classifier.classify, settings, batch_size=batch,
+    ingest = Ingestor(store, src, classifier.classify, settings, fetch_size=batch,
                       move_every=move_every, scoring=classifier.rules.bounce_scoring)
     src.connect()
     start, cpu, before = time.perf_counter(), time.process_time(), src.commands

@@ -93,7 +93,7 @@ class Settings:
     data_group: str = "demo"
     rules_dir: str = str(REPO_ROOT / "rules")
     poll_interval: int = 60
-    batch_size: int = 500
+    fetch_size: int = 500
     idle: bool = False
     review_threshold: float = 0.75
     secret_env: str = "OPTDESK_SECRET"
@@ -142,7 +142,12 @@ def _shown(value) -> str:
     return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
+RENAMED = {"batch_size": "fetch_size"}  # old name -> new name
+
+
 def _unknown(where: str, dotted: str, known) -> ConfigError:
+    if dotted in RENAMED:
+        return ConfigError(f"{where}: setting {dotted!r} is now called {RENAMED[dotted]!r}")
     close = difflib.get_close_matches(dotted.rpartition(".")[2], list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(f"{where}: unknown setting {dotted!r}{hint}")
@@ -242,7 +247,7 @@ def load_settings(
 
 def origin(settings: Settings, dotted: str) -> str:
     """Where a setting came from: the config file, the OPTDESK_* variable, "command line", or
-    "built-in default". ``dotted`` is ``batch_size``, ``imap.timeout``, ``folders.opt_out``…"""
+    "built-in default". ``dotted`` is ``fetch_size``, ``imap.timeout``, ``folders.opt_out``…"""
     return settings.origins.get(dotted, "built-in default")
 
 

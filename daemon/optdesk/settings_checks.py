@@ -3,7 +3,7 @@
 A check takes a value as read — a TOML value, or a string from an ``OPTDESK_*`` variable or the
 command line — and returns it converted, or raises ``ValueError`` saying what the value must be.
 ``load_settings`` turns that into one line naming the file (or variable) and the key:
-``optdesk.toml: batch_size = 0: must be a whole number, at least 1``.
+``optdesk.toml: fetch_size = 0: must be a whole number, at least 1``.
 
 ``RULES`` has an entry for every field of every settings class (a test holds it to that).
 Checks that need two settings at once (the mailbox URL and ``imap.allow_plaintext``) are in
@@ -228,7 +228,7 @@ RULES: dict[tuple[str | None, str], Check] = {
     (None, "data_group"): data_group,
     (None, "rules_dir"): nonempty,
     (None, "poll_interval"): whole(1),
-    (None, "batch_size"): whole(1),
+    (None, "fetch_size"): whole(1),
     (None, "idle"): flag,
     (None, "review_threshold"): number(0, 1),
     (None, "secret_env"): env_name,

@@ -96,10 +96,10 @@ class FakeMailbox:
 class FakeSource(SourceBase):
     """A ``MailboxSource`` over a FakeMailbox. ``commands`` counts one per operation or fetch batch."""
 
-    def __init__(self, mailbox: FakeMailbox | None = None, folder: str = INBOX, batch_size: int = 500):
+    def __init__(self, mailbox: FakeMailbox | None = None, folder: str = INBOX, fetch_size: int = 500):
         self.mailbox = mailbox or FakeMailbox()
         self.folder = folder
-        self.batch_size = batch_size
+        self.fetch_size = fetch_size
         self.url = f"fake:{folder}"
         self.commands = 0
         self.connected = False
@@ -138,13 +138,13 @@ class FakeSource(SourceBase):
 
     def fetch(self, uids: Sequence[int]) -> Iterator[RawMessage]:
         ordered = sorted(set(uids))
-        for start in range(0, len(ordered), self.batch_size):
+        for start in range(0, len(ordered), self.fetch_size):
             self._op("fetch")
             with self.mailbox._lock:
                 box = self.mailbox.folders[self.folder]
                 batch = [
                     RawMessage(u, box[u].data, box[u].internaldate)
-                    for u in ordered[start : start + self.batch_size]
+                    for u in ordered[start : start + self.fetch_size]
                     if u in box
                 ]
             yield from batch

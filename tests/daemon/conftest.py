@@ -74,5 +74,5 @@ def desk(tmp_path) -> Store:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(db=str(tmp_path / "desk.duckdb"), data_group="demo", batch_size=50,
+    return Settings(db=str(tmp_path / "desk.duckdb"), data_group="demo", fetch_size=50,
                     secret_file=str(tmp_path / "secret.key"))

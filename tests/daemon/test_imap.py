@@ -67,7 +67,7 @@ def _errors(caplog) -> list[str]:
 def test_dovecot_restarted_mid_poll(private_dovecot, tmp_path, tmp_path_factory, caplog):
     caplog.set_level(logging.INFO)
     store = demo_store(tmp_path, tmp_path_factory)
-    settings = daemon_settings(private_dovecot, tmp_path, batch_size=10)
+    settings = daemon_settings(private_dovecot, tmp_path, fetch_size=10)
     mail = _opt_out_mail(store, settings, 30)
     private_dovecot.multiappend(mail)
     private_dovecot.close()

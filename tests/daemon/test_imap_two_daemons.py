@@ -131,8 +131,8 @@ def test_two_daemons_polling_the_same_mailbox_at_once(dovecot, desk, settings, t
     done = threading.Event()
 
     def daemon(store: Store) -> None:
-        src = open_source(settings.mailbox, settings, batch_size=7)
-        ingest = Ingestor(store, src, fake_classify, settings, batch_size=7)
+        src = open_source(settings.mailbox, settings, fetch_size=7)
+        ingest = Ingestor(store, src, fake_classify, settings, fetch_size=7)
         try:
             with src:
                 deadline = time.monotonic() + 60

@@ -18,7 +18,7 @@ def box() -> FakeMailbox:
 
 
 def poller(desk, box, settings, **kw) -> Ingestor:
-    return Ingestor(desk, FakeSource(box, batch_size=settings.batch_size), fake_classify,
+    return Ingestor(desk, FakeSource(box, fetch_size=settings.fetch_size), fake_classify,
                     settings, **kw)
 
 
@@ -173,7 +173,7 @@ def test_stop_finishes_the_current_message(desk, box, settings):
 def test_batches_and_command_counts(desk, box, settings):
     for i in range(120):
         box.deliver(make_mail(f"s{i}@example.net", "auto_reply"))
-    src = FakeSource(box, batch_size=50)
+    src = FakeSource(box, fetch_size=50)
     ing = Ingestor(desk, src, fake_classify, settings)
     with src:
         res = ing.poll()
@@ -206,7 +206,7 @@ def test_a_leaver_notice_marks_the_address_gone_and_opts_nobody_out(desk, box, s
                 b"Subject: Re: Launch of the new range\r\nMessage-ID: <leaver-1@test.example>\r\n\r\n"
                 b"Alice Example no longer works at the Daily Planet.\r\n"
                 b"Please send press releases to news@planet.example instead.\r\n")
-    res = Ingestor(desk, FakeSource(box, batch_size=settings.batch_size), Classifier(rules).classify,
+    res = Ingestor(desk, FakeSource(box, fetch_size=settings.fetch_size), Classifier(rules).classify,
                    settings).poll()
     assert res.applied == 1 and res.errors == 0
     assert desk.deliverability("alice@example.org")["undeliverable"] is True

@@ -60,7 +60,7 @@ def _config(tmp_path: pathlib.Path, settings, account, batch: int) -> pathlib.Pa
     path = tmp_path / "optdesk.toml"
     path.write_text(
         f'db = "{settings.db}"\nmailbox = "{settings.mailbox}"\ndata_group = "demo"\n'
-        f'secret_file = "{settings.secret_file}"\npoll_interval = 1\nbatch_size = {batch}\n'
+        f'secret_file = "{settings.secret_file}"\npoll_interval = 1\nfetch_size = {batch}\n'
         f'[imap]\npassword_file = "{account.password_file}"\nallow_plaintext = true\n')
     return path
 

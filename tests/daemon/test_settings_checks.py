@@ -24,16 +24,16 @@ def _load(tmp_path, text: str | bytes, env: dict | None = None):
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "2.5", "true", '"many"', '""'])
-def test_batch_size_must_be_a_whole_number_of_at_least_one(tmp_path, value):
+def test_fetch_size_must_be_a_whole_number_of_at_least_one(tmp_path, value):
     with pytest.raises(ConfigError) as err:
-        _load(tmp_path, f"batch_size = {value}\n")
+        _load(tmp_path, f"fetch_size = {value}\n")
     message = str(err.value)
-    assert message.startswith(f"{tmp_path / 'optdesk.toml'}: batch_size = ")
+    assert message.startswith(f"{tmp_path / 'optdesk.toml'}: fetch_size = ")
     assert "must be a whole number, at least 1" in message and "\n" not in message
 
 
-def test_a_good_batch_size_is_taken(tmp_path):
-    assert _load(tmp_path, "batch_size = 25\n").batch_size == 25
+def test_a_good_fetch_size_is_taken(tmp_path):
+    assert _load(tmp_path, "fetch_size = 25\n").fetch_size == 25
 
 
 def test_a_config_file_that_is_not_utf8_is_one_line_naming_file_and_line(tmp_path):
@@ -60,7 +60,7 @@ BAD = {
     "data_group": (f'"{"g" * 256}"', "at most 255 bytes"),
     "rules_dir": ("3", "must be a string"),
     "poll_interval": ("0", "at least 1"),
-    "batch_size": ("-1", "at least 1"),
+    "fetch_size": ("-1", "at least 1"),
     "idle": ('"sometimes"', "true or false"),
     "review_threshold": ("1.5", "at most 1"),
     "secret_env": ('"MY SECRET"', "name of an environment variable"),
@@ -184,11 +184,21 @@ def test_variables_are_checked_and_named(tmp_path):
 
 
 def test_the_command_line_says_it_in_one_line_without_a_traceback(tmp_path):
-    (tmp_path / "optdesk.toml").write_text("batch_size = 0\n", encoding="utf-8")
+    (tmp_path / "optdesk.toml").write_text("fetch_size = 0\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "optdesk", "status", "--no-mailbox"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
-    assert done.stderr == ("optdesk: error: optdesk.toml: batch_size = 0: must be a whole "
+    assert done.stderr == ("optdesk: error: optdesk.toml: fetch_size = 0: must be a whole "
                            "number, at least 1\n")
     assert not (tmp_path / "data").exists()
+
+
+def test_a_renamed_setting_says_its_new_name(tmp_path):
+    from optdesk.errors import ConfigError
+    from optdesk.settings import load_settings
+
+    config = tmp_path / "optdesk.toml"
+    config.write_text("batch_size = 100\n")
+    with pytest.raises(ConfigError, match="'batch_size' is now called 'fetch_size'"):
+        load_settings(str(config))

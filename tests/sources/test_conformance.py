@@ -53,7 +53,7 @@ def test_fetch_returns_exact_bytes_in_uid_order(backend):
     sent = [make_message(body="x" * n) for n in (10, 5000, 70000)]
     for data in sent:
         backend.deliver(data)
-    with backend.source(batch_size=2) as src:
+    with backend.source(fetch_size=2) as src:
         uids = src.new_uids(0)
         got = list(src.fetch(list(reversed(uids))))
     assert [m.uid for m in got] == uids
@@ -89,7 +89,7 @@ def test_fetch_is_batched(backend):
         return
     for _ in range(7):
         backend.deliver(make_message())
-    with backend.source(batch_size=3) as src:
+    with backend.source(fetch_size=3) as src:
         uids = src.new_uids(0)
         before = src.commands
         assert len(list(src.fetch(uids))) == 7

@@ -48,9 +48,9 @@ def test_bad_urls_are_refused_without_leaking_a_password():
 
 
 def test_open_source_builds_an_unconnected_imap_source():
-    src = open_source("imaps://u@h:1993/INBOX", Settings(batch_size=7))
+    src = open_source("imaps://u@h:1993/INBOX", Settings(fetch_size=7))
     assert isinstance(src, ImapSource) and not src.connected
-    assert src.batch_size == 7 and src.commands == 0 and src.url == "imaps://u@h:1993/INBOX"
+    assert src.fetch_size == 7 and src.commands == 0 and src.url == "imaps://u@h:1993/INBOX"
 
 
 def test_ca_file_must_exist(tmp_path):

@@ -123,7 +123,7 @@ def test_a_large_message_is_streamed_into_its_hash_and_a_text_view(dovecot):
 def test_small_messages_are_fetched_in_groups_bounded_by_bytes(dovecot):
     mail = [make_message(body="x" * 300_000) for _ in range(10)]
     dovecot.multiappend(mail)
-    with open_source(dovecot.url(), dovecot.settings(), batch_bytes=1_000_000) as src:
+    with open_source(dovecot.url(), dovecot.settings(), fetch_bytes=1_000_000) as src:
         uids = src.new_uids(0)
         before = src.commands
         got = list(src.fetch(uids))

@@ -49,7 +49,7 @@ def test_kicked_connection_reconnects_on_next_call(private_dovecot):
 def test_drop_between_fetch_batches_raises_from_the_iterator(private_dovecot):
     acct = private_dovecot
     acct.multiappend([make_message() for _ in range(6)])
-    with open_source(acct.url(), acct.settings(), batch_size=2) as src:
+    with open_source(acct.url(), acct.settings(), fetch_size=2) as src:
         messages = src.fetch(src.new_uids(0))
         got = [next(messages), next(messages)]
         acct.kick()

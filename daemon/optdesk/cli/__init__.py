@@ -1,4 +1,7 @@
-"""The `optdesk` command: global options, then one module per group of subcommands.
+"""optdesk keeps a PR team's opt-outs: it reads the team's mailbox, applies every opt-out,
+bounce and complaint to the store, and serves the analysts' lists, invitations and reports.
+
+(For developers: one module per group of subcommands, listed in COMMAND_MODULES.)
 
 Each module in COMMAND_MODULES has ``register(subparsers)``; every subcommand sets
 ``func(args, settings) -> int``. Commands are thin: one library call each. Domain errors are
@@ -29,20 +32,64 @@ log = logging.getLogger("optdesk")
 SUMMARY = "optdesk.summary"  # the logger of the lines shown without -v (optdesk.daemon.scheduler)
 
 
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every command takes, before or after its name. After it they override."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    known = {s for action in parser._actions for s in action.option_strings}
+    if "--config" not in known:
+        parser.add_argument("--config", default=default(None),
+                            help="optdesk.toml to read (default: $OPTDESK_CONFIG, else ./optdesk.toml)")
+    if "--db" not in known:
+        parser.add_argument("--db", default=default(None),
+                            help="the store file (default: data/optdesk.duckdb)")
+    if "--mailbox" not in known:
+        parser.add_argument("--mailbox", default=default(None),
+                            help="the team's mailbox: maildir:PATH, imaps://user@host:port/FOLDER")
+    if "--data-group" not in known:
+        parser.add_argument("--data-group", dest="data_group_global", metavar="G",
+                            default=default(None),
+                            help="the data group (the desk or client) to work on (default: demo)")
+    if "-v" not in known:
+        parser.add_argument("-v", "--verbose", action="count", default=default(0),
+                            help="-v: what optdesk does; -vv: debugging detail "
+                            "(default: warnings, errors and one summary line per poll)")
+
+
+def _leaves(parser: argparse.ArgumentParser):
+    """The parsers of every command (``import contacts``, not ``import``)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+        return
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):
+            yield from _leaves(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="optdesk", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="optdesk.toml to read (default: $OPTDESK_CONFIG)")
-    parser.add_argument("--db", help="DuckDB store file (default: data/optdesk.duckdb)")
-    parser.add_argument("--mailbox", help="maildir:PATH, imap://user@host:port/FOLDER or imaps://…")
-    parser.add_argument("--data-group", dest="data_group_global", metavar="G",
-                        help="data group the mailbox belongs to (default: demo)")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="-v: what the daemon does (INFO); -vv: debugging detail (DEBUG); "
-                        "default: warnings, errors and one summary line per poll")
+    parser = argparse.ArgumentParser(prog="optdesk", description=__doc__.split("\n\n")[0])
+    _global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for leaf in _leaves(parser):
+        if leaf is not parser:
+            _global_options(leaf, defaults=False)
     return parser
+
+
+def commands(parser: argparse.ArgumentParser | None = None, prefix: str = "") -> list[str]:
+    """Every command as users type it: ``init``, ``import contacts`` …"""
+    parser = parser or build_parser()
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                inner = commands(child, f"{prefix}{name} ")
+                out.extend(inner or [f"{prefix}{name}"])
+    return out
 
 
 def configure_logging(verbose: int) -> None:

@@ -1,7 +1,7 @@
 """What a classified message does to the store: the plan, and applying it.
 
 ``plan_message`` turns one message and its Decision into a Plan (pure: no writes), using a
-batch-wide address → contacts lookup. ``apply_plan`` carries the plan out inside the caller's
+chunk-wide address → contacts lookup. ``apply_plan`` carries the plan out inside the caller's
 transaction. The rules of the domain live here:
 
 * ``opt_out`` and ``complaint`` → ``store.opt_out`` (source ``reply``, ``list_unsubscribe`` when

@@ -1,4 +1,4 @@
-"""One poll: source → classify → resolve contact → store (one transaction per batch) → move.
+"""One poll: source → classify → resolve contact → store (one transaction per chunk of fetch_size messages) → move.
 
 Safety rules, in the order they bite:
 
@@ -6,7 +6,7 @@ Safety rules, in the order they bite:
   message after it is read (``BODY.PEEK[]``: ``\\Seen`` is never set), read or unread alike. A
   changed UIDVALIDITY re-scans from the start; the ledger (SHA-256 of the bytes) tells which
   messages are already done, so nothing is applied twice.
-* A batch's actions and its ledger rows commit in one transaction. Moves happen only after that
+* A chunk's actions and its ledger rows commit in one transaction. Moves happen only after that
   commit (grouped per target folder, flushed every ``move_every`` messages and at the end), and
   ``last_uid`` advances only after the moves. A crash between commit and move leaves the
   messages above ``last_uid``: the next poll fetches them again, finds their hashes in the
@@ -14,7 +14,7 @@ Safety rules, in the order they bite:
   a crash left in the target are not made twice). A message in the ledger that was moved and
   is back in the inbox was put there by someone: it stays where it is.
 * The ledger key is the SHA-256 of the whole message (``RawMessage.sha256``) even when the
-  source hands the classifier only the headers and text parts of a large one; a batch keeps
+  source hands the classifier only the headers and text parts of a large one; a chunk keeps
   each message's decision, not its bytes.
 * A message that cannot be read, classified or applied gets a ledger row with the error (the
   UID named) and stays where it is; the poll goes on.
@@ -125,7 +125,7 @@ class Ingestor:
 
     def __init__(self, store, source: MailboxSource, classify: Classify, settings, *,
                  dry_run: bool = False, should_stop: Callable[[], bool] | None = None,
-                 batch_size: int | None = None, move_every: int = 5000,
+                 fetch_size: int | None = None, move_every: int = 5000,
                  scoring: BounceScoring | None = None) -> None:
         self.store = store
         self.source = source
@@ -133,7 +133,7 @@ class Ingestor:
         self.settings = settings
         self.dry_run = dry_run
         self.should_stop = should_stop or (lambda: False)
-        self.batch_size = batch_size or settings.batch_size
+        self.fetch_size = fetch_size or settings.fetch_size
         self.move_every = move_every
         self.scoring = scoring or BounceScoring()  # the daemon passes the rules' own
         self.folders = dict(settings.folders)
@@ -151,12 +151,12 @@ class Ingestor:
         uids = [] if (not fresh and state.uidnext <= last + 1) else self.source.new_uids(last)
         moves = _Moves()
         upto = last
-        for start in range(0, len(uids), self.batch_size):
+        for start in range(0, len(uids), self.fetch_size):
             if self.should_stop():
                 res.stopped = True
                 break
-            chunk = uids[start:start + self.batch_size]
-            done, complete = self._batch(chunk, state, moves, res)
+            chunk = uids[start:start + self.fetch_size]
+            done, complete = self._chunk(chunk, state, moves, res)
             upto = chunk[-1] if complete else max([upto, *done])
             if not complete:
                 res.stopped = True
@@ -182,10 +182,10 @@ class Ingestor:
             return 0, True
         return saved["last_uid"], False
 
-    # -- one batch ------------------------------------------------------------------------
-    def _batch(self, chunk: list[int], state: FolderState, moves: _Moves,
+    # -- one chunk ------------------------------------------------------------------------
+    def _chunk(self, chunk: list[int], state: FolderState, moves: _Moves,
                res: PollResult) -> tuple[list[int], bool]:
-        """Fetch, decide, commit, queue the moves. Returns (UIDs handled, batch complete)."""
+        """Fetch, decide, commit, queue the moves. Returns (UIDs handled, chunk complete)."""
         decided: list[_Decided] = []
         complete = True
         for raw in self.source.fetch(chunk):
@@ -193,7 +193,7 @@ class Ingestor:
                 complete = False
                 break
             decided.append(self._decide(raw))
-            del raw  # only the decision is kept: a batch holds one message's bytes at a time
+            del raw  # only the decision is kept: a chunk holds one message's bytes at a time
         plans = self._plans(decided)
         known = self.store.known_messages([p.hash for p in plans])
         new, again, firsts = [], [], {}
@@ -220,7 +220,7 @@ class Ingestor:
         for plan in again:  # already in the ledger: never applied again
             res.duplicates += 1
             prior = known.get(plan.hash)
-            if prior is None:  # the same bytes twice in this batch: moved with the first
+            if prior is None:  # the same bytes twice in this chunk: moved with the first
                 if firsts[plan.hash].target:
                     moves.add(firsts[plan.hash].target, plan.uid, plan.hash)
             elif prior.get("moved_at") is not None:
@@ -287,7 +287,7 @@ class Ingestor:
                          "this store: not applied again", self.source.url, len(taken), len(plans))
                 return self._commit([p for p in plans if p.hash not in taken], state) \
                     if len(taken) < len(plans) else []
-            log.warning("%s: batch of %d messages failed (%s); applying them one by one",
+            log.warning("%s: chunk of %d messages failed (%s); applying them one by one",
                         self.source.url, len(plans), exc)
         for plan in plans:
             self._commit_one(plan, state)
@@ -341,7 +341,7 @@ class Ingestor:
 
     # -- moves ----------------------------------------------------------------------------
     def _flush(self, moves: _Moves, state: FolderState, upto: int, res: PollResult) -> None:
-        """Move what the committed batches decided, then remember ``upto`` as the last UID."""
+        """Move what the committed chunks decided, then remember ``upto`` as the last UID."""
         if self.dry_run:
             return
         for folder, uids in moves.by_folder.items():
@@ -361,8 +361,8 @@ class Ingestor:
         moves.clear()
 
     def _let_go(self) -> None:
-        """Close the store file between batches (at most twice a second), so that a notebook
-        gets its turn while the next batch is fetched and classified."""
+        """Close the store file between chunks (at most twice a second), so that a notebook
+        gets its turn while the next chunk is fetched and classified."""
         if time.monotonic() - self._released_at > RELEASE_EVERY:
             self.store.release()
             self._released_at = time.monotonic()
@@ -386,7 +386,7 @@ class _Decided:
 
 
 class _Moves:
-    """Moves waiting for their batch's commit: folder → UIDs (and, for moves a crash interrupted,
+    """Moves waiting for their chunk's commit: folder → UIDs (and, for moves a crash interrupted,
     folder → UID → MessageKey, to finish without copying twice), and the hashes to mark moved."""
 
     def __init__(self) -> None:

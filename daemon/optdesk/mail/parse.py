@@ -1,7 +1,8 @@
 """Parse raw mail bytes into the few things the classifier reads. Never raises on bad charsets.
 
 The stdlib ``compat32`` policy is used on purpose: it is about four times faster than
-``policy.default`` and it is what flufl.bounce expects (see PLATFORM-NOTES).
+``policy.default`` and it is what flufl.bounce expects (its detectors read ``Message`` objects of the
+compat32 API: ``get_payload``, string headers).
 """
 
 from __future__ import annotations

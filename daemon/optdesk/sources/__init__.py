@@ -17,7 +17,7 @@ Contract, identical for every implementation (tests/sources/test_conformance.py 
 * ``fetch`` yields only messages that still exist, ascending by UID, and never changes flags.
   A message that vanished meanwhile (expunged or moved by another client, a second daemon, a
   mail client renaming a file) is skipped and named once in the log. Memory is bounded by bytes,
-  not only by messages: whole messages are fetched in groups of at most ``BATCH_BYTES``, and a
+  not only by messages: whole messages are fetched in groups of at most ``FETCH_BYTES``, and a
   message larger than ``LARGE_MESSAGE`` is read alone, as a stream, into its SHA-256 and a
   ``TextView`` (headers and text parts, capped: what the classifier reads); its ``RawMessage``
   then has ``digest`` and ``size`` of the whole message and ``data`` is only that view.
@@ -58,12 +58,12 @@ __all__ = [
     "uid_ranges",
     "fetch_groups",
     "LARGE_MESSAGE",
-    "BATCH_BYTES",
+    "FETCH_BYTES",
     "CHUNK",
 ]
 
 LARGE_MESSAGE = 1 << 20  # bytes: a larger message is read alone, as a stream, into a TextView
-BATCH_BYTES = 16 << 20  # bytes of whole messages fetched together (besides batch_size messages)
+FETCH_BYTES = 16 << 20  # bytes of whole messages fetched together (besides fetch_size messages)
 CHUNK = 4 << 20  # bytes per partial FETCH (or file read) of a large message
 
 
@@ -202,7 +202,7 @@ def uid_ranges(uids: Sequence[int], max_len: int = 4000) -> list[str]:
 
 
 def fetch_groups(
-    uids: Sequence[int], sizes: Mapping[int, int], max_count: int, max_bytes: int = BATCH_BYTES,
+    uids: Sequence[int], sizes: Mapping[int, int], max_count: int, max_bytes: int = FETCH_BYTES,
     large: int = LARGE_MESSAGE,
 ) -> Iterator[tuple[bool, list[int]]]:
     """Ascending ``(large, uids)`` groups to fetch: whole messages together, at most ``max_count``
@@ -231,12 +231,12 @@ def open_source(url: str, settings: Settings | None = None, **kwargs) -> Mailbox
     """A source for ``maildir:PATH``, ``imap://user@host[:port][/FOLDER]`` or ``imaps://…``.
 
     Not connected yet: call ``connect()`` or use it as a context manager. ``settings`` supplies
-    ``imap`` (credentials, TLS) and ``batch_size``; extra keyword arguments go to the constructor.
+    ``imap`` (credentials, TLS) and ``fetch_size``; extra keyword arguments go to the constructor.
     """
     from optdesk.settings import Settings
 
     settings = settings or Settings()
-    kwargs.setdefault("batch_size", settings.batch_size)
+    kwargs.setdefault("fetch_size", settings.fetch_size)
     scheme, sep, rest = url.partition(":")
     scheme = scheme.lower()
     if sep and scheme == "maildir":

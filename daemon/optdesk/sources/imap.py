@@ -7,8 +7,8 @@ Commands per operation (``commands`` counts IMAP tags after login):
 * ``new_uids``: one ``UID FETCH n+1:* (RFC822.SIZE)`` (the new UIDs and their sizes, for the
   price of a ``UID SEARCH``), preceded by a NOOP unless the previous command was the SELECT of
   ``folder_state`` (Dovecot shows new mail to a session only between commands);
-* ``fetch``: one ``UID FETCH (BODY.PEEK[] INTERNALDATE)`` per ``batch_size`` UIDs (at most
-  2,000) and per ``batch_bytes`` (16 MB) of messages; a message over ``large_message`` (1 MB)
+* ``fetch``: one ``UID FETCH (BODY.PEEK[] INTERNALDATE)`` per ``fetch_size`` UIDs (at most
+  2,000) and per ``fetch_bytes`` (16 MB) of messages; a message over ``large_message`` (1 MB)
   alone, one ``UID FETCH (BODY.PEEK[]<offset.chunk>)`` per 4 MB (see ``imap_fetch``); sizes
   that ``new_uids`` did not see cost one ``UID FETCH (RFC822.SIZE)`` per 2,000 UIDs;
 * ``move``: one ``UID MOVE`` per ~8 KB of UID set; without MOVE: ``UID COPY``,
@@ -42,8 +42,8 @@ from optdesk.errors import (
 )
 from optdesk.settings import ImapSettings
 from optdesk.sources import (
-    BATCH_BYTES,
     CHUNK,
+    FETCH_BYTES,
     LARGE_MESSAGE,
     FolderState,
     MessageKey,
@@ -71,19 +71,19 @@ class ImapSource(SourceBase):
         self,
         target: ImapTarget,
         imap: ImapSettings,
-        batch_size: int = 500,
+        fetch_size: int = 500,
         use_move: bool = True,
         env: Mapping[str, str] | None = None,
         large_message: int = LARGE_MESSAGE,
-        batch_bytes: int = BATCH_BYTES,
+        fetch_bytes: int = FETCH_BYTES,
         chunk: int = CHUNK,
     ):
         self.target = target
         self.imap = imap
         self.url = target.url
-        self.batch_size = max(1, min(batch_size, MAX_FETCH_BATCH))
+        self.fetch_size = max(1, min(fetch_size, MAX_FETCH_BATCH))
         self.use_move = use_move
-        self.large_message, self.batch_bytes, self.chunk = large_message, batch_bytes, chunk
+        self.large_message, self.fetch_bytes, self.chunk = large_message, fetch_bytes, chunk
         self._sizes: dict[int, int] = {}  # UID → RFC822.SIZE, from the last new_uids
         self._env = env
         self._ssl = ssl_context(imap) if target.tls != "none" else None
@@ -298,8 +298,8 @@ class ImapSource(SourceBase):
         try:
             sizes = self._sizes_of(ordered)
             vanished.extend(u for u in ordered if u not in sizes)
-            groups = fetch_groups([u for u in ordered if u in sizes], sizes, self.batch_size,
-                                  self.batch_bytes, self.large_message)
+            groups = fetch_groups([u for u in ordered if u in sizes], sizes, self.fetch_size,
+                                  self.fetch_bytes, self.large_message)
             for large, group in groups:
                 if large:
                     message = self._stream(group[0], sizes[group[0]])

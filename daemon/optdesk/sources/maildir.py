@@ -106,11 +106,11 @@ def _what(entry: os.DirEntry) -> str:
 class MaildirSource(SourceBase):
     """A Maildir on the local disk. See the module docstring for the layout."""
 
-    def __init__(self, path: str | os.PathLike, batch_size: int = 500, poll_every: float = 0.2,
+    def __init__(self, path: str | os.PathLike, fetch_size: int = 500, poll_every: float = 0.2,
                  large_message: int = LARGE_MESSAGE, chunk: int = CHUNK):
         self.root = pathlib.Path(path)
         self.url = f"maildir:{path}"
-        self.batch_size = batch_size
+        self.fetch_size = fetch_size
         self.poll_every = poll_every
         self.commands = 0
         self.connected = False

@@ -57,7 +57,7 @@ class StoreBase:
         return self.db.path
 
     def release(self) -> None:
-        """Let go of the file now, e.g. at the end of the daemon's batch."""
+        """Let go of the file now, e.g. at the end of one of the daemon's chunks."""
         self.db.release()
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Sending incidents: bounces that say our mail was refused or lost on the way (a block list,
 SPF/DKIM/DMARC, reverse DNS, our rate or content, the network), never the journalist's address.
 
-``record_incident`` writes one (the daemon writes them in batches, see batch.py);
+``record_incident`` writes one (the daemon writes them set-based, see writes.py);
 ``incidents(...)`` lists them; ``incident_summary(...)`` groups them by provider and reason — what
 ``optdesk status``, the report and notebook 04 show ("outlook.com refused 14 messages: our IP is
 on a block list").

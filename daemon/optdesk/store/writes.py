@@ -233,7 +233,7 @@ class WriteOps:
             "SELECT email, bounce_score, score_at, soft_bounces, undeliverable FROM deliverability"
             " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [emails]).fetchall()}
         events = []
-        for item in items:  # in message order, so two bounces in one batch count twice
+        for item in items:  # in message order, so two bounces in one Writes count twice
             score, since, count, was = state.get(item["email"], [0.0, None, 0, False])
             score, count, now_bad = scoring.after_soft_bounce(score, since, count, was, at)
             state[item["email"]] = [score, at, count, now_bad]
