@@ -65,17 +65,22 @@ def _ses_complaint(ctx: Context) -> Decision | None:
     evidence = {"feedback_type": feedback_type, "report": {"format": "amazon-ses"},
                 "reporter": ctx.mail.sender,
                 "matched": f"SES complaint: {feedback_type}; recipient: {', '.join(recipients) or '?'}"}
-    decision = Decision("complaint", STAGE, rule="ses-complaint",
-                        confidence=0.99 if recipients else 0.6,
+    return _complaint(ctx, "ses-complaint", recipients, evidence)
+
+
+_DEFAULT_SENDERS = ComplaintSenders()
+
+
+def _complaint(ctx: Context, rule: str, recipients: list[str], evidence: dict) -> Decision:
+    """A complaint against its original recipients; for review without one, or when the report
+    does not come from a trusted feedback loop."""
+    decision = Decision("complaint", STAGE, rule=rule, confidence=0.99 if recipients else 0.6,
                         addresses=tuple(dict.fromkeys(recipients)), evidence=evidence)
     if not recipients:
         decision.review = True
         ctx.review_reasons.append("complaint without an identifiable original recipient")
     _check_reporter(ctx, decision)
     return decision
-
-
-_DEFAULT_SENDERS = ComplaintSenders()
 
 
 def _check_reporter(ctx: Context, decision: Decision) -> None:
@@ -106,11 +111,4 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
                 "matched": f"Feedback-Type: {feedback_type or '?'}; recipient: {', '.join(recipients) or '?'}"}
     if feedback_type == "not-spam":
         return None, {**evidence, "reason": "a not-spam report is not a complaint"}
-    decision = Decision("complaint", STAGE, rule="arf-feedback-report",
-                        confidence=0.99 if recipients else 0.6,
-                        addresses=tuple(dict.fromkeys(recipients)), evidence=evidence)
-    if not recipients:
-        decision.review = True
-        ctx.review_reasons.append("complaint without an identifiable original recipient")
-    _check_reporter(ctx, decision)
-    return decision, evidence
+    return _complaint(ctx, "arf-feedback-report", recipients, evidence), evidence
