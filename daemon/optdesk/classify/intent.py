@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from optdesk.classify.grammar import ACTION as _ACTION
+from optdesk.classify.grammar import ClauseView, all_covered, match
 from optdesk.classify.lexicon import Hit, Lexicon
 from optdesk.classify.words import (
     ADDRESS_TOKEN,
@@ -36,7 +38,6 @@ from optdesk.classify.words import (
     split_words,
 )
 
-NEG_BEFORE, NEG_AFTER = 6, 3
 STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
 
 
@@ -71,8 +72,6 @@ def implausible_languages(words: list[str]) -> set[str]:
     if best < 2:
         return set()
     return {lang for lang, n in counts.items() if n * 3 < best}
-_ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
-           "terse")
 _QUICK = frozenset(("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more",
                     "objection", "terse", "authority", "decline", "affirm", "keep"))
 _STRONG = ("unsubscribe", "nouns", "objection", "remove", "stop", "no_more", "authority")  # safety net
@@ -226,191 +225,18 @@ class Reader:
         return chosen
 
     def _read_in(self, clause, where, language, tokens, hits, foreign, raw, self_names=frozenset()) -> Reading:
-        words = [t.text for t in tokens]
         own = [h for h in hits if h.language == language]
         reading = Reading(clause, where, language=language, hits=own + [
             h for h in hits if h.language != language
             and h.category in ("self", "negators", "politeness", "authority")],
-            foreign=[words[i] for i in foreign])
-
-        def cat(name, pool=None):
-            return [h for h in (own if pool is None else pool) if h.category == name]
-
-        # negations of this language; of another only when unmistakable (four letters or more:
-        # "ni" is Swedish "you", French "n'" is Finnish "EU:n")
-        spoken = {h.language for h in hits if h.category not in ("negators", "self", "clitics")}
-        negs = [h for h in cat("negators", hits)
-                if h.language == language or h.language in spoken or h.end - h.start > 1
-                or len(words[h.start]) >= 4]
-        selfs, targets, mores = cat("self", hits), cat("targets"), cat("more")
-        noun_at = {t.start for t in cat("targets", hits)}
-        self_starts = {h.start for h in selfs}
-        own = [h for h in own if not (h.category == "send" and h.start in noun_at
-                                      and h.end not in self_starts)]
-        addresses = [i for i, w in enumerate(words) if w == ADDRESS_TOKEN]
-        self_at = sorted([h.start for h in selfs] + addresses)
-        target_at = sorted(h.start for h in targets)
-
-        def negated_before(h: Hit, strict: bool = False) -> bool:
-            """A negation up to six words before. ``strict`` (the negation makes the request):
-            a foreign word in between takes it ("do not hesitate to send me")."""
-            return any(h.start - NEG_BEFORE <= n.start < h.start
-                       and not (strict and any(n.end <= f < h.start for f in foreign)) for n in negs)
-
-        def negated(h: Hit) -> bool:
-            return negated_before(h) or any(h.start < n.start < h.end + NEG_AFTER for n in negs)
-
-        def foreign_after(i: int) -> bool:
-            return any(f >= i for f in foreign)
-
-        def object_slot_foreign(h: Hit) -> bool:
-            """Another object: a foreign word inside the verb's own span or between the verb
-            and its nearest object (the writer or a list, within four words either side); with
-            no such object, a foreign word next to the verb; or, with no list, a foreign word
-            right after the writer ("remove me from the photo")."""
-            inside = any(h.start < f < h.end - 1 for f in foreign)
-            objects = sorted(set(self_at + target_at))
-            if any(h.start <= i < h.end for i in objects):
-                return inside
-            if inside:
-                return True
-            if any(f in (h.start - 1, h.end) for f in foreign) and not any(
-                    i in (h.start - 1, h.end) for i in objects):
-                return True  # a foreign word right next to the verb: "das Pressefoto entfernen"
-            after = [i for i in objects if h.end <= i <= h.end + 3]
-            before = [i for i in objects if h.start - 4 <= i < h.start]
-            clear_after = after and not any(h.end <= f < after[0] for f in foreign)
-            clear_before = before and not any(before[-1] < f < h.start for f in foreign)
-            if clear_after or clear_before:
-                if not target_at and self_at and any(0 < f - max(self_at) <= 3 for f in foreign):
-                    return True  # "remove me from the photo"
-                return False
-            if objects:  # the writer or a list further away, something else in between
-                return True
-            return any(abs(f - h.start) <= 2 or abs(f - (h.end - 1)) <= 2 for f in foreign)
-
-        pattern, blocked = None, None
-        for h in cat("objection"):
-            pattern, blocked = "objection", "negation" if negated(h) else None
-            break
-        named_object = [h for h in own if h.category in ("unsubscribe", "remove") and len(words) >= 3 and any(
-            h.end <= i <= h.end + 2 and tokens[i].capital and words[i] in self_names for i in range(len(words)))]
-        if named_object:  # "dad de baja a Carmen": the writer's own name as the object? a colleague
-            pattern, blocked = "named-person", "third-party"
-        if pattern is None:
-            for h in cat("unsubscribe"):
-                mention = [m for m in cat("mentions", hits) if h.start - 2 <= m.start <= h.end + 1]
-                if LINK_TOKEN in words:  # "Unsubscribe from our newsletter: example.org/unsub"
-                    mention = mention or [h]
-                if mention and not self_at:
-                    pattern, blocked = "unsubscribe", "mention"
-                elif negated(h):
-                    pattern, blocked = "unsubscribe", "negation"
-                elif self_at or target_at:
-                    pattern = "unsubscribe+object"
-                    if object_slot_foreign(h):
-                        blocked = "other-object"
-                elif foreign and not cat("want"):
-                    pattern, blocked = "unsubscribe", "other-object"
-                else:  # "I'd like to unsubscribe", "gerne afmeldes fremover"
-                    pattern = "unsubscribe"
-                break
-        if pattern is None:
-            for h in cat("remove"):
-                if not (self_at or target_at):
-                    continue
-                if negated(h):
-                    pattern, blocked = "remove", "negation"
-                elif object_slot_foreign(h):
-                    pattern, blocked = "remove", "other-object"
-                elif self_at and target_at:
-                    pattern = "remove+self+list"
-                elif not self_at and any(tokens[f].capital and f > h.start for f in foreign):
-                    pattern, blocked = "remove+list", "third-party"  # "remove Ms Nowak from the list"
-                else:
-                    pattern = "remove+self" if self_at else "remove+list"
-                break
-        if pattern is None:
-            stops, sends = cat("stop"), cat("send")
-            lead = _first_content(tokens, hits, self.stopwords)
-            if stops and not sends and targets and stops[0].start == lead and not cat("keep", hits):
-                h = stops[0]  # "stop all mailings", "cessez les envois": the stop verb leads
-                pattern = "stop+list"
-                if negated(h):
-                    blocked = "negation"
-                elif object_slot_foreign(h):
-                    blocked = "other-object"
-            elif stops and sends:
-                h = stops[0]
-                if negated(h):
-                    pattern, blocked = "stop+send", "negation"
-                elif self_at or target_at or mores or not foreign_after(sends[0].end):
-                    pattern = "stop+send"
-                else:
-                    pattern, blocked = "stop+send", "other-object"
-            elif sends:
-                for s in sends:
-                    # verb-second languages put the negation last: "Stuur me dit niet meer"
-                    after = [n.start for n in negs if s.end <= n.start < s.end + NEG_AFTER
-                             or (n.start > s.end and any(n.start < m.start <= n.start + 2 for m in mores))]
-                    by_self = after and any(s.end <= i < after[0] for i in self_at)
-                    if (negated_before(s, strict=True) or by_self) and (self_at or target_at or not foreign) and (
-                            mores or targets or not foreign_after(s.end)):
-                        pattern = "negated-send"
-                        break
-        if pattern is None:
-            for w in cat("want"):
-                if not negated(w):
-                    continue
-                receives = [r for r in cat("receive") if r.start > w.start - 3]
-                if receives and any(w.start < x.start < receives[0].start for x in cat("stop")):
-                    pattern, blocked = "negated-want+stop", "negation"  # "I don't want to stop receiving"
-                elif receives and (targets or mores or not foreign_after(receives[0].end)):
-                    pattern = "negated-want+receive"
-                elif targets and not receives:
-                    pattern = "negated-want+list"
-                if pattern:
-                    break
-        if pattern is None:
-            for h in cat("no_more"):
-                if cat("receive") and not cat("want"):
-                    continue  # "I have received nothing more since March": a statement
-                if targets or cat("send") or not foreign_after(h.end):
-                    pattern = "no-more"
-                    break
-        if (pattern is None and [h for h in raw if h.category == "hedges" and h.start <= 1]
-                and (cat("send") or cat("receive")) and (mores or targets)):
-            pattern, blocked = "conditional-send", "conditional"
-        if pattern is None and not foreign and not negs:
-            bare = [h for h in cat("terse") if any(
-                o.category in ("remove", "unsubscribe") and o.start == h.start and o.end == h.end
-                for o in own)]
-            if bare:
-                pattern = "standalone-verb"
-            elif cat("terse") and all(t.category in ("terse", "politeness", "self", "targets")
-                                      for t in hits) and _all_covered(words, hits):
-                pattern, blocked = "standalone-word", "standalone"
-        if pattern is None:
-            for h in cat("nouns"):
-                if negated(h):
-                    pattern, blocked = "noun", "negation"
-                elif selfs or targets or not foreign:
-                    pattern = "noun"
-                else:
-                    pattern, blocked = "noun", "other-object"
-                break
-        if pattern is None:
-            verbs = cat("remove") + cat("stop")
-            named = any(tokens[f].capital or words[f] == OTHER_ADDRESS_TOKEN for f in foreign)
-            if verbs and not (self_at or target_at) and not named and all(
-                    object_slot_foreign(h) for h in verbs):
-                reading.other_object = True
-            sends = [h for h in cat("send") if not any(t.start == h.start for t in cat("targets", hits))]
-            keeps = cat("keep", hits)
-            if keeps and not cat("stop") and ((sends and (self_at or target_at)) or (self_at and not sends)) \
-                    and not any(negated(h) for h in sends + keeps):
-                reading.asks_for_mail = True
+            foreign=[tokens[i].text for i in foreign])
+        view = ClauseView(tokens, own, hits, raw, foreign, self_names, self.stopwords, language)
+        found = match(view)
+        if found is None:
+            self._no_request(reading, view)
             return reading
+        pattern, blocked = found
+        own, self_at = view.own, view.self_at
         actions = [h for h in own if h.category in _ACTION]
         reading.self_near = any(abs(i - a.start) <= 3 or abs(i - (a.end - 1)) <= 3
                                 for i in self_at for a in actions)
@@ -418,10 +244,25 @@ class Reader:
         if blocked is None:
             blocked = self._block(clause, tokens, hits, own)
             if blocked == "restriction":
-                reading.restricted_to = _list_words(words, hits, foreign)
+                reading.restricted_to = _list_words(view.words, hits, foreign)
         reading.verdict = "blocked" if blocked else "request"
         reading.blocked_by = blocked
         return reading
+
+    @staticmethod
+    def _no_request(reading: Reading, v: ClauseView) -> None:
+        """A clause of no request form: does a removal verb have another object ("remove the
+        watermark")? does it ask for mail ("keep me on the list")?"""
+        verbs = v.cat("remove") + v.cat("stop")
+        named = any(v.tokens[f].capital or v.words[f] == OTHER_ADDRESS_TOKEN for f in v.foreign)
+        if verbs and not (v.self_at or v.target_at) and not named and all(
+                v.object_slot_foreign(h) for h in verbs):
+            reading.other_object = True
+        sends = [h for h in v.cat("send") if not any(t.start == h.start for t in v.cat("targets", v.hits))]
+        keeps = v.cat("keep", v.hits)
+        if keeps and not v.cat("stop") and ((sends and (v.self_at or v.target_at)) or (v.self_at and not sends)) \
+                and not any(v.negated(h) for h in sends + keeps):
+            reading.asks_for_mail = True
 
     def _block(self, clause: Clause, tokens: list[Token], hits: list[Hit], own: list[Hit]) -> str | None:
         def any_cat(name):
@@ -528,7 +369,7 @@ class Reader:
             action = [h for h in r.hits if h.category in ("terse", "stop", "remove", "unsubscribe", "nouns")]
             if action:
                 if r.foreign or (r.verdict == "blocked" and r.blocked_by != "standalone") \
-                        or not _all_covered([t.text for t in r.tokens], r.hits):
+                        or not all_covered([t.text for t in r.tokens], r.hits):
                     return None
                 signal = signal or (r, action[0])
             elif r.foreign and not (len(words) <= 3 and all(t.capital for t in words if t.text in r.foreign)):
@@ -586,18 +427,6 @@ class Reader:
         return "review", "no clear answer", readings, None
 
 
-def _first_content(tokens: list[Token], hits: list[Hit], stopwords: frozenset[str]) -> int | None:
-    """The index of the clause's first word that is not politeness, a clause break or a
-    function word."""
-    skip = {i for h in hits if h.category in ("politeness", "clause_breaks", "requests")
-            for i in range(h.start, h.end)}
-    for i, t in enumerate(tokens):
-        if i not in skip and (t.text not in stopwords or any(h.start == i and h.category in _ACTION
-                                                             for h in hits)):
-            return i
-    return None
-
-
 def _leads(tokens: list[Token], hits: list[Hit], own: list[Hit]) -> bool:
     """The clause starts (after politeness) with the action or the writer: "mi togli dalla
     lista?", "me quitan de la lista?" — a request put as a question, unlike "was I taken off?"."""
@@ -643,13 +472,6 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
         if r.index - 1 in marks or (r.index - 1 in named and r.where == "body"
                                     and (r.pattern or "").startswith("remove") and not r.self_near):
             r.verdict, r.blocked_by = "blocked", "third-party"
-
-
-def _all_covered(words: list[str], hits: list[Hit]) -> bool:
-    """Every word of the clause is a lexicon word ("Stop merci", "BAJA POR FAVOR"), none a mere
-    function word ("I am out of the office")."""
-    covered = {i for h in hits for i in range(h.start, h.end)}
-    return all(i in covered for i in range(len(words)))
 
 
 def _has_gap(h: Hit) -> bool:
