@@ -11,6 +11,7 @@ from optdesk.store.importer import ContactImport
 from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
+from optdesk.store.one_click import OneClickOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
 
@@ -22,6 +23,7 @@ class Store(
     ContactImport,
     DemoData,
     IncidentOps,
+    OneClickOps,
     OptOutOps,
     ReportQueries,
     InvitationOps,

@@ -12,7 +12,7 @@ import duckdb
 from optdesk.store.db import Database
 from optdesk.store.migrations import migrate
 
-SOURCES = ("reply", "manual", "list_unsubscribe", "complaint")
+SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click")
 EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
     "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",
