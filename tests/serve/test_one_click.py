@@ -183,3 +183,25 @@ def test_a_scanner_like_get_flood_changes_nothing_and_is_rate_limited(served):
     assert set(codes) <= {200, 429}, codes
     assert codes.get(200, 0) >= 150 and codes.get(429, 0) > 0, codes  # burst 200, then 20/s
     assert _state(db) == before
+
+
+def test_the_report_has_a_compliance_clock_for_one_click(served):
+    from optdesk.reports.html import compliance_table
+
+    db, proc = served
+    began = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
+    for cid, email, _ in primary_addresses(Store(db), 3):
+        assert httpx.post(url_for(proc.address, cid, email), data=ONE_CLICK).status_code == 200
+    end = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    store = Store(db)
+    clock = store.report_compliance("demo", began, end)
+    store.release()
+    row = clock.filter(source="one_click").row(0, named=True)
+    assert row["opt_outs"] == 3 and 0 <= row["median_seconds"] <= row["max_seconds"] < 5
+    assert clock.filter(clock["source"].is_null())["opt_outs"].to_list() == [3]
+
+    class Report:
+        tables = {"compliance": clock}
+
+    assert "<td class=l>one-click</td><td>3</td>" in compliance_table(Report)
+    assert " ms</td>" in compliance_table(Report)

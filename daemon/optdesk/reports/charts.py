@@ -15,6 +15,7 @@ PALETTE = {
     "manual": "#E69F00",
     "list_unsubscribe": "#009E73",
     "complaint": "#D55E00",
+    "one_click": "#CC79A7",
     "opt_ins": "#7F7F7F",
 }
 LABELS = {
@@ -22,6 +23,7 @@ LABELS = {
     "manual": "manual",
     "list_unsubscribe": "list-unsubscribe",
     "complaint": "complaint",
+    "one_click": "one-click",
     "opt_ins": "opt-ins",
 }
 FONT = "font-family=\"system-ui, 'DejaVu Sans', Arial, sans-serif\""
