@@ -65,9 +65,10 @@ class OneClickWriter:
             if not items:
                 continue
             try:
+                # the store lets go of the file ``burst`` s (1 s) after opening it, so another
+                # process gets its turn; closing after every batch would cost a checkpoint and
+                # a re-open per request when they trickle in
                 outcomes = self.store.apply_one_clicks([r for r, _ in items])
-                if self._queue.empty():  # idle: let go of the file (a burst keeps it open,
-                    self.store.release()  # at most the store's burst seconds)
             except Exception as exc:  # noqa: BLE001 - each waiting request is told
                 log.error("one-click: %d requests not applied: %s: %s", len(items),
                           type(exc).__name__, exc)
