@@ -143,7 +143,7 @@ def report(click: dict, boxes: dict) -> str:
         "",
         f"`python bench/bench_serve.py --contacts {click['contacts']}` on {os.cpu_count()} cores, "
         f"{dt.date.today():%Y-%m-%d}, Python {platform.python_version()}: `optdesk serve` and "
-        "`optdesk run` as their own processes, HTTP on 127.0.0.1 (httpx), Dovecot on loopback.",
+        "`optdesk run` as their own processes, HTTP on 127.0.0.1 (stdlib http.client, kept-alive connections), Dovecot on loopback.",
         "",
         "| measure | target | result |",
         "|---|---|---|",
