@@ -24,7 +24,8 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/optdesk --db $(DB) init --demo --if-absent
 	$(BIN)/optdesk --db $(DB) demo-mailbox --if-absent data/demo-mailbox
-	$(BIN)/optdesk --db $(DB) --mailbox $(MAILBOX) --data-group demo run
+	@echo "one-click unsubscribe of the demo: http://127.0.0.1:8025/u/TOKEN (optdesk list-unsubscribe --contact 1 prints a URL)"
+	$(BIN)/optdesk --db $(DB) --mailbox $(MAILBOX) --data-group demo run --serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests bench scripts

@@ -11,6 +11,7 @@ pytest_plugins = [
     # one line per fixture module in tests/fixtures/; keep sorted
     "fixtures.dovecot",
     "fixtures.jupyter",
+    "fixtures.serve",
     "fixtures.smtp",
     "fixtures.store",
 ]

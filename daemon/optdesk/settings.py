@@ -87,6 +87,20 @@ class ComplaintSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """The one-click unsubscribe endpoint (``optdesk serve``, ``optdesk run --serve``).
+    ``forwarded_allow_ips``: the reverse proxies whose X-Forwarded-For names the client (the
+    rate limit is per client address)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    rate_per_second: float = 20.0
+    rate_burst: int = 200
+    max_body_bytes: int = 4096
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Settings:
     db: str = "data/optdesk.duckdb"
     mailbox: str = "maildir:data/demo-mailbox"
@@ -99,12 +113,17 @@ class Settings:
     secret_env: str = "OPTDESK_SECRET"
     secret_file: str = "data/secret.key"
     unsubscribe_domain: str = "example.org"
+    public_url: str = "http://127.0.0.1:8025"
     folders: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FOLDERS))
     imap: ImapSettings = field(default_factory=ImapSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     invitations: InvitationSettings = field(default_factory=InvitationSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    # [[mailboxes]]: several mailboxes polled by one daemon (optdesk.mailbox_settings); empty:
+    # the one ``mailbox``
+    mailboxes: tuple = ()
     # where each setting given came from (dotted key → file, variable or "command line"), for
     # error messages; not a setting itself
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -116,6 +135,7 @@ _SECTIONS = {
     "invitations": InvitationSettings,
     "reports": ReportSettings,
     "complaints": ComplaintSettings,
+    "serve": ServeSettings,
 }
 
 # OPTDESK_* variable → (section or None, key)
@@ -127,6 +147,7 @@ _ENV = {
     "OPTDESK_POLL_INTERVAL": (None, "poll_interval"),
     "OPTDESK_REVIEW_THRESHOLD": (None, "review_threshold"),
     "OPTDESK_UNSUBSCRIBE_DOMAIN": (None, "unsubscribe_domain"),
+    "OPTDESK_PUBLIC_URL": (None, "public_url"),
     "OPTDESK_SMTP_URL": ("smtp", "url"),
     "OPTDESK_IMAP_CA_FILE": ("imap", "ca_file"),
     "OPTDESK_REPORT_CRON": ("reports", "cron"),
@@ -164,6 +185,10 @@ def _coerce(cls, section: str | None, key: str, value, where: str):
                 raise _unknown(where, f"folders.{kind}", FOLDER_KINDS)
             _check(RULES[("folders", "*")], name, where, f"folders.{kind}")
         return {**DEFAULT_FOLDERS, **{str(k): str(v) for k, v in value.items()}}
+    if key == "mailboxes" and cls is Settings:
+        from optdesk.mailbox_settings import parse_mailboxes
+
+        return parse_mailboxes(_check(RULES[(None, key)], value, where, dotted), where)
     return _check(RULES[(section, key)], value, where, dotted)
 
 
@@ -248,7 +273,8 @@ def load_settings(
 def origin(settings: Settings, dotted: str) -> str:
     """Where a setting came from: the config file, the OPTDESK_* variable, "command line", or
     "built-in default". ``dotted`` is ``fetch_size``, ``imap.timeout``, ``folders.opt_out``…"""
-    return settings.origins.get(dotted, "built-in default")
+    found = settings.origins.get(dotted) or settings.origins.get(dotted.partition("[")[0])
+    return found or "built-in default"
 
 
 def read_secret(env_var: str, file: str | None, env: Mapping[str, str] | None = None) -> str | None:

@@ -218,6 +218,42 @@ def table(value: Any) -> Any:
     return value
 
 
+def public_url(value: Any) -> str:
+    """The public base of the one-click URL: http(s)://host[:port][/path], written into the
+    List-Unsubscribe header, so nothing a header or the angle brackets around it would break."""
+    from urllib.parse import urlsplit
+
+    value = nonempty(value).strip().rstrip("/")
+    if any(c.isspace() or c in '<>,"\\' for c in value):
+        raise ValueError("must not contain spaces, quotes, commas, backslashes or angle brackets")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ValueError(f"is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an https:// (or, for the demo, http://) URL with a host name")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("must have no query, fragment or user name (the token is appended as "
+                         "/u/TOKEN)")
+    return value
+
+
+def array_of_tables(value: Any) -> list:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
+        raise ValueError("must be an array of tables ([[mailboxes]] entries)")
+    if not value:
+        raise ValueError("must have at least one [[mailboxes]] entry")
+    return list(value)
+
+
+def port(value: Any) -> int:
+    value = whole(1)(value)
+    if value > 65535:
+        raise ValueError("must be a port number, 1 to 65535")
+    return value
+
+
 def _positive_seconds() -> Check:
     return number(0, above=True)
 
@@ -234,6 +270,8 @@ RULES: dict[tuple[str | None, str], Check] = {
     (None, "secret_env"): env_name,
     (None, "secret_file"): nonempty,
     (None, "unsubscribe_domain"): domain,
+    (None, "public_url"): public_url,
+    (None, "mailboxes"): array_of_tables,  # each entry: optdesk.mailbox_settings
     (None, "folders"): table,
     ("folders", "*"): folder,  # each of FOLDER_KINDS
     ("imap", "password_env"): env_name,
@@ -266,6 +304,13 @@ RULES: dict[tuple[str | None, str], Check] = {
     ("complaints", "senders"): complaint_senders,
     ("complaints", "authserv_ids"): authserv_ids,
     ("complaints", "require_authentication"): flag,
+    # the one-click endpoint (optdesk.serve)
+    ("serve", "host"): nonempty,
+    ("serve", "port"): port,
+    ("serve", "rate_per_second"): number(0, above=True),
+    ("serve", "rate_burst"): whole(1),
+    ("serve", "max_body_bytes"): whole(64),
+    ("serve", "forwarded_allow_ips"): one_line,
 }
 
 
@@ -273,23 +318,43 @@ def check_whole(settings) -> list[tuple[str, str]]:
     """Checks across settings, once every layer is applied: [(dotted key, reason)].
 
     The mailbox URL as the source will read it (with ``imap.allow_plaintext`` and
-    ``imap.starttls``), the destination folders against the inbox an IMAP URL names, and the
-    SMTP URL and report schedule when they are not the defaults.
+    ``imap.starttls``), the destination folders against the inbox an IMAP URL names (for the
+    one ``mailbox`` or each ``[[mailboxes]]`` entry), and the SMTP URL and report schedule when
+    they are not the defaults.
     """
+    from optdesk.mailbox_settings import check_mailboxes
+
+    if settings.mailboxes:
+        found = check_mailboxes(settings)
+    else:
+        found = mailbox_problems(settings.mailbox, settings.imap, settings.folders)
+    return found + _check_smtp_and_cron(settings)
+
+
+def mailbox_problems(url: str, imap, folders: Mapping[str, str],
+                     prefix: str = "") -> list[tuple[str, str]]:
+    """The URL as the source reads it and the folders against its inbox: [(dotted key, reason)]."""
     from optdesk.errors import ConfigError
 
     found: list[tuple[str, str]] = []
     inbox = "INBOX"
-    if settings.mailbox.lower().startswith(("imap:", "imaps:")):
+    if url.lower().startswith(("imap:", "imaps:")):
         from optdesk.sources.imap_config import parse_imap_url
 
         try:
-            inbox = parse_imap_url(settings.mailbox, settings.imap).folder
+            inbox = parse_imap_url(url, imap).folder
         except ConfigError as exc:
-            found.append(("mailbox", str(exc)))
-    for kind, name in settings.folders.items():
+            found.append((f"{prefix}mailbox" if not prefix else f"{prefix}url", str(exc)))
+    for kind, name in folders.items():
         if name == inbox:
-            found.append((f"folders.{kind}", f"that is the inbox the daemon reads ({inbox})"))
+            found.append((f"{prefix}folders.{kind}", f"that is the inbox the daemon reads ({inbox})"))
+    return found
+
+
+def _check_smtp_and_cron(settings) -> list[tuple[str, str]]:
+    from optdesk.errors import ConfigError
+
+    found: list[tuple[str, str]] = []
     if settings.smtp.url != type(settings.smtp)().url:
         from optdesk.outgoing.smtp import parse_smtp_url
 

@@ -197,26 +197,37 @@ def token_matches_email(key: bytes, payload: TokenPayload, email: str) -> bool:
     return hmac.compare_digest(bytes.fromhex(payload.email_fp), _fingerprint(key, email))
 
 
+def token_hash(token: str) -> str:
+    """The SHA-256 (hex) of a token's text: how the store remembers a used token without it."""
+    return hashlib.sha256(token.strip().lower().encode("ascii", "replace")).hexdigest()
+
+
+def one_click_url(public_url: str, token: str) -> str:
+    """The RFC 8058 one-click URL of a token: ``{public_url}/u/{token}`` (no address or id in
+    clear: the token carries only the address's keyed fingerprint)."""
+    return f"{public_url.rstrip('/')}/u/{token}"
+
+
 def list_unsubscribe_headers(
     key: bytes,
     contact_id: int | str,
     data_group: str,
     email: str,
     domain: str,
-    https_url: str | None = None,
+    public_url: str | None = None,
 ) -> dict[str, str]:
-    """``List-Unsubscribe`` (RFC 2369) and, with an https URL, ``List-Unsubscribe-Post`` (RFC 8058).
+    """``List-Unsubscribe`` (RFC 2369) and, with the one-click endpoint's ``public_url``,
+    ``List-Unsubscribe-Post`` (RFC 8058): ``<{public_url}/u/TOKEN>, <mailto:unsubscribe+TOKEN@…>``.
 
-    RFC 8058 one-click needs an HTTPS URI to POST to; a mailto-only header must not claim it,
-    so without ``https_url`` only ``List-Unsubscribe`` is returned. ``https_url`` is a base URL;
-    the token is appended as ``?t=TOKEN``.
+    Both carry the same token. Without ``public_url`` only the mailto form is returned: a
+    mailto-only header must not claim one-click. ``public_url`` and ``domain`` are checked
+    settings (``settings_checks.public_url``, ``domain``); the token is base32.
     """
     token = make_token(key, "unsubscribe", contact_id, data_group, email)
     mailto = f"<mailto:unsubscribe+{token}@{domain}?subject=unsubscribe>"
-    if not https_url:
+    if not public_url:
         return {"List-Unsubscribe": mailto}
-    sep = "&" if "?" in https_url else "?"
     return {
-        "List-Unsubscribe": f"<{https_url}{sep}t={token}>, {mailto}",
+        "List-Unsubscribe": f"<{one_click_url(public_url, token)}>, {mailto}",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

@@ -110,15 +110,20 @@ def test_list_unsubscribe_for_a_contact(tmp_path):
     Store(db).import_contacts(csv_path, "press")
     out = optdesk("--db", str(db), "list-unsubscribe", "--contact", "501", "--data-group", "press",
                   cwd=tmp_path)
-    header, value = out.stdout.strip().split(": ", 1)
-    assert header == "List-Unsubscribe"
-    token = value.split("unsubscribe+", 1)[1].split("@", 1)[0]
+    lines = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+    assert lines["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url, mailto = lines["List-Unsubscribe"].split(", ")
+    token = mailto.split("unsubscribe+", 1)[1].split("@", 1)[0]
+    assert url == f"<http://127.0.0.1:8025/u/{token}>"
     payload = verify_token(SECRET.encode(), token, "unsubscribe", email="reporter@paper.example")
     assert (payload.contact_id, payload.data_group) == (501, "press")
-    assert "One-Click" not in out.stdout and "https" in out.stderr
+    assert "not https" in out.stderr
     out = optdesk("--db", str(db), "list-unsubscribe", "--contact", "501", "--data-group", "press",
-                  "--https-url", "https://press.example/u", cwd=tmp_path).stdout
-    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in out
+                  "--public-url", "https://press.example/", cwd=tmp_path)
+    assert out.stdout.startswith("List-Unsubscribe: <https://press.example/u/") and not out.stderr
+    done = optdesk("--db", str(db), "list-unsubscribe", "--contact", "501", "--data-group", "press",
+                   "--public-url", "https://press.example/u?x=<1>", cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "--public-url" in done.stderr
     done = optdesk("--db", str(db), "list-unsubscribe", "--contact", "999", "--data-group", "press",
                    cwd=tmp_path, check=False)
     assert done.returncode == 2 and "999" in done.stderr

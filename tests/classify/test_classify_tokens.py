@@ -88,9 +88,12 @@ def test_list_unsubscribe_headers():
     assert value.startswith("<mailto:unsubscribe+") and "@lists.example.org?subject=unsubscribe>" in value
     token = value.split("+", 1)[1].split("@", 1)[0]
     assert verify_token(KEY, token, "unsubscribe", email="a@example.com").contact_id == 5
-    both = list_unsubscribe_headers(KEY, 5, "demo", "a@example.com", "x.org", "https://x.org/u")
+    both = list_unsubscribe_headers(KEY, 5, "demo", "a@example.com", "x.org", "https://x.org/")
     assert both["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert both["List-Unsubscribe"].startswith("<https://x.org/u?t=")
+    url, mailto = both["List-Unsubscribe"].split(", ")
+    assert url.startswith("<https://x.org/u/") and mailto.startswith("<mailto:unsubscribe+")
+    assert url[len("<https://x.org/u/"):-1] == mailto.split("+", 1)[1].split("@", 1)[0]
+    assert "a@example.com" not in url and "%40" not in url
 
 
 def _clf(rules, lookup=None) -> Classifier:

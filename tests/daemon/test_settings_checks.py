@@ -95,6 +95,14 @@ BAD = {
     "complaints.senders": ('["staff@hotmail.com", "fbl@@isp.example"]', "not an email address"),
     "complaints.authserv_ids": ('["mx.example.org; dkim=pass"]', "not an authserv-id"),
     "complaints.require_authentication": ('"no thanks"', "true or false"),
+    "public_url": ('"https://x.example/u?t=<1>"', "must not contain"),
+    "mailboxes": ('"imap://a@b"', "must be an array of tables"),
+    "serve.host": ('""', "must not be empty"),
+    "serve.port": ("70000", "1 to 65535"),
+    "serve.rate_per_second": ("0", "above 0"),
+    "serve.rate_burst": ("0", "at least 1"),
+    "serve.max_body_bytes": ("10", "at least 64"),
+    "serve.forwarded_allow_ips": ("1", "must be a string"),
 }
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "optdesk.cli.invite_cmds",
     "optdesk.cli.lab_cmds",
     "optdesk.cli.report_cmds",
+    "optdesk.cli.serve_cmds",
     "optdesk.cli.store_cmds",
 )
 

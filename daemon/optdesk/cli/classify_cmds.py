@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contact", type=int, required=True, help="contact id")
     add_group(p)
     p.add_argument("--email", help="address the send goes to (default: the primary address)")
-    p.add_argument("--https-url", help="one-click https endpoint; enables List-Unsubscribe-Post")
+    p.add_argument("--public-url", "--https-url", dest="public_url", metavar="URL",
+                   help="public base of the one-click endpoint (default: the setting public_url)")
     p.set_defaults(func=cmd_list_unsubscribe)
 
 
@@ -163,16 +164,21 @@ def _primary_email(settings: Settings, contact_id: int, data_group: str) -> str:
 
 
 def cmd_list_unsubscribe(args: argparse.Namespace, settings: Settings) -> int:
+    from optdesk.settings_checks import public_url
     from optdesk.tokens import list_unsubscribe_headers
 
     key = signing_key(settings, create=False)  # a read-only command: it creates no key file
     data_group = group(args, settings)
     email = args.email or _primary_email(settings, args.contact, data_group)
+    try:
+        base = public_url(args.public_url or settings.public_url)
+    except ValueError as exc:
+        raise OptdeskError(f"--public-url {args.public_url!r}: {exc}") from None
     headers = list_unsubscribe_headers(key, args.contact, data_group, email,
-                                       settings.unsubscribe_domain, args.https_url)
-    for key, value in headers.items():
-        print(f"{key}: {value}")
-    if "List-Unsubscribe-Post" not in headers:
-        stderr("optdesk: note: no List-Unsubscribe-Post header: RFC 8058 one-click needs an "
-               "https URL (--https-url); the mailto address alone is RFC 2369")
+                                       settings.unsubscribe_domain, base)
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    if not base.startswith("https://"):
+        stderr(f"optdesk: note: public_url {base} is not https: mail providers offer RFC 8058 "
+               "one-click only for an https URL (fine for the demo on 127.0.0.1)")
     return 0

@@ -9,8 +9,10 @@ from optdesk.cli.common import open_store, print_frame, stderr
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the daemon: poll the mailbox on a schedule (or once)")
-    p.add_argument("--once", action="store_true", help="one poll, then exit")
+    p = sub.add_parser("run", help="run the daemon: poll the mailboxes on a schedule (or once)")
+    p.add_argument("--once", action="store_true", help="one poll of each mailbox, then exit")
+    p.add_argument("--serve", action="store_true",
+                   help="also serve one-click unsubscribe in this process (see optdesk serve)")
     p.add_argument("--dry-run", action="store_true",
                    help="with --once: say what would change, change nothing")
     p.set_defaults(func=cmd_run)
@@ -30,19 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args, settings) -> int:
-    from optdesk.daemon.scheduler import Daemon
+    from optdesk.daemon.mailboxes import DaemonService
 
     if args.dry_run and not args.once:
         stderr("optdesk run: --dry-run implies --once")
         args.once = True
-    daemon = Daemon(settings, dry_run=args.dry_run)
+    if args.serve and args.once:
+        stderr("optdesk run: --serve is for the schedule; ignored with --once")
+    service = DaemonService(settings, serve=args.serve and not args.once, dry_run=args.dry_run)
     if not args.once:
-        daemon.run_forever()
+        service.run_forever()
         return 0
-    result = daemon.poll_once()
-    for line in result.plans:
-        print(line)
-    print(result.summary())
+    for result in service.poll_once():
+        for line in result.plans:
+            print(line)
+        print(result.summary())
     return 0
 
 
@@ -64,7 +68,10 @@ def cmd_status(args, settings) -> int:
         print(f"last poll: {last['finished_at']:%Y-%m-%d %H:%M:%S} UTC, {state}")
         if last["detail"]:
             print(f"  {last['detail']}")
-    print(f"backlog: {_backlog(args, settings, store)}")
+    if settings.mailboxes:
+        _print_mailboxes(args, settings, store)
+    else:
+        print(f"backlog: {_backlog(args, settings, store)}")
     print(f"open reviews: {info['open_reviews']}")
     for label, key in (("last job error", "last_job_error"),
                        ("last message error", "last_message_error")):
@@ -75,6 +82,24 @@ def cmd_status(args, settings) -> int:
     print_frame(info["counts"])
     _print_incidents(incidents, days)
     return 0
+
+
+def _print_mailboxes(args, settings, store) -> None:
+    """One block per [[mailboxes]] entry: where, data group, its last poll, its backlog."""
+    from optdesk.mailbox_settings import mailboxes
+
+    boxes = mailboxes(settings)
+    runs = store.last_runs([f"poll:{box.name}" for box in boxes])
+    print(f"mailboxes: {len(boxes)}")
+    for box in boxes:
+        run = runs.get(f"poll:{box.name}")
+        if run is None:
+            last = "never polled"
+        else:
+            state = "ok" if run["ok"] else f"FAILED: {run['error']}"
+            last = f"last poll {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC, {state}"
+        print(f"  {box.name}: {box.url} (data group {box.data_group}): {last}")
+        print(f"    backlog: {_backlog(args, box.settings, store)}")
 
 
 def _print_incidents(frame, days: int) -> None:

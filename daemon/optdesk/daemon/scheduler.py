@@ -104,12 +104,14 @@ class Daemon:
     def __init__(self, settings: Settings, store: Store | None = None,
                  source: MailboxSource | None = None, classify: Classify | None = None, *,
                  dry_run: bool = False, backoff: Backoff | None = None,
-                 scoring: BounceScoring | None = None) -> None:
+                 scoring: BounceScoring | None = None, job: str = "poll") -> None:
         """``classify`` and ``scoring`` default to the rules' (``build_classifier``); a test
-        passing its own classify gets the default scoring unless it passes one."""
+        passing its own classify gets the default scoring unless it passes one. ``job`` names
+        this mailbox's poll in the job runs (``poll:NAME`` with several mailboxes)."""
         from optdesk.store import Store  # noqa: F811 - the store opens only here
 
         self.settings = settings
+        self.job = job  # the poll's job id and job_runs name ("poll:NAME" per [[mailboxes]] entry)
         key = None if classify is not None else self._signing_key(settings, dry_run)
         if store is None and dry_run and not pathlib.Path(settings.db).exists():
             raise NotFound(f"no store at {settings.db}: a dry run creates nothing "
@@ -182,22 +184,22 @@ class Daemon:
                 result = self._poll_with_retries()
             except Exception as exc:  # noqa: BLE001 - recorded; the next poll still runs
                 if self.fatal is not None:  # a folder that cannot work: stop, say why
-                    self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+                    self._record(self.job, started, ok=False, error=f"{type(exc).__name__}: {exc}")
                     self._halt()
                     return None
-                self.incidents.failed("poll", exc)
+                self.incidents.failed(self.job, exc)
                 delay = self.backoff.next_delay() * (5 if isinstance(exc, MailboxAuthError) else 1)
                 self.not_before = time.monotonic() + delay
-                self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+                self._record(self.job, started, ok=False, error=f"{type(exc).__name__}: {exc}")
                 return None
-            self.incidents.recovered("poll")
+            self.incidents.recovered(self.job)
             self.backoff.reset()
             self.last_result = result
             for line in result.plans:
                 log.info("%s", line)
             if result.seen or result.rescan:
                 summary.info("%s", result.summary())
-            self._record("poll", started, ok=True, detail=result.summary())
+            self._record(self.job, started, ok=True, detail=result.summary())
             self.store.release()
             return result
 
@@ -211,11 +213,11 @@ class Daemon:
                 self.prepare()
                 result = self.ingestor.poll()
             if not self.ingestor.dry_run:
-                self._record("poll", started, ok=True, detail=result.summary())
+                self._record(self.job, started, ok=True, detail=result.summary())
             return result
         except Exception as exc:
             if not self.ingestor.dry_run:
-                self._record("poll", started, ok=False, error=f"{type(exc).__name__}: {exc}")
+                self._record(self.job, started, ok=False, error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self.close()
@@ -232,7 +234,7 @@ class Daemon:
                 self.source.close()
                 if attempt == RETRIES_PER_POLL or self.stop_event.wait(quick.next_delay()):
                     raise
-                if attempt == 1 and "poll" not in self.incidents.open:
+                if attempt == 1 and self.job not in self.incidents.open:
                     log.info("poll: %s; reconnecting", exc)
         raise AssertionError("unreachable")
 
@@ -278,7 +280,7 @@ class Daemon:
         sched = BlockingScheduler()
         now = dt.datetime.now().astimezone()
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        sched.add_job(self.poll_job, "interval", seconds=self.settings.poll_interval, id="poll",
+        sched.add_job(self.poll_job, "interval", seconds=self.settings.poll_interval, id=self.job,
                       next_run_time=now, **common)
         sched.add_job(self.decay_job, "interval", hours=DECAY_HOURS, id="decay",
                       next_run_time=now, **common)
@@ -292,7 +294,7 @@ class Daemon:
         """Run the poll now (IDLE saw new mail)."""
         self.woken.set()
         if self.scheduler is not None and self.scheduler.running and not self.stop_event.is_set():
-            self.scheduler.modify_job("poll", next_run_time=dt.datetime.now().astimezone())
+            self.scheduler.modify_job(self.job, next_run_time=dt.datetime.now().astimezone())
 
     def stop(self, *_args) -> None:
         """Finish the current message, then stop (the signal handler)."""

@@ -15,7 +15,7 @@ PALETTE = {
     "manual": "#E69F00",
     "list_unsubscribe": "#009E73",
     "complaint": "#D55E00",
-    "one_click": "#17BECF",
+    "one_click": "#CC79A7",
     "opt_ins": "#7F7F7F",
 }
 LABELS = {

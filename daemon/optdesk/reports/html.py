@@ -34,6 +34,8 @@ def duration(seconds: float | None) -> str:
     """A delay for people: '45 s', '12 min', '3.5 h', '2.1 d'."""
     if seconds is None:
         return "–"
+    if abs(seconds) < 1:
+        return f"{seconds * 1000:.0f} ms"
     if abs(seconds) < 90:
         return f"{seconds:.0f} s"
     if abs(seconds) < 5400:
@@ -185,7 +187,7 @@ def sections(report) -> dict[str, str]:
         "summary": summary_html(report),
         "lists_chart": f'<div class="chart">{lists_chart(report)}</div>',
         "trend_chart": f'<div class="chart">{trend_chart(report)}</div>',
-        "compliance": "<h2>Compliance clock: from a message's arrival to its opt-out, in the period</h2>"
+        "compliance": "<h2>Compliance clock per channel: from the request (a message's arrival, a one-click POST) to its opt-out applied, in the period</h2>"
                       + compliance_table(report),
         "incidents": "<h2>Sending incidents: our mail refused or lost, in the period</h2>"
                      + incidents_table(report),

@@ -12,6 +12,7 @@ from optdesk.store.importer import ContactImport
 from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
+from optdesk.store.one_click import OneClickOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
 from optdesk.store.review import ReviewQueue
@@ -26,6 +27,7 @@ class Store(
     DemoData,
     DeliverabilityOps,
     IncidentOps,
+    OneClickOps,
     OptOutOps,
     ReportQueries,
     InvitationOps,

@@ -12,7 +12,7 @@ import duckdb
 from optdesk.store.db import Database
 from optdesk.store.migrations import migrate
 
-# where an opt-out or an address suppression came from (a CHECK constraint holds the tables to it)
+# where an opt-out or an address suppression came from (the table opt_out_sources holds the database to it)
 SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click")
 EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",

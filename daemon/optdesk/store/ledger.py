@@ -162,12 +162,23 @@ class LedgerOps:
         )
 
     # -- status -------------------------------------------------------------------------
+    def last_runs(self, jobs: list[str]) -> dict[str, dict]:
+        """The last run of each of ``jobs`` (e.g. ``poll:fr-desk``): job → started_at,
+        finished_at, ok, detail, error; a job never run is absent."""
+        rows = self.db.rows(
+            "SELECT job, started_at, finished_at, ok, detail, error FROM job_runs"
+            " WHERE job IN (SELECT unnest(?::VARCHAR[]))"
+            " QUALIFY row_number() OVER (PARTITION BY job ORDER BY started_at DESC) = 1",
+            [list(jobs)])
+        keys = ("started_at", "finished_at", "ok", "detail", "error")
+        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
     def daemon_status(self) -> dict:
         """What ``optdesk status`` prints: last poll, counts per kind and status, errors, review."""
         with self.db.connection() as con:
             last = con.execute(
-                "SELECT started_at, finished_at, ok, detail, error FROM job_runs WHERE job = 'poll'"
-                " ORDER BY started_at DESC LIMIT 1"
+                "SELECT started_at, finished_at, ok, detail, error FROM job_runs"
+                " WHERE job = 'poll' OR job LIKE 'poll:%' ORDER BY started_at DESC LIMIT 1"
             ).fetchall()
             last_error = con.execute(
                 "SELECT job, finished_at, error FROM job_runs WHERE NOT ok"

@@ -293,12 +293,32 @@ CREATE MACRO suppressed(g) AS TABLE
     ) GROUP BY email;
 """
 
+# One-click unsubscribe (RFC 8058, optdesk.serve): one row per token the first time it is POSTed,
+# keyed by the SHA-256 of the token (the token itself is not kept). requested_at is the request,
+# applied_at the commit; outcome 'applied' (this request opted the contact out, event_id is that
+# opt_out event) or 'already' (the contact was opted out already; nothing changed).
+ONE_CLICK = """
+CREATE TABLE one_click_requests (
+    token_hash VARCHAR PRIMARY KEY,
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    nonce BIGINT,
+    email_fp VARCHAR,
+    requested_at TIMESTAMP NOT NULL,
+    applied_at TIMESTAMP NOT NULL,
+    outcome VARCHAR NOT NULL CHECK (outcome IN ('applied', 'already')),
+    event_id BIGINT
+);
+CREATE INDEX one_click_applied_at ON one_click_requests (applied_at);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_ledger_moves", LEDGER_MOVES),
     ("0003_sending_incidents", SENDING_INCIDENTS),
     ("0004_one_definition", ONE_DEFINITION),
+    ("0005_one_click", ONE_CLICK),
 ]
 
 

@@ -18,9 +18,11 @@ Definitions (docs/reports.md says the same for readers):
 - undeliverable: members' addresses (system, or private to this group) marked undeliverable now.
 - invitations: sent (``sent_at`` in the period) and accepted (status ``accepted``, ``answered_at``
   in the period) in this data group.
-- compliance clock: for opt-out events in the period linked to a message (``message_hash``), the
-  seconds from the message's ``received_at`` to the event's ``occurred_at``; median and 95th
-  percentile interpolate linearly between ranks (like ``quantile_cont``).
+- compliance clock, per channel (source): for opt-out events in the period linked to a message
+  (``message_hash``), the seconds from the message's ``received_at`` to the event's
+  ``occurred_at``; for one-click unsubscribes (``one_click_requests`` applied in the period),
+  from the HTTP request to the commit. Median and 95th percentile interpolate linearly between
+  ranks (like ``quantile_cont``). Gmail and Yahoo ask for an opt-out honoured within two days.
 - incidents: sending incidents (bounces whose reason is on our side or on the way: block lists,
   SPF/DKIM/DMARC, reverse DNS, rate, content, the network) received in the period, for this data
   group or none, per provider and reason: messages, recipients, first and last, the commonest
@@ -133,6 +135,10 @@ WITH d AS (
     FROM events e JOIN messages m ON m.message_hash = e.message_hash
     WHERE e.data_group = ? AND e.kind = 'opt_out' AND e.occurred_at >= ? AND e.occurred_at < ?
       AND m.received_at IS NOT NULL
+    UNION ALL
+    SELECT 'one_click', epoch(applied_at - requested_at)
+    FROM one_click_requests
+    WHERE data_group = ? AND outcome = 'applied' AND applied_at >= ? AND applied_at < ?
 )
 SELECT source, count(*) AS opt_outs, median(seconds)::DOUBLE AS median_seconds,
        quantile_cont(seconds, 0.95)::DOUBLE AS p95_seconds, max(seconds)::DOUBLE AS max_seconds
@@ -192,10 +198,10 @@ class ReportQueries:
     def report_compliance(
         self, data_group: str, start: dt.datetime, end: dt.datetime
     ) -> pl.DataFrame:
-        """The compliance clock per source of message-linked opt-outs, and a row with source
-        null for all of them: source, opt_outs, median_seconds, p95_seconds, max_seconds."""
+        """The compliance clock per channel (the source of message-linked opt-outs, and
+        ``one_click``: request to applied), and a row with source null for all of them: source, opt_outs, median_seconds, p95_seconds, max_seconds."""
         with self.db.connection() as con:
-            return _frame(con, _COMPLIANCE, [data_group, start, end])
+            return _frame(con, _COMPLIANCE, [data_group, start, end] * 2)
 
     def report_tables(
         self, data_group: str, start: dt.datetime, end: dt.datetime, trend_periods: int = 8
@@ -217,7 +223,7 @@ class ReportQueries:
             members = _frame(con, _MEMBERS, [data_group])
             in_lists = _contacts_in_lists(con, data_group)
             trend = _trend(con, data_group, end, period, trend_periods)
-            compliance = _frame(con, _COMPLIANCE, [data_group, start, end])
+            compliance = _frame(con, _COMPLIANCE, [data_group, start, end] * 2)
             incidents = incident_summary(con, start, end, data_group)
         return {
             "summary": _summary(totals, names.height, in_lists),

@@ -30,7 +30,7 @@ SOURCE_LABELS = {
     "manual": "manual",
     "list_unsubscribe": "list-unsubscribe",
     "complaint": "complaint",
-    "one_click": "one-click unsubscribe",
+    "one_click": "one-click",
 }
 
 STYLE = """<style>
