@@ -11,6 +11,12 @@ parts: ``unsubscribe+TOKEN@domain`` or ``optin+TOKEN@domain``. Signed bytes, in 
     n bytes  data group (length + UTF-8)
     10 bytes HMAC-SHA256 tag (truncated to 80 bits) over all of the above
 
+Version 2 (what ``make_token`` writes) carries everything after the first byte encrypted: XOR with
+a keystream of HMAC-SHA256 blocks keyed by the signing key and the tag (a synthetic-IV
+construction, SIV), so that the token shows neither the contact id nor the data group nor the
+expiry to anyone without the key. The tag is computed over the plain bytes and checked after
+decryption. Version 1 tokens (plain, already in sent mail) still verify.
+
 The address is bound (its fingerprint is signed) but not carried in clear, which keeps the
 token at 48 characters for a numeric contact id and a short data group: ``unsubscribe+`` plus
 the token fits the 64-octet local-part limit of RFC 5321. Long string contact ids or data group
@@ -31,7 +37,8 @@ from optdesk.errors import BadToken, ConfigError
 
 PURPOSES = {"unsubscribe": 1, "optin": 2}
 _NAMES = {v: k for k, v in PURPOSES.items()}
-_VERSION = 1
+_VERSION = 2
+_VERSIONS = (1, 2)
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _NEVER = 0xFFFFFF
 _TAG = 10
@@ -60,7 +67,15 @@ def _fingerprint(key: bytes, email: str) -> bytes:
 
 
 def _tag(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, b"optdesk-token-v1:" + body, hashlib.sha256).digest()[:_TAG]
+    prefix = b"optdesk-token-v1:" if body[0] >> 4 == 1 else b"optdesk-token-v2:"
+    return hmac.new(key, prefix + body, hashlib.sha256).digest()[:_TAG]
+
+
+def _keystream_xor(key: bytes, tag: bytes, data: bytes) -> bytes:
+    """``data`` XOR the keystream for this tag (encrypts and decrypts)."""
+    stream = b"".join(hmac.new(key, b"optdesk-token-v2-stream:" + tag + i.to_bytes(2, "big"),
+                               hashlib.sha256).digest() for i in range(-(-len(data) // 32)))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
 
 
 def _encode_str(value: str) -> bytes:
@@ -116,7 +131,8 @@ def make_token(
         + _encode_contact(contact_id)
         + _encode_str(data_group)
     )
-    raw = body + _tag(key, body)
+    tag = _tag(key, body)
+    raw = body[:1] + _keystream_xor(key, tag, body[1:]) + tag
     return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
@@ -155,7 +171,7 @@ def _parse_body(body: bytes) -> tuple[int, int, int, bytes, int | str, str]:
         group, pos = _read_str(body, pos)
     except (IndexError, UnicodeDecodeError) as exc:
         raise BadToken("malformed", "truncated") from exc
-    if pos != len(body) or head >> 4 != _VERSION:
+    if pos != len(body) or head >> 4 not in _VERSIONS:
         raise BadToken("malformed", "bad layout")
     return head & 0x0F, hours, int.from_bytes(nonce, "big"), fp, contact, group
 
@@ -174,6 +190,10 @@ def verify_token(
     if len(raw) < 12 + _TAG + 3:
         raise BadToken("malformed", "too short")
     body, tag = raw[:-_TAG], raw[-_TAG:]
+    if body[0] >> 4 == 2:
+        body = body[:1] + _keystream_xor(key, tag, body[1:])
+    elif body[0] >> 4 not in _VERSIONS:
+        raise BadToken("malformed", "unknown version")
     if not hmac.compare_digest(tag, _tag(key, body)):
         raise BadToken("bad signature")
     code, hours, nonce, fp, contact, group = _parse_body(body)

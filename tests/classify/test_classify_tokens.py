@@ -191,3 +191,43 @@ def test_automatic_reply_to_an_invitation_is_not_an_acceptance(rules):
     token = make_token(KEY, "optin", 31, "demo", "jane.doe@example.com")
     raw = _invitation_reply("Yes", token, headers={"Auto-Submitted": "auto-replied"})
     assert _clf(rules).classify(raw).kind == "auto_reply"
+
+
+def test_a_token_shows_no_contact_id_data_group_or_expiry():
+    """Version 2: everything after the first byte is encrypted (SIV); the same recipient twice
+    gives unrelated-looking tokens, and neither holds the data group's bytes."""
+    import base64 as b64
+
+    from optdesk.tokens import make_token, verify_token
+
+    key = b"k" * 32
+    tokens = [make_token(key, "unsubscribe", 123456, "press-fr-secret", "a@x.example")
+              for _ in range(2)]
+    for token in tokens:
+        raw = b64.b32decode(token.upper() + "=" * (-len(token) % 8))
+        assert b"press-fr-secret" not in raw and (123456).to_bytes(3, "big") not in raw
+        assert raw[0] >> 4 == 2
+        payload = verify_token(key, token, "unsubscribe", email="a@x.example")
+        assert (payload.contact_id, payload.data_group) == (123456, "press-fr-secret")
+    assert tokens[0][4:20] != tokens[1][4:20]
+
+
+def test_a_version_1_token_from_mail_already_sent_still_verifies():
+    import base64 as b64
+    import hashlib
+    import hmac
+
+    from optdesk.errors import BadToken
+    from optdesk.tokens import verify_token
+
+    key = b"k" * 32
+    fp = hmac.new(key, b"email:a@x.example", hashlib.sha256).digest()[:4]
+    body = (bytes([0x11]) + (0xFFFFFF).to_bytes(3, "big") + (7).to_bytes(4, "big") + fp
+            + bytes([0x81, 42]) + bytes([2]) + b"g1")
+    tag = hmac.new(key, b"optdesk-token-v1:" + body, hashlib.sha256).digest()[:10]
+    token = b64.b32encode(body + tag).decode().rstrip("=").lower()
+    payload = verify_token(key, token, "unsubscribe", email="a@x.example")
+    assert (payload.contact_id, payload.data_group, payload.nonce) == (42, "g1", 7)
+    forged = b64.b32encode(body[:-2] + b"g2" + tag).decode().rstrip("=").lower()
+    with pytest.raises(BadToken):
+        verify_token(key, forged, "unsubscribe")
