@@ -13,6 +13,8 @@ from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
+from optdesk.store.search import SearchQueries
+from optdesk.store.undo import UndoOps
 
 
 class Store(
@@ -24,6 +26,8 @@ class Store(
     IncidentOps,
     OptOutOps,
     ReportQueries,
+    SearchQueries,
+    UndoOps,
     InvitationOps,
     LedgerOps,
     StoreBase,

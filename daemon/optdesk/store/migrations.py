@@ -212,11 +212,22 @@ CREATE TABLE sending_incidents (
 CREATE INDEX sending_incidents_at ON sending_incidents (occurred_at);
 """
 
+# The analysts' search (issue 14): name and outlet words under their search keys
+# (optdesk.store.search), filled by the import and the demo, or on first use in an older store.
+SEARCH_TOKENS = """
+CREATE TABLE search_tokens (
+    token VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    reach BIGINT
+);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_ledger_moves", LEDGER_MOVES),
     ("0003_sending_incidents", SENDING_INCIDENTS),
+    ("0004_search_tokens", SEARCH_TOKENS),
 ]
 
 
