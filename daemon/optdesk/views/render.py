@@ -40,9 +40,11 @@ def table(headers: Sequence[str] | None, rows: Sequence[Sequence[str]], empty: s
 def contact_label(row: dict) -> str:
     """One line for the search results (plain text: the Select widget shows it as text)."""
     outlet = row.get("outlet") or "no outlet"
+    title = f"{row['title']}, " if row.get("title") else ""
+    email = f" · {row['email']}" if row.get("email") else ""
     reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
     flag = " · OPTED OUT" if row.get("opted_out") else ""
-    return f"{row['name']} — {outlet}{reach}{flag}  [#{row['contact_id']}]"
+    return f"{row['name']} — {title}{outlet}{email}{reach}{flag}  [#{row['contact_id']}]"
 
 
 def optout_state(optout: dict | None, data_group: str) -> str:
