@@ -17,6 +17,9 @@ SORTS = {
     "outlet": "ot.name",
     "reach": "c.reach",
     "opted_out_at": "o.opted_out_at",
+    "source": "o.source",
+    "country": "c.country",
+    "language": "c.language",
 }
 
 # addresses a data group can mail: every system address and its own private ones

@@ -146,6 +146,17 @@ class SearchQueries:
         order = {cid: i for i, cid in enumerate(ids)}
         return frame.sort(pl.col("contact_id").replace_strict(order, return_dtype=pl.Int64))
 
+    def primary_emails(self, contact_ids, data_group: str) -> dict[int, str]:
+        """Each contact's first address as the data group sees it (primary, system first)."""
+        ids = sorted({int(i) for i in contact_ids})
+        if not ids:
+            return {}
+        rows = self.db.rows(
+            "SELECT contact_id, arg_min(email, (NOT is_primary, kind <> 'system', email))"
+            " FROM addresses WHERE contact_id IN (SELECT unnest(?::BIGINT[]))"
+            " AND (kind = 'system' OR data_group = ?) GROUP BY contact_id", [ids, data_group])
+        return {int(r[0]): r[1] for r in rows}
+
     def _ensure_search_index(self) -> None:
         """Build the index once for a store that has contacts but no index yet (an older store)."""
         if self._search_ready:

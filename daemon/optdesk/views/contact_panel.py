@@ -62,6 +62,15 @@ class ContactPanel:
         self.undo_text = w.HTML("")
         self.undo_box = _box(self.undo_text, self.undo_reason,
                              w.HBox([self.undo_confirm_button, self.undo_cancel_button]))
+        self.restore_list = w.Dropdown(description="Put back on", layout=w.Layout(width="420px"))
+        self.restore_reason = w.Text(placeholder="required, e.g. 'removed from the wrong list'",
+                                     description="Why", layout=w.Layout(width="420px"))
+        self.restore_button = button("Undo the removal", "warning", "undo")
+        self.restore_box = w.VBox(
+            [w.HTML("<span class='optdesk-muted'>Removed from a list recently; undo:</span>"),
+             w.HBox([self.restore_list, self.restore_reason, self.restore_button])],
+            layout=w.Layout(display="none"))
+        self.restore_button.on_click(g(self.undo_removal))
         self.actions = w.HBox([self.optout_button, self.optin_button, self.undo_button, self.note],
                               layout=w.Layout(display="none", align_items="center"))
         self.record_html = w.HTML("")
@@ -73,7 +82,7 @@ class ContactPanel:
         self.undo_confirm_button.on_click(g(self.confirm_undo))
         self.undo_cancel_button.on_click(g(lambda _b: self._hide_boxes()))
         self.widget = w.VBox([self.actions, self.status.widget, self.confirm_box, self.undo_box,
-                              self.record_html])
+                              self.restore_box, self.record_html])
 
     @property
     def data_group(self) -> str:
@@ -109,7 +118,25 @@ class ContactPanel:
             self.note.value = f"<span class='optdesk-muted'>Manual opt-out: {esc(why)}.</span>"
         else:
             self.note.value = ""
+        removals = self.store.list_removals(self.data_group, [contact_id], grace=self.grace)
+        self.restore_list.options = [
+            (f"{r['list']} (removed {r['occurred_at']:%Y-%m-%d %H:%M} UTC by {r['actor']})",
+             int(r["event_id"])) for r in removals.iter_rows(named=True)]
+        self.restore_list.value = self.restore_list.options[0][1] if removals.height else None
+        self.restore_box.layout.display = "" if removals.height else "none"
         self.actions.layout.display = ""
+
+    def undo_removal(self, _button=None) -> None:
+        """Put the contact back on the chosen list (within the grace period)."""
+        if self.contact_id is None or self.restore_list.value is None:
+            return
+        name = self.restore_list.label.split(" (removed ")[0]
+        self.store.undo_list_removal(self.restore_list.value, actor=self.actor,
+                                     reason=self.restore_reason.value, grace=self.grace)
+        self.restore_reason.value = ""
+        self.show(self.contact_id)
+        self.status.ok(f"{self.record['contact']['name']} is back on {name}.")
+        self.on_change(self.contact_id)
 
     def clear(self) -> None:
         self.contact_id, self.record = None, None

@@ -118,7 +118,9 @@ def card(row: dict) -> str:
     """A profile card of an opted-out contact (02, profile view)."""
     return (
         f"<div class='optdesk-card'><div class='n'>{esc(row['name'])}</div>"
-        f"<div>{esc(row.get('outlet'))}</div>"
+        f"<div>{esc(row.get('title'), '')}{', ' if row.get('title') else ''}"
+        f"{esc(row.get('outlet'))}</div>"
+        f"<div class='optdesk-muted'>{esc(row.get('email'))}</div>"
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
         f"{source_label(row.get('source'))}</div>"
         f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
@@ -130,10 +132,10 @@ GRID_COLUMNS = (
     ("name", "Name", "190px", "name"),
     ("outlet", "Outlet", "190px", "outlet"),
     ("reach", "Reach", "90px", "reach"),
-    ("source", "Source", "120px", None),
+    ("source", "Source", "120px", "source"),
     ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
-    ("country", "Country", "85px", None),
-    ("language", "Lang.", "60px", None),
+    ("country", "Country", "85px", "country"),
+    ("language", "Lang.", "70px", "language"),
 )
 
 
