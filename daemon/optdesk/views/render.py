@@ -25,6 +25,7 @@ EVENT_LABELS = {
 }
 
 HISTORY_ROWS = 50
+NEVER_INVITED = " · <b>never invited</b> (a spam complaint)"
 
 
 def table(headers: Sequence[str] | None, rows: Sequence[Sequence[str]], empty: str = "none") -> str:
@@ -122,7 +123,8 @@ def card(row: dict) -> str:
         f"{esc(row.get('outlet'))}</div>"
         f"<div class='optdesk-muted'>{esc(row.get('email'))}</div>"
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
-        f"{source_label(row.get('source'))}</div>"
+        f"{source_label(row.get('source'))}{NEVER_INVITED if row.get('source') == 'complaint' else ''}"
+        "</div>"
         f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
     )
 
