@@ -21,7 +21,7 @@ from optdesk.views.opted_out_actions import ORIGIN, SelectionActions
 from optdesk.views.opted_out_filters import BadFilter, Filters
 
 PROFILE, GRID = "profile", "grid"
-CARDS_LAYOUT = "repeat(auto-fill, minmax(260px, 1fr))"
+CARDS_LAYOUT = "repeat(auto-fill, minmax(330px, 1fr))"
 
 
 class Row:
@@ -31,9 +31,9 @@ class Row:
     def __init__(self, on_tick, on_open) -> None:
         self.contact_id: int | None = None
         self.tick = w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
-        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto"))
-        self.open = w.Button(description="Open", icon="id-card", tooltip="open the record",
-                             layout=w.Layout(width="76px"))
+        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.open = w.Button(description="", icon="folder-open", tooltip="Open the record",
+                             layout=w.Layout(width="38px", flex="0 0 auto"))
         self.open.add_class("optdesk-open")
         self.box = w.HBox([self.tick, self.html, self.open],
                           layout=w.Layout(display="none", align_items="center"))

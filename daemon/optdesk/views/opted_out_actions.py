@@ -104,7 +104,7 @@ class SelectionActions:
         size = path.stat().st_size
         link = (f" <a download='{esc(path.name)}' href='{esc(href)}' class='optdesk-download'"
                 f" style='text-decoration:underline;font-weight:600'>Download {esc(path.name)}"
-                f" ({size / 1e6:,.1f} MB)</a>") if href else (
+                f" ({_size(size)})</a>") if href else (
                 f" <code>{esc(path)}</code>")
         self.download.value = (f"<span class='optdesk-ok'>{frame.height:,} contacts exported "
                                f"(addresses, times in UTC).</span>{link}")
@@ -168,6 +168,10 @@ def download_href(path: pathlib.Path) -> str | None:
     if path.stat().st_size <= DATA_URL_LIMIT:
         return "data:text/csv;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
     return None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{max(1, round(n / 1e3)):,} kB"
 
 
 def _safe(name: str) -> str:

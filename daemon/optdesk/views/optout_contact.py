@@ -61,7 +61,7 @@ class OptOutContactView(View):
         self.search = w.Text(placeholder=PLACEHOLDER, description="Contact",
                              continuous_update=True, layout=w.Layout(width="520px"))
         self.hint = w.HTML(f"<span class='optdesk-muted'>{esc(START_HINT)}</span>")
-        self.results = w.Select(options=[], rows=10, layout=w.Layout(width="820px"))
+        self.results = w.Select(options=[], rows=10, layout=w.Layout(width="98%"))
         self.prev_button = button("◀ Previous", icon="")
         self.next_button = button("Next ▶", icon="")
         self.pager = w.HBox([self.prev_button, self.next_button], layout=w.Layout(display="none"))
