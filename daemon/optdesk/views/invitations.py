@@ -102,7 +102,7 @@ class InvitationsView(View):
 
     def _field_widgets(self) -> None:
         d = inv.default_fields(self.settings)
-        wide, label = w.Layout(width="620px"), {"description_width": "110px"}
+        wide, label = w.Layout(width="620px"), {"description_width": "130px"}
         self.sender_name = w.Text(value=d.sender_name, description="Sender name", layout=wide,
                                   style=label)
         self.sender_email = w.Text(value=d.sender_email, description="Sender email",
@@ -341,7 +341,7 @@ class InvitationsView(View):
         self.progress.value = done
         self.progress_label.value = (
             f"<span class='optdesk-muted'>{done:,}/{total:,}: contact {esc(result.contact_id)} "
-            f"{esc(result.status)}{esc(time_left(done, total, time.monotonic() - self._started))}"
+            f"{esc(result.status)}{esc(time_left(done, total, time.monotonic() - self._started), '')}"
             "</span>")
 
     # -- statuses ------------------------------------------------------------------------------
