@@ -88,5 +88,21 @@ def test_imported_contacts_are_indexed(demo_store, tmp_path):
 def test_an_older_store_builds_its_index_on_first_search(demo_store):
     with demo_store.db.transaction() as con:
         con.execute("DELETE FROM search_tokens")
+        con.execute("DELETE FROM search_emails")
     demo_store._search_ready = False
     assert demo_store.search_contacts("soren", "demo").total > 0
+    assert demo_store.search_contacts("c1@private.example", "demo").total == 1
+
+
+def test_many_matches_are_counted_about_and_pages_stay_distinct(demo_store, monkeypatch):
+    from optdesk.store import search
+
+    exact = demo_store.search_contacts("m", "demo", limit=50)
+    assert exact.exact
+    monkeypatch.setattr(search, "EXACT_UP_TO", 10)
+    about = demo_store.search_contacts("m", "demo", limit=50)
+    assert not about.exact and abs(about.total - exact.total) <= exact.total * 0.1
+    assert about.rows["contact_id"].to_list() == exact.rows["contact_id"].to_list()
+    # a contact with two keys of one prefix (Müller: muller, mueller) is listed once
+    mu = demo_store.search_contacts("mu", "demo", limit=200)
+    assert mu.rows["contact_id"].n_unique() == mu.rows.height

@@ -222,12 +222,26 @@ CREATE TABLE search_tokens (
 );
 """
 
+# Every address, lower-case, kept sorted so that the start of an address is a range scan
+# (data_group '' for a system address, seen by every group); and a contact's addresses without
+# a scan of all of them (the record, the emails on a page of search results or cards).
+SEARCH_EMAILS = """
+CREATE TABLE search_emails (
+    email VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    reach BIGINT
+);
+CREATE INDEX addresses_contact ON addresses (contact_id);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     ("0002_ledger_moves", LEDGER_MOVES),
     ("0003_sending_incidents", SENDING_INCIDENTS),
     ("0004_search_tokens", SEARCH_TOKENS),
+    ("0005_search_emails", SEARCH_EMAILS),
 ]
 
 

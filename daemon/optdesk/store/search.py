@@ -25,6 +25,7 @@ _JOINERS = re.compile(r"['\-.]")
 _SPLIT = re.compile(r"[\s,;/()]+")
 _ID = re.compile(r"#?(\d{1,18})")
 MAX_PAGE = 200
+EXACT_UP_TO = 2_000  # matching index rows counted exactly; more: an estimate, shown as "about"
 
 # the words of a contact's name and of its outlet's name, as written (one row per word)
 _WORDS_SQL = """
@@ -75,6 +76,22 @@ def rebuild_search_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fa
     finally:
         con.unregister("search_keymap")
         con.execute("DROP TABLE search_words")
+    _rebuild_search_emails(con, only_staged)
+
+
+def _rebuild_search_emails(con: duckdb.DuckDBPyConnection, only_staged: bool) -> None:
+    select = ("SELECT lower(a.email), a.contact_id, a.data_group, c.reach FROM addresses a"
+              " JOIN contacts c USING (contact_id)")
+    if only_staged:
+        con.execute("DELETE FROM search_emails WHERE contact_id IN"
+                    " (SELECT DISTINCT contact_id FROM stage)"
+                    " OR email IN (SELECT DISTINCT lower(email) FROM stage)")
+        con.execute(f"INSERT INTO search_emails {select} WHERE a.contact_id IN"
+                    " (SELECT DISTINCT contact_id FROM stage)"
+                    " OR lower(a.email) IN (SELECT DISTINCT lower(email) FROM stage) ORDER BY 1")
+    else:
+        con.execute("DELETE FROM search_emails")
+        con.execute(f"INSERT INTO search_emails {select} ORDER BY 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +102,7 @@ class Found:
     total: int
     offset: int
     by: str  # "name", "email" or "id": how the text was read
+    exact: bool = True  # False: ``total`` is an estimate (many matches)
 
 
 class SearchQueries:
@@ -106,45 +124,75 @@ class SearchQueries:
         self._ensure_search_index()
         group = data_group or ""
         if _ID.fullmatch(text):
-            hits, params, by = "SELECT contact_id, reach FROM contacts WHERE contact_id = ?", [
-                int(_ID.fullmatch(text).group(1))], "id"
+            rows = "SELECT contact_id, reach FROM contacts WHERE contact_id = ?"
+            params, by = [int(_ID.fullmatch(text).group(1))], "id"
         elif "@" in text:
             email = text.lower()
-            hits = ("SELECT a.contact_id, any_value(c.reach) AS reach FROM addresses a"
-                    " JOIN contacts c USING (contact_id)"
-                    " WHERE a.email >= ? AND a.email < ? AND (a.kind = 'system' OR a.data_group = ?)"
-                    " GROUP BY a.contact_id")
+            rows = ("SELECT contact_id, reach FROM search_emails WHERE email >= ? AND email < ?"
+                    " AND (data_group = '' OR data_group = ?)")
             params, by = [email, email + _TOP, group], "email"
         else:
             words = sorted(set(query_words(text)), key=len, reverse=True)
             if not words:
-                return Found(_empty(), 0, 0, "name")
+                return Found(_empty(), 0, 0, "name", True)
             # the longest word drives the scan; every other word must start some key too
-            hits = ("SELECT contact_id, any_value(reach) AS reach FROM search_tokens"
-                    " WHERE token >= ? AND token < ?"
+            rows = ("SELECT contact_id, reach FROM search_tokens WHERE token >= ? AND token < ?"
                     + "".join(" AND contact_id IN (SELECT contact_id FROM search_tokens"
-                              " WHERE token >= ? AND token < ?)" for _ in words[1:])
-                    + " GROUP BY contact_id")
+                              " WHERE token >= ? AND token < ?)" for _ in words[1:]))
             params, by = [x for w in words for x in (w, w + _TOP)], "name"
-        page = self.db.rows(
-            f"WITH hits AS ({hits}) SELECT contact_id, count(*) OVER () FROM hits"
-            " ORDER BY reach DESC NULLS LAST, contact_id LIMIT ? OFFSET ?",
-            [*params, limit, offset])
-        if page:
-            total = int(page[0][1])
-        elif offset:
-            total = int(self.db.scalar(f"WITH hits AS ({hits}) SELECT count(*) FROM hits", params))
-        else:
-            total = 0
-        return Found(self._search_rows([int(r[0]) for r in page], group), total, offset, by)
+        ids, total, exact = self._search_page(rows, params, limit, offset)
+        return Found(self._search_rows(ids, group), total, offset, by, exact)
+
+    def _search_page(self, rows: str, params: list, limit: int,
+                     offset: int) -> tuple[list[int], int, bool]:
+        """(one page of distinct contacts, biggest reach first; how many match; exactly?).
+
+        One query reads the matching index rows once: their number, an estimate of the distinct
+        contacts (DuckDB's HyperLogLog, within a few per cent) and the first rows by reach. A
+        contact can hold several keys of one prefix (Müller: muller, mueller), so rows are
+        deduplicated here; when every matching row came back the count is exact.
+        """
+        want = offset + limit
+        cap = max(EXACT_UP_TO, want * 3 + 16)
+        n_rows, about, top = self.db.rows(
+            f"WITH r AS MATERIALIZED ({rows})"
+            " SELECT count(*), approx_count_distinct(contact_id),"
+            " (SELECT list(contact_id) FROM (SELECT contact_id FROM r"
+            "  ORDER BY reach DESC NULLS LAST, contact_id LIMIT ?)) FROM r",
+            [*params, cap])[0]
+        ids = list(dict.fromkeys(int(i) for i in top or []))
+        if n_rows <= cap:
+            return ids[offset:want], len(ids), True
+        if len(ids) < want:
+            ids = [int(r[0]) for r in self.db.rows(
+                f"SELECT contact_id FROM ({rows}) GROUP BY contact_id"
+                " ORDER BY max(reach) DESC NULLS LAST, contact_id LIMIT ?", [*params, want])]
+        return ids[offset:want], int(about), False
 
     def _search_rows(self, ids: list[int], group: str) -> pl.DataFrame:
-        """The shown columns of these contacts, in this order."""
+        """The shown columns of these contacts, in this order. Small keyed reads (the contacts
+        by primary key, their addresses by the contact index), no scan of a whole table."""
         if not ids:
             return _empty()
-        frame = self.db.frame(_ROWS_SQL, [ids, group, group, ids])
-        order = {cid: i for i, cid in enumerate(ids)}
-        return frame.sort(pl.col("contact_id").replace_strict(order, return_dtype=pl.Int64))
+        marks = ", ".join("?" for _ in ids)
+        with self.db.connection() as con:
+            people = con.execute(
+                "SELECT contact_id, name, outlet_id, reach, title, country, language FROM contacts"
+                f" WHERE contact_id IN ({marks})", ids).fetchall()
+            outlet_ids = sorted({r[2] for r in people if r[2] is not None})
+            outlets = dict(con.execute(
+                "SELECT outlet_id, name FROM outlets WHERE outlet_id IN"
+                f" ({', '.join('?' for _ in outlet_ids)})", outlet_ids).fetchall()) if outlet_ids else {}
+            sources = dict(con.execute(
+                f"SELECT contact_id, source FROM optouts WHERE data_group = ? AND contact_id IN ({marks})",
+                [group, *ids]).fetchall())
+        emails = self.primary_emails(ids, group)
+        by_id = {r[0]: r for r in people}
+        rows = [{"contact_id": cid, "name": r[1], "outlet": outlets.get(r[2]), "reach": r[3],
+                 "title": r[4], "country": r[5], "language": r[6], "opted_out": cid in sources,
+                 "optout_source": sources.get(cid), "email": emails.get(cid)}
+                for cid in ids if (r := by_id.get(cid)) is not None]
+        return pl.DataFrame(rows, schema=_empty().schema)
 
     def primary_emails(self, contact_ids, data_group: str) -> dict[int, str]:
         """Each contact's first address as the data group sees it (primary, system first)."""
@@ -153,8 +201,8 @@ class SearchQueries:
             return {}
         rows = self.db.rows(
             "SELECT contact_id, arg_min(email, (NOT is_primary, kind <> 'system', email))"
-            " FROM addresses WHERE contact_id IN (SELECT unnest(?::BIGINT[]))"
-            " AND (kind = 'system' OR data_group = ?) GROUP BY contact_id", [ids, data_group])
+            f" FROM addresses WHERE contact_id IN ({', '.join('?' for _ in ids)})"
+            " AND (kind = 'system' OR data_group = ?) GROUP BY contact_id", [*ids, data_group])
         return {int(r[0]): r[1] for r in rows}
 
     def _ensure_search_index(self) -> None:
@@ -162,27 +210,10 @@ class SearchQueries:
         if self._search_ready:
             return
         with self.db.transaction() as con:
-            empty = not con.execute("SELECT 1 FROM search_tokens LIMIT 1").fetchall()
+            empty = not con.execute("SELECT 1 FROM search_emails LIMIT 1").fetchall()
             if empty and con.execute("SELECT 1 FROM contacts LIMIT 1").fetchall():
                 rebuild_search_tokens(con)
         self._search_ready = True
-
-
-_ROWS_SQL = """
-    WITH ids AS (SELECT unnest(?::BIGINT[]) AS contact_id),
-    mail AS (
-        SELECT contact_id, arg_min(email, (NOT is_primary, kind <> 'system', email)) AS email
-        FROM addresses WHERE contact_id IN (SELECT contact_id FROM ids)
-          AND (kind = 'system' OR data_group = ?) GROUP BY contact_id
-    )
-    SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country, c.language,
-           (o.contact_id IS NOT NULL) AS opted_out, o.source AS optout_source, m.email
-    FROM contacts c
-    LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id
-    LEFT JOIN optouts o ON o.contact_id = c.contact_id AND o.data_group = ?
-    LEFT JOIN mail m ON m.contact_id = c.contact_id
-    WHERE c.contact_id IN (SELECT unnest(?::BIGINT[]))
-"""
 
 
 def _empty() -> pl.DataFrame:

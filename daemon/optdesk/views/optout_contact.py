@@ -24,7 +24,7 @@ START_HINT = ("Type name and outlet words (“matteo esposito daily trib”), an
               "contact id; Enter opens the first match, arrow keys move in the list.")
 
 
-def page_hint(text: str, total: int, offset: int, shown: int, by: str) -> str:
+def page_hint(text: str, total: int, offset: int, shown: int, by: str, exact: bool = True) -> str:
     """What the analyst sees above the results: how many match and which of them are shown."""
     if total == 0:
         what = {"id": "No contact has the id", "email": "No address starts with"}.get(
@@ -33,7 +33,8 @@ def page_hint(text: str, total: int, offset: int, shown: int, by: str) -> str:
     if total <= shown:
         head = f"{total:,} contact{'s' if total != 1 else ''} match"
     else:
-        head = (f"{total:,} contacts match; showing {offset + 1:,}–{offset + shown:,}, biggest "
+        count = f"{total:,}" if exact else f"About {round(total, -2 if total > 1000 else -1):,}"
+        head = (f"{count} contacts match; showing {offset + 1:,}–{offset + shown:,}, biggest "
                 "reach first. Add an outlet word to narrow, or page on.")
     return f"<span class='optdesk-muted'>{esc(head)}</span>"
 
@@ -131,7 +132,8 @@ class OptOutContactView(View):
         if found is None:
             self.hint.value = f"<span class='optdesk-muted'>{esc(START_HINT)}</span>"
         else:
-            self.hint.value = page_hint(text, found.total, found.offset, len(options), found.by)
+            self.hint.value = page_hint(text, found.total, found.offset, len(options), found.by,
+                                        found.exact)
         self.pager.layout.display = "" if self.total > self.limit else "none"
         self.prev_button.disabled = self.offset == 0
         self.next_button.disabled = self.offset + self.limit >= self.total
