@@ -139,3 +139,16 @@ def test_05_reopen_a_review_item(desk_app, browser_page):
     store.release()
     assert reopened["actor"].to_list() == ["browser-analyst"]
     assert "desk-r1" in queue["message_hash"].to_list()
+
+
+def test_04_lists_scroll_with_the_names_in_view(desk_app, browser_page):
+    page = browser_page
+    open_app(page, desk_app, "04-reports.ipynb", ".tablewrap")
+    box = page.locator(".tablewrap").first
+    assert box.evaluate("e => getComputedStyle(e).overflow") == "auto"
+    name_cell = box.locator("td.name").first
+    before = name_cell.bounding_box()["x"]
+    box.evaluate("e => { e.scrollLeft = 400; }")
+    page.wait_for_timeout(200)
+    assert abs(name_cell.bounding_box()["x"] - before) < 2, "the list name stays in view"
+    screenshot(page, "desk-04-report")

@@ -17,6 +17,7 @@ from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
 from optdesk.views.common import STYLE, Status, View, button, default_actor, esc
 from optdesk.views.contact_panel import ContactPanel
+from optdesk.views.date_box import BadDate
 from optdesk.views.opted_out_actions import ORIGIN, SelectionActions
 from optdesk.views.opted_out_filters import BadFilter, Filters
 
@@ -149,7 +150,7 @@ class OptedOutView(View):
         """Query the store for the current filters, sort and page, and show the page."""
         try:
             kwargs = self.filters.kwargs()
-        except BadFilter as exc:
+        except (BadFilter, BadDate) as exc:
             self.status.error(str(exc))
             return
         frame = self.store.opted_out(self.data_group, limit=self.page_size,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -10,6 +9,7 @@ import ipywidgets as w
 
 from optdesk.store import SOURCES
 from optdesk.views.common import SOURCE_LABELS, Debouncer
+from optdesk.views.date_box import DateBox
 
 SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
                 ("Opted-out date", "opted_out_at"), ("Source", "source"), ("Country", "country"),
@@ -23,32 +23,6 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(name: str) -> list:
     """Sort key that puts "#2" before "#10" (numbers compared as numbers, text casefolded)."""
     return [int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(name)]
-
-
-class DateBox:
-    """A day typed as ISO 8601 (YYYY-MM-DD), whatever the browser's locale; ``value`` is a
-    ``datetime.date`` or None, and raises BadFilter for text that is not a day."""
-
-    def __init__(self, description: str) -> None:
-        self.widget = w.Text(placeholder="YYYY-MM-DD", continuous_update=False,
-                             **_narrow(description, "230px"))
-
-    @property
-    def value(self) -> dt.date | None:
-        text = self.widget.value.strip()
-        if not text:
-            return None
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise BadFilter(f"{self.widget.description}: {text!r} is not a day (YYYY-MM-DD)") from None
-
-    @value.setter
-    def value(self, day: dt.date | str | None) -> None:
-        self.widget.value = "" if day is None else str(day if isinstance(day, str) else day.isoformat())
-
-    def observe(self, handler, names="value") -> None:
-        self.widget.observe(handler, names=names)
 
 
 def _narrow(description: str, width: str = "300px") -> dict:
