@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DB ?= data/optdesk.duckdb
 MAILBOX ?= maildir:data/demo-mailbox
 
-.PHONY: run test lint lab bench venv system-deps clean
+.PHONY: run test lint lab desk bench venv system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(STAMP) system-deps lint
 lab: $(STAMP)
 	$(BIN)/optdesk --db $(DB) init --demo --if-absent
 	PATH=$(CURDIR)/$(BIN):$$PATH OPTDESK_DB=$(CURDIR)/$(DB) $(BIN)/optdesk --db $(DB) lab
+
+# the analysts' desk: the five notebooks as an app (Voilà, no code) on the embedded store
+desk: $(STAMP)
+	$(BIN)/optdesk --db $(DB) init --demo --if-absent
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/optdesk --db $(DB) desk
 
 bench: $(STAMP) system-deps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/run_all.py

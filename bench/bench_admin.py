@@ -32,12 +32,15 @@ from optdesk.views.optout_contact import OptOutContactView
 from optdesk.views.review_queue import ReviewQueueView
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TYPED = ["dupont", "amé mar", "schmidt", "lucas fer", "o'brien", "nowak", "giulia r", "søren"]
+TYPED = ["dupont", "amé mar", "schmidt", "lucas fer", "o'brien", "nowak", "giulia r", "søren",
+         "soren", "mueller", "grace obr", "matteo esposito daily trib"]
 TARGET_MS = 200.0
 
 
-STORE_CALLS = ("find_contacts", "contact", "opted_out", "opt_out", "outlets", "review_queue",
-               "resolve_review", "lists", "countries", "languages")
+STORE_CALLS = ("find_contacts", "search_contacts", "contact", "opted_out", "opt_out", "outlets",
+               "review_queue", "resolve_review", "reopen_review", "review_notes", "lists",
+               "countries", "languages", "primary_emails", "undoable_opt_out", "undo_opt_out",
+               "list_removals", "opted_out_export")
 
 
 class Timer:
@@ -99,6 +102,21 @@ def bench_search(t: Timer, store: Store) -> None:
         for cid in ids[:3]:
             t.time("01 pick a contact (record shown)", lambda c=cid: setattr(view.results, "value", c),
                    lambda c=cid: view.contact_id == c)
+    for _ in range(3):
+        view.search.value = ""
+        view.search.value = "ma"
+        t.time("01 next page of results", view.next_button.click,
+               lambda: "showing 21–40" in view.hint.value)
+        t.time("01 Enter (opens the first match)", view.open_first,
+               lambda: view.contact_id is not None)
+    emails = store.db.rows("SELECT email FROM addresses ORDER BY hash(email) LIMIT 5")
+    for (email,) in emails:
+        t.time("01 search by email address", lambda e=email: setattr(view.search, "value", e),
+               lambda: len(view.results.options) == 1)
+    for cid in (15, 123_456, 999_999):
+        t.time("01 search by contact id", lambda c=cid: setattr(view.search, "value", f"#{c}"),
+               lambda: len(view.results.options) == 1)
+    view.search.value = "ma"
     mailable = [v for label, v in view.results.options if "OPTED OUT" not in label]
     for cid in mailable[:3]:
         view.show_contact(cid)
@@ -106,6 +124,10 @@ def bench_search(t: Timer, store: Store) -> None:
         view.reason.value = "bench"
         t.time("01 confirm opt-out (write, record and list updated)", view.confirm_button.click,
                lambda: view.is_opted_out)
+        view.undo_button.click()
+        view.panel.undo_reason.value = "bench undo"
+        t.time("01 undo the manual opt-out", view.panel.undo_confirm_button.click,
+               lambda: not view.is_opted_out)
 
 
 async def _typed_through_debounce(store: Store, delay: float) -> list[float]:
@@ -165,7 +187,7 @@ def bench_opted_out(t: Timer, store: Store) -> dict:
 
 def bench_sort_and_pages(t: Timer, view: OptedOutView, changed) -> dict:
     f = view.filters
-    for key in ("name", "outlet", "reach", "opted_out_at"):
+    for key in ("name", "outlet", "reach", "opted_out_at", "source", "country", "language"):
         for desc in (False, True, False, True):
             def sort(k=key, d=desc):
                 f.order.value = d
@@ -178,10 +200,23 @@ def bench_sort_and_pages(t: Timer, view: OptedOutView, changed) -> dict:
     t.time("02 last page", lambda: view.go_to(10**9), changed)
     t.time("02 switch to grid view", lambda: setattr(view.view_mode, "value", "grid"), changed)
     t.time("02 grid header: sort by reach", view.sort_buttons["reach"].click, changed)
+    for slot in view.rows[:5]:
+        t.time("02 open a contact's record in place", slot.open.click,
+               lambda s=slot: view.panel.contact_id == s.contact_id)
+    a, b = (v for _, v in f.more_lists.options[:2])
+    t.time("02 filter: two media lists", lambda: setattr(f.more_lists, "value", (a, b)), changed)
+    f.more_lists.value = ()
+    t.time("02 refresh", view.refresh_button.click, changed)
+    view.select(view.page_ids)
+    t.time("02 export the page (24 contacts) to CSV", view.actions.export_csv,
+           lambda: view.actions.last_export is not None)
     started = time.perf_counter()
     view.select_all_matching()
     select_all = (time.perf_counter() - started) * 1000, len(view.selected)
-    return {"select_all": select_all}
+    started = time.perf_counter()
+    path = view.actions.export_csv()
+    export_all = (time.perf_counter() - started) * 1000, path.stat().st_size
+    return {"select_all": select_all, "export_all": export_all}
 
 
 def ensure_review_rows(store: Store, n: int = 2000) -> None:
@@ -212,6 +247,12 @@ def bench_review(t: Timer, store: Store) -> None:
         t.time("05 pick a message", lambda: setattr(view.items, "value", 5), lambda: True)
         view.items.value = 0
     t.time("05 refresh the queue", view.refresh_button.click, lambda: view.rows)
+    view.state.value = "resolved"
+    for _ in range(3):
+        before = view.current["message_hash"]
+        t.time("05 reopen a decision", view.reopen_button.click,
+               lambda b=before: not view.rows or view.rows[0]["message_hash"] != b)
+    view.state.value = "open"
 
 
 def summarise(t: Timer) -> list[tuple]:
@@ -261,7 +302,9 @@ def report(rows, typed, extra, store_path: pathlib.Path) -> str:
         "",
         f"Not interactions (one-off): building the 02 view (lists, outlets, countries, languages "
         f"and the first page) {extra['build']:.0f} ms; *Select all matching* over everyone "
-        f"({extra['select_all'][1]:,} contacts) {extra['select_all'][0]:.0f} ms.",
+        f"({extra['select_all'][1]:,} contacts) {extra['select_all'][0]:.0f} ms; exporting them "
+        f"all to CSV with their addresses ({extra['export_all'][1] / 1e6:.1f} MB, served as a "
+        f"download link) {extra['export_all'][0]:.0f} ms.",
     ]
     return "\n".join(lines) + "\n"
 

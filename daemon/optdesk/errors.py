@@ -70,3 +70,7 @@ class SmtpAuthError(SmtpError):
 
 class SmtpTLSError(SmtpError):
     """Raised when TLS fails: certificate not verified (set ``smtp.ca_file``) or STARTTLS not offered."""
+
+
+class Refused(OptdeskError):
+    """Raised when a correction is not allowed (an opt-out the journalist asked for, a grace period passed)."""

@@ -110,6 +110,7 @@ class Settings:
     fetch_size: int = 500
     idle: bool = False
     review_threshold: float = 0.75
+    undo_grace_hours: float = 24.0  # how long an analyst's manual opt-out or list removal can be undone
     secret_env: str = "OPTDESK_SECRET"
     secret_file: str = "data/secret.key"
     unsubscribe_domain: str = "example.org"
@@ -146,6 +147,7 @@ _ENV = {
     "OPTDESK_RULES_DIR": (None, "rules_dir"),
     "OPTDESK_POLL_INTERVAL": (None, "poll_interval"),
     "OPTDESK_REVIEW_THRESHOLD": (None, "review_threshold"),
+    "OPTDESK_UNDO_GRACE_HOURS": (None, "undo_grace_hours"),
     "OPTDESK_UNSUBSCRIBE_DOMAIN": (None, "unsubscribe_domain"),
     "OPTDESK_PUBLIC_URL": (None, "public_url"),
     "OPTDESK_SMTP_URL": ("smtp", "url"),

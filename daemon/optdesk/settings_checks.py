@@ -267,6 +267,7 @@ RULES: dict[tuple[str | None, str], Check] = {
     (None, "fetch_size"): whole(1),
     (None, "idle"): flag,
     (None, "review_threshold"): number(0, 1),
+    (None, "undo_grace_hours"): number(0, 24 * 365),
     (None, "secret_env"): env_name,
     (None, "secret_file"): nonempty,
     (None, "unsubscribe_domain"): domain,

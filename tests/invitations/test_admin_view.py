@@ -29,6 +29,10 @@ def view(inv_store, smtp_sink, tmp_path):
 def test_defaults_come_from_settings_and_language_changes_the_default_subject(view):
     v, _, _ = view
     assert (v.sender_name.value, v.sender_email.value) == ("Acme Press", "press@acme.example")
+    assert v.language.value == "each" and v.subject.value == ""  # each contact's own language
+    assert v.language.description == "Message language"
+    assert v.language_filter.description == "Contact language"
+    v.language.value = "en"
     assert v.subject.value == "Would you like to hear from Acme PR again?"
     v.language.value = "nl"
     assert v.subject.value == "Wilt u weer berichten van Acme PR ontvangen?"
@@ -50,7 +54,8 @@ def test_selection_preview_send_results_and_statuses(view, inv_store):
     assert v.status.text == ""
     html = v.preview_html.value
     assert "Dear Ann One" in html and "Hello &lt;b&gt;there&lt;/b&gt;" in html
-    assert "opted out by a spam complaint" in html and HOSTILE not in html
+    assert "opted out by a spam complaint" in v.who_html.value and HOSTILE not in html
+    assert HOSTILE not in v.who_html.value
     v.send_button.click()
     assert v.confirm_box.layout.display == "" and sink.messages == []
     v.confirm_button.click()
@@ -109,3 +114,77 @@ def test_errors_are_messages_and_nothing_is_sent(view, inv_store):
     v.subject.value = "ok"
     v.preview_button.click()
     assert "no contacts chosen" in v.status.text
+
+
+def test_switching_from_ids_to_a_filter_mails_the_filtered_set(view, inv_store):
+    v, sink, _ = view
+    v.source.value = SOURCES[2]
+    v.ids.value = "1 5 77"
+    v.load_button.click()
+    assert "<b>3</b> contacts" in v.who_html.value
+    v.send_button.click()
+    assert v.confirm_box.layout.display == ""
+    v.source.value = SOURCES[1]  # what is on screen now: French-speaking opted-out contacts
+    assert v.confirm_box.layout.display == "none", "a confirmation for other contacts is gone"
+    v.language_filter.value = "fr"
+    v.preview_button.click()
+    assert "a6@news.example" in v.preview_html.value and "a1@news.example" not in v.preview_html.value
+    who = v.who_html.value
+    assert "Will be mailed" in who and "a6@news.example" in who and "Skipped" in who
+    assert "spam complaint" in who  # contact 2, and why
+    v.send_button.click()
+    assert "to the <b>1</b> contacts listed above" in v.confirm_text.value
+    v.confirm_button.click()
+    assert [m["rcpt_tos"][0] for m in sink.messages] == ["a6@news.example"]
+    sent = inv_store.invitations(GROUP)
+    assert sent["contact_id"].to_list() == [6] and sent["language"].to_list() == ["fr"]
+
+
+def test_each_contact_gets_their_own_language_and_a_clean_preview(view, inv_store):
+    v, sink, _ = view
+    v.source.value = SOURCES[2]
+    v.ids.value = "1 6"
+    v.load_button.click()
+    assert "<td>a6@news.example</td><td>fr</td>" in v.who_html.value
+    assert "<td>a1@news.example</td><td>en</td>" in v.who_html.value
+    v.preview_button.click()
+    html = v.preview_html.value
+    assert "Dear Ann One" in html and "Élodie" in html
+    shown, details = html.split("<details>")[0], html.split("<details>")[1]
+    assert "Reply-To" not in shown and "Message-ID" not in shown
+    assert "Reply-To" in details and "Message-ID" in details
+    assert "word-break:normal" in shown
+    v.send()
+    langs = dict(zip(*inv_store.invitations(GROUP).select("contact_id", "language")
+                     .to_dict(as_series=False).values(), strict=True))
+    assert langs == {1: "en", 6: "fr"}
+    subjects = {m["rcpt_tos"][0]: str(m["msg"]["Subject"]) for m in sink.messages}
+    assert subjects["a1@news.example"] != subjects["a6@news.example"]
+
+
+def test_stop_finishes_the_message_in_hand(view, inv_store, monkeypatch):
+    from optdesk.outgoing import invitations as inv
+
+    v, sink, _ = view
+    v.source.value = SOURCES[2]
+    v.ids.value = "1 6 77"
+    real = inv._Batch.send_one
+
+    def send_then_stop(self, row):
+        result = real(self, row)
+        v.stop_button.click()  # clicked while the first message is being sent
+        return result
+
+    monkeypatch.setattr(inv._Batch, "send_one", send_then_stop)
+    results = v.send()
+    assert [r.status for r in results] == ["sent", "not sent", "not sent"]
+    assert len(sink.messages) == 1 and inv_store.invitations(GROUP).height == 1
+    assert "1 sent, 2 not sent" in v.status.text
+
+
+def test_time_left():
+    from optdesk.views.invitations import time_left
+
+    assert time_left(10, 160, 2.0) == " · about 30 s left"
+    assert time_left(100, 15000, 20.0) == " · about 50 min left"
+    assert time_left(0, 10, 1.0) == "" and time_left(10, 10, 5.0) == ""

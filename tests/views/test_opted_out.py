@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import polars as pl
 import pytest
@@ -184,7 +185,15 @@ def test_remove_from_a_list_after_confirmation(demo_store, tmp_path):
     assert not (chosen & left)
     events = demo_store.events(data_group="demo", kinds=["list_member_removed"])
     assert set(events["contact_id"]) == chosen and set(events["actor"]) == {"ana@desk"}
-    assert "Removed 3 of 3" in view.status.text
+    assert "Removed 3 of 3" in view.actions.status.text
+    assert view.selected == set(), "the removed contacts are no longer selected"
+    view.open_contact(sorted(chosen)[0])
+    panel = view.panel
+    assert panel.restore_box.layout.display == ""
+    panel.restore_reason.value = "wrong list"
+    panel.restore_button.click()
+    assert "is back on" in panel.status.text
+    assert sorted(chosen)[0] in demo_store.opted_out("demo", lists=[list_id], limit=None)["contact_id"]
     assert all(demo_store.contact(c, "demo")["optout"] for c in chosen), "still opted out"
 
 
@@ -214,3 +223,75 @@ def test_changing_the_data_group(demo_store, tmp_path):
     assert view.total == 1 and shown_ids(view) == [row["contact_id"]]
     assert view.selected == set()
     assert view.filters.lists.options == (("all lists", ""),)
+
+
+def test_open_a_contact_in_place(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    assert view.record_box.layout.display == "none"
+    slot = view.rows[1]
+    slot.open.click()
+    assert view.record_box.layout.display == ""
+    record = demo_store.contact(slot.contact_id, "demo")
+    assert f"contact #{slot.contact_id}" in view.panel.record_html.value
+    assert record["addresses"]["email"][0] in view.panel.record_html.value
+    view.close_button.click()
+    assert view.record_box.layout.display == "none"
+
+
+def test_cards_show_title_and_email(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    row = view.frame.row(0, named=True)
+    card = view.rows[0].html.value
+    assert row["email"] and row["email"] in card and row["title"] in card
+
+
+def test_several_lists_natural_order_and_iso_dates(demo_store, tmp_path):
+    from optdesk.views.opted_out_filters import natural_key
+
+    assert sorted(["Tech #10", "Tech #2", "Tech #1", "tech"], key=natural_key) == [
+        "tech", "Tech #1", "Tech #2", "Tech #10"]
+    view = view_of(demo_store, tmp_path)
+    names = [label.split(" — ")[0] for label, _ in view.filters.more_lists.options]
+    assert names == sorted(names, key=natural_key)
+    a, b = (v for _, v in view.filters.more_lists.options[:2])
+    view.filters.more_lists.value = (a, b)
+    assert view.total == demo_store.opted_out("demo", lists=[a, b], limit=None).height
+    view.filters.since.widget.value = "11/30/2026"
+    assert "From: '11/30/2026' is not a day (YYYY-MM-DD)" in html.unescape(view.status.text)
+
+
+def test_every_column_sorts_and_reach_starts_biggest_first(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    view.filters.sort_by.value = "reach"
+    assert view.filters.order.value is True
+    assert shown_ids(view) == demo_store.opted_out("demo", sort_by="reach", descending=True,
+                                                   limit=10)["contact_id"].to_list()
+    for key in ("source", "country", "language"):
+        assert not view.sort_buttons[key].disabled
+        view.sort_buttons[key].click()
+        want = demo_store.opted_out("demo", sort_by=key, limit=10)["contact_id"].to_list()
+        assert shown_ids(view) == want, key
+
+
+def test_a_capped_outlet_count_says_so(demo_store, tmp_path, monkeypatch):
+    from optdesk.views import opted_out_filters
+
+    monkeypatch.setattr(opted_out_filters, "OUTLET_CHOICES", 2)
+    view = view_of(demo_store, tmp_path)
+    view.filters.outlet.value = "e"
+    assert "2 or more outlets contain" in view.status.text
+
+
+def test_export_carries_addresses_and_iso_times_and_a_served_link(demo_store, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("OPTDESK_EXPORT_DIR", str(tmp_path / "nb" / "exports"))
+    monkeypatch.setenv("OPTDESK_FILES_URL", "/voila/files/")
+    view = OptedOutView(demo_store, "demo", actor="ana@desk", debounce=0)
+    view.select(view.page_ids[:4])
+    path = view.actions.export_csv()
+    assert path.parent == tmp_path / "nb" / "exports"
+    assert f"href='/voila/files/exports/{path.name}'" in view.actions.download.value
+    frame = pl.read_csv(path)
+    assert {"email", "addresses", "opted_out_at"} <= set(frame.columns)
+    assert all("@" in e for e in frame["email"])
+    assert all(t.endswith("Z") and "T" in t and "." not in t for t in frame["opted_out_at"])

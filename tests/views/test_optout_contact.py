@@ -82,7 +82,7 @@ def test_opt_out_asks_for_confirmation_then_updates_in_place(demo_store):
     assert view.confirm_box.layout.display == "none"
     assert "opted out" in view.record_html.value and "asked by phone &lt;today&gt;" in view.record_html.value
     assert view.optin_button.layout.display == "" and view.optout_button.layout.display == "none"
-    assert "is opted out of demo" in view.status.text
+    assert "is opted out of demo" in view.panel.status.text
     events = demo_store.events(contact_id=row["contact_id"], data_group="demo", kinds=["opt_out"])
     assert events.height == 1 and events["actor"][0] == "ana@desk"
     assert "OPTED OUT" in view.results.options[
@@ -95,7 +95,7 @@ def test_cancel_leaves_the_contact_alone(demo_store):
     pick_and = view.show_contact
     pick_and(row["contact_id"])
     view.optout_button.click()
-    view.cancel_button.click()
+    view.panel.cancel_button.click()
     assert view.confirm_box.layout.display == "none"
     assert demo_store.contact(row["contact_id"], "demo")["optout"] is None
 
@@ -118,7 +118,7 @@ def test_request_opt_in_hands_the_contact_to_the_invitations_notebook(demo_store
     assert selection.data_group == "demo" and selection.contact_ids == (row["contact_id"],)
     assert selection.origin == "01-opt-out-a-contact"
     assert selection_file.exists()
-    assert "03-opt-in-invitations" in view.status.text
+    assert "03-opt-in-invitations" in view.panel.status.text
 
 
 def test_every_value_is_escaped(hostile_store):
@@ -126,7 +126,7 @@ def test_every_value_is_escaped(hostile_store):
     view.search.value = "<img"
     assert [v for _, v in view.results.options] == [HOSTILE_ID]
     pick(view, HOSTILE_ID)
-    shown = view.record_html.value + view.hint.value + view.status.text
+    shown = view.record_html.value + view.hint.value + view.status.text + view.panel.status.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown
     for raw in (HOSTILE, "<script>", "<b>Bold</b>", "<i>tester</i>"):
         assert raw not in shown
@@ -181,3 +181,64 @@ def test_a_locked_store_shows_a_message(demo_store, locked):
     assert time.monotonic() - started < 5
     assert "stayed locked" in view.status.text and str(demo_store.path) in view.status.text
     assert view.results.options == ()
+
+
+def test_count_pages_and_enter(demo_store):
+    view = view_of(demo_store, limit=5)
+    view.search.value = "ma"
+    total = demo_store.search_contacts("ma", "demo").total
+    assert f"{total:,} contacts match; showing 1–5" in view.hint.value
+    first_page = [v for _, v in view.results.options]
+    assert view.pager.layout.display == "" and view.prev_button.disabled
+    view.next_button.click()
+    assert "showing 6–10" in view.hint.value
+    second_page = [v for _, v in view.results.options]
+    assert len(second_page) == 5 and not set(first_page) & set(second_page)
+    view.prev_button.click()
+    assert [v for _, v in view.results.options] == first_page
+    view.open_first()  # what Enter in the search box does
+    assert view.contact_id == first_page[0] and view.results.value == first_page[0]
+
+
+def test_find_by_outlet_words_email_and_id(demo_store):
+    target = demo_store.search_contacts("matteo esposito", "demo", limit=200).rows.row(-1, named=True)
+    view = view_of(demo_store)
+    view.search.value = f"matteo esposito {target['outlet']}"
+    assert target["contact_id"] in [v for _, v in view.results.options]
+    view.search.value = target["email"]
+    assert [v for _, v in view.results.options] == [target["contact_id"]]
+    assert "1 contact match" in view.hint.value
+    view.search.value = f"#{target['contact_id']}"
+    assert [v for _, v in view.results.options] == [target["contact_id"]]
+    view.search.value = "#99999999"
+    assert "No contact has the id" in view.hint.value
+
+
+def test_undo_a_manual_opt_out_in_the_record(demo_store):
+    view = view_of(demo_store)
+    row = mailable_contact(demo_store)
+    view.show_contact(row["contact_id"])
+    assert view.undo_button.layout.display == "none"
+    view.optout_button.click()
+    view.confirm_button.click()
+    assert view.undo_button.layout.display == "" and "can be undone until" in view.panel.note.value
+    view.undo_button.click()
+    view.panel.undo_confirm_button.click()
+    assert "Not accepted: a reason is required" in view.panel.status.text
+    assert view.is_opted_out
+    view.panel.undo_reason.value = "wrong <b>one</b>"
+    view.panel.undo_confirm_button.click()
+    assert not view.is_opted_out and view.optout_button.layout.display == ""
+    assert "is undone" in view.panel.status.text
+    assert "wrong &lt;b&gt;one&lt;/b&gt;" in view.record_html.value  # the history shows the reason
+
+
+def test_a_journalists_opt_out_has_no_undo_and_a_complaint_no_invitation(demo_store):
+    view = view_of(demo_store)
+    complaint = demo_store.opted_out("demo", sources=["complaint"], limit=1).row(0, named=True)
+    view.show_contact(complaint["contact_id"])
+    assert view.undo_button.layout.display == "none" and view.optin_button.layout.display == "none"
+    assert "can never be invited" in view.panel.note.value
+    reply = demo_store.opted_out("demo", sources=["reply"], limit=1).row(0, named=True)
+    view.show_contact(reply["contact_id"])
+    assert view.undo_button.layout.display == "none" and view.optin_button.layout.display == ""

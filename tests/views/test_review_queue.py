@@ -40,7 +40,7 @@ def test_queue_lists_oldest_first_and_shows_the_first(demo_store):
     assert view.items.value == 0 and view.current["message_hash"] == "h1"
     shown = view.detail.value
     name = demo_store.contact(ids[0], "demo")["contact"]["name"]
-    assert "first@example.org" in shown and name in shown and "maybe remove me" in shown
+    assert "first@example.org" in shown and name in shown and "maybe <mark>remove</mark> me" in shown
     assert "low confidence (0.60)" in shown and "remove &lt;me&gt;" in shown
     assert "confidence 0.60" in shown
     assert view.decisions.layout.display == ""
@@ -119,3 +119,46 @@ def test_empty_queue(demo_store):
     assert view.rows == [] and "Nothing to review" in view.detail.value
     assert "<b>0</b> messages" in view.summary.value
     assert view.decisions.layout.display == "none"
+
+
+def test_reopen_a_decision_and_the_note_shows_in_resolved(demo_store):
+    queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana")
+    view.reason.value = "phoned: <b>she</b> is fine"
+    view.human_button.click()
+    view.state.value = "resolved"
+    assert "phoned: <b>she</b> is fine" in view.items.options[0][0]  # plain text in a Select
+    assert "phoned: &lt;b&gt;she&lt;/b&gt; is fine" in view.detail.value
+    assert view.reopening.layout.display == "" and view.decisions.layout.display == "none"
+    view.reopen_reason.value = "wrong call"
+    view.reopen_button.click()
+    assert "reopened" in view.status.text
+    assert demo_store.review_queue("demo", state="resolved").height == 0
+    view.state.value = "open"
+    assert "h1" in [r["message_hash"] for r in view.rows]
+    events = demo_store.events(data_group="demo", kinds=["review_reopened"])
+    assert events["actor"].to_list() == ["ana"] and events["reason"].to_list() == ["wrong call"]
+
+
+def test_evidence_reads_as_sentences_with_the_words_marked(demo_store):
+    from optdesk.views import review_evidence
+
+    row = {"kind": "opt_out", "confidence": 0.6, "review_reason": "low confidence",
+           "new_text": "Please <remove> my address from your list",
+           "evidence": '{"matched": "Please remove my address", "verdict": "request", '
+                       '"in": "body", "language": "en", "entries": ["en:remove:remove", '
+                       '"en:self:my * address", "en:targets:list"]}'}
+    html = review_evidence.evidence_html(row)
+    assert "a request to be removed</b> (60% sure)" in html
+    assert "asks to be removed in the reply: “Please remove my address”" in html
+    assert html.index("<details>") > html.index("</ul>"), "raw JSON behind the toggle"
+    marked = review_evidence.highlight(row["new_text"], review_evidence.matched_words(
+        review_evidence.parse(row["evidence"])))
+    assert "&lt;<mark>remove</mark>&gt; <mark>my</mark> <mark>address</mark>" in marked
+    assert "<mark>list</mark>" in marked
+    bounce = {"kind": "bounce_hard", "confidence": None, "new_text": "", "review_reason": None,
+              "evidence": '{"recipients": [{"address": "a@b.example", "reason": "no such user",'
+                          ' "family": "mailbox"}]}'}
+    said = " ".join(review_evidence.sentences(bounce))
+    assert "Delivery to <b>a@b.example</b> failed: no such user (mailbox)" in said
+    assert "no reply text" in said

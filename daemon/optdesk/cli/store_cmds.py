@@ -1,4 +1,4 @@
-"""Commands over the store: init, import, export, suppressions, opt-out, contact."""
+"""Commands over the store: init, import, export, suppressions, opt-out, undo-opt-out, contact."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--actor", default=None, help="who did it (default: $USER)")
     p.set_defaults(func=cmd_opt_out)
+
+    p = sub.add_parser("undo-opt-out",
+                       help="undo an analyst's manual opt-out within the grace period")
+    p.add_argument("--contact", type=int, required=True)
+    add_group(p)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--actor", default=None, help="who did it (default: $USER)")
+    p.set_defaults(func=cmd_undo_opt_out)
 
     p = sub.add_parser("contact", help="show a contact's record")
     p.add_argument("contact_id", type=int)
@@ -109,6 +117,19 @@ def cmd_opt_out(args, settings) -> int:
         args.contact, group(args, settings), source="manual", actor=actor, reason=args.reason
     )
     print(f"contact {args.contact}: " + ("opted out" if changed else "already opted out; unchanged"))
+    return 0
+
+
+def cmd_undo_opt_out(args, settings) -> int:
+    import datetime as dt
+    import getpass
+
+    actor = args.actor or getpass.getuser()
+    event_id = open_store(settings).undo_opt_out(
+        args.contact, group(args, settings), actor=actor, reason=args.reason,
+        grace=dt.timedelta(hours=settings.undo_grace_hours),
+    )
+    print(f"contact {args.contact}: manual opt-out undone (event {event_id})")
     return 0
 
 

@@ -43,6 +43,8 @@ from optdesk.tokens import make_token
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt")
+EACH = "each"  # the message language: each contact's own (their record's), else English
+FALLBACK = "en"
 TEMPLATE_DIR = pathlib.Path(__file__).resolve().parent / "templates"
 MAX_COMMENTS = 5000
 MAX_NAME = 128      # sender name, contact name, organisation (characters)
@@ -109,6 +111,16 @@ class Preview:
         lines = [f"{h}: {self.message[h]}" for h in heads if self.message[h] is not None]
         return "\n".join(lines) + "\n\n" + self.message.get_content()
 
+    def headers(self, names: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, decoded value) of these headers, those present, in this order."""
+        if self.message is None:
+            return []
+        return [(h, str(self.message[h])) for h in names if self.message[h] is not None]
+
+    @property
+    def body(self) -> str:
+        return "" if self.message is None else self.message.get_content()
+
 
 # -- fields and templates ----------------------------------------------------------------------
 def check_header(field: str, value: str, limit: int | None = None) -> str:
@@ -171,12 +183,32 @@ def default_fields(settings: Settings, language: str = "en") -> InvitationFields
                             default_subject(language, inv.organisation), "", language)
 
 
+def contact_language(row: dict) -> str:
+    """The language a contact's invitation is written in by default: theirs, when we have a
+    template for it, else English."""
+    language = (row.get("language") or "").strip().lower()
+    return language if language in LANGUAGES else FALLBACK
+
+
+def fields_for(fields: InvitationFields, row: dict, settings: Settings) -> InvitationFields:
+    """The checked fields of one contact's message (``EACH`` becomes the contact's language)."""
+    if fields.language != EACH:
+        return fields
+    return check_fields(dataclasses.replace(fields, language=contact_language(row)), settings)
+
+
 def check_fields(fields: InvitationFields, settings: Settings) -> InvitationFields:
     """Validate every field before anything is sent; return them cleaned (subject filled in).
 
     Raises HeaderInjection for a CR/LF/control character in a header field, InvalidField for
-    an unknown language, a bad address or overlong comments.
+    an unknown language, a bad address or overlong comments. With language ``EACH`` the fields
+    are checked as for English and returned with the typed subject (empty: each language's
+    default), to be completed per contact by ``fields_for``.
     """
+    if (fields.language or "").strip().lower() == EACH:
+        checked = check_fields(dataclasses.replace(fields, language=FALLBACK), settings)
+        typed = check_header("subject", fields.subject, MAX_SUBJECT)
+        return dataclasses.replace(checked, language=EACH, subject=typed)
     language = (fields.language or "").strip().lower()
     load_template(language)
     name = check_header("sender name", fields.sender_name, MAX_NAME)
@@ -304,7 +336,7 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
         draft = Reservation(0, row["contact_id"], data_group, row["email"], row["name"] or "",
                             0, now + dt.timedelta(days=inv.ttl_days))
         out.append(Preview(row["contact_id"], row["email"], None,
-                           message_for(fields, draft, settings, key)))
+                           message_for(fields_for(fields, row, settings), draft, settings, key)))
     return out
 
 
@@ -351,9 +383,9 @@ class _Batch:
             time.sleep(delay)
         self.next_at = time.monotonic() + self.interval
 
-    def _build(self, reservation: Reservation) -> EmailMessage:
+    def _build(self, fields: InvitationFields, reservation: Reservation) -> EmailMessage:
         """The message for a reservation, refused (InvalidField) when the server cannot take it."""
-        msg = message_for(self.fields, reservation, self.settings, self.key)
+        msg = message_for(fields, reservation, self.settings, self.key)
         refused = self.sender.refusal(msg)
         if refused:
             raise InvalidField(refused)
@@ -364,13 +396,14 @@ class _Batch:
         if self._session() is None:
             return InviteResult(cid, "failed", self.broken or "no SMTP session", row["email"])
         built: list[EmailMessage] = []
+        fields = fields_for(self.fields, row, self.settings)
         try:
             res = self.store.reserve_invitation(
-                cid, self.group, sender_name=self.fields.sender_name,
-                sender_email=self.fields.sender_email, subject=self.fields.subject,
-                comments=self.fields.comments, language=self.fields.language, actor=self.actor,
+                cid, self.group, sender_name=fields.sender_name,
+                sender_email=fields.sender_email, subject=fields.subject,
+                comments=fields.comments, language=fields.language, actor=self.actor,
                 ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days,
-                build=lambda reservation: built.append(self._build(reservation)))
+                build=lambda reservation: built.append(self._build(fields, reservation)))
         except (InvalidField, HeaderInjection) as exc:  # nothing was reserved
             log.warning("contact %s not invited: %s", cid, exc)
             return InviteResult(cid, "skipped", f"{exc}; nothing reserved or sent", row["email"])
@@ -404,6 +437,7 @@ def send_invitations(
     fields: InvitationFields, *, actor: str, dry_run: bool = False,
     progress: Progress | None = None, connect: Callable[[], object] | None = None,
     key: bytes | None = None, rate: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[InviteResult]:
     """Invite each contact once, in order; one InviteResult per distinct contact id.
 
@@ -414,6 +448,8 @@ def send_invitations(
     ``connect()`` returns an object with ``send(msg)``, ``close()`` and ``refusal(msg)``
     (default: an ``optdesk.outgoing.smtp`` session from the settings); ``rate`` (messages per second) defaults to
     ``settings.smtp.rate_per_second``. ``progress(done, total, result)`` follows each contact.
+    ``stop()`` is asked before each contact: once true, the message in hand is finished and the
+    contacts left are reported "not sent" (nothing reserved for them).
     """
     fields = check_fields(fields, settings)
     planned = plan(store, data_group, contact_ids, cooloff_days=settings.invitations.cooloff_days)
@@ -426,7 +462,10 @@ def send_invitations(
     results: list[InviteResult] = []
     try:
         for row, reason in planned:
-            if reason:
+            if stop is not None and stop():
+                result = InviteResult(row["contact_id"], "not sent",
+                                      "the send was stopped before this contact", row["email"])
+            elif reason:
                 result = InviteResult(row["contact_id"], "skipped", reason, row["email"])
             elif batch is None:
                 result = InviteResult(row["contact_id"], "would send", "", row["email"])

@@ -27,6 +27,10 @@ th{background:#f4f4f4;font-weight:600}td.l,th.l{text-align:left;white-space:norm
 th.g{text-align:center;border-bottom:2px solid #ccc}
 .bar{display:inline-block;height:9px;background:#D55E00;vertical-align:middle;margin-right:5px}
 .note{color:#555;font-size:12px}.chart{margin:14px 0}
+.tablewrap{max-height:560px;max-width:100%;overflow:auto;border:1px solid #e6e6e6}
+.tablewrap th{position:sticky;top:0;z-index:1}.tablewrap tr:nth-child(2) th{top:26px}
+.tablewrap td.name,.tablewrap th.name{position:sticky;left:0;background:#fff;z-index:2}
+.tablewrap th.name{background:#f4f4f4;z-index:3}
 """
 
 
@@ -64,9 +68,7 @@ def summary_html(report) -> str:
         _card(f"{s['undeliverable_addresses']:,}", "undeliverable addresses"),
         _card(f"{s['invitations_sent']:,} / {s['invitations_accepted']:,}",
               "invitations sent / accepted"),
-        _card(f"{duration(clock['median_seconds'])} / {duration(clock['p95_seconds'])} / "
-              f"{duration(clock['max_seconds'])}",
-              f"reply opt-out applied after: median / 95th pct / max ({clock['opt_outs']:,})"),
+        _clock_card(clock),
     ]
     incidents = report.tables.get("incidents")
     if incidents is not None:
@@ -74,6 +76,18 @@ def summary_html(report) -> str:
         cards.append(_card(f"{messages:,}", f"sending incidents (our mail refused or lost), "
                                             f"{incidents.height:,} provider/reason pairs"))
     return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _clock_card(clock: dict) -> str:
+    """How fast a reply asking to be removed was applied, in words."""
+    n = clock["opt_outs"]
+    if not n or clock["median_seconds"] is None:
+        return _card("–", "no reply asked to be removed in the period")
+    plural = "s" if n != 1 else ""
+    return _card(duration(clock["median_seconds"]),
+                 f"half of the {n:,} removal request{plural} by reply were applied within this; "
+                 f"95 in 100 within {duration(clock['p95_seconds'])}, the slowest after "
+                 f"{duration(clock['max_seconds'])}")
 
 
 def _clock_row(compliance: pl.DataFrame, source: str | None) -> dict:
@@ -94,7 +108,7 @@ def lists_chart(report) -> str:
 
 def trend_chart(report) -> str:
     trend = report.tables["trend"]
-    labels = [f"{d:%d %b}" for d in trend["period_start"]]
+    labels = [f"{d:%d %b %Y}" for d in trend["period_start"]]
     series = {s: trend[s].to_list() for s in (*SOURCES, "opt_ins")}
     days = report.period.days
     title = f"Opt-outs per source and opt-ins, last {trend.height} periods of {days:g} days"
@@ -153,25 +167,30 @@ _GROUPS = [
 _COLUMNS = [c for _, cols in _GROUPS for c in cols]
 
 
-def lists_table(report, max_rows: int = TOP_LISTS_TABLE) -> str:
-    lists = report.tables["lists"].head(max_rows)
+def lists_table(report, max_rows: int = TOP_LISTS_TABLE, lists: pl.DataFrame | None = None,
+                order: str = "most new opt-outs first") -> str:
+    """The lists table (``lists``: the report's, or a searched and sorted part of it), in a box
+    that scrolls both ways with the header and the list names kept in view."""
+    chosen = report.tables["lists"] if lists is None else lists
+    lists = chosen.head(max_rows)
     trend = _sparkline_values(report, lists["list_id"].to_list())
     head = ("<tr><th></th><th></th>"
             + "".join(f'<th class=g colspan="{len(cols)}">{e(g)}</th>' for g, cols in _GROUPS)
-            + "<th></th></tr><tr><th class=l>list</th><th>opt-out rate</th>"
+            + "<th></th></tr><tr><th class='l name'>list</th><th>opt-out rate</th>"
             + "".join(f"<th>{e(label)}</th>" for _, label in _COLUMNS)
             + "<th>new opt-outs per period</th></tr>")
     rows = []
     top_rate = max(lists["opt_out_rate"].max() or 0.0, 0.01)
     for r in lists.iter_rows(named=True):
         bar = f'<span class="bar" style="width:{r["opt_out_rate"] / top_rate * 50:.0f}px"></span>'
-        rows.append(f"<tr><td class=l>{e(r['name'])}</td><td>{bar}{r['opt_out_rate']:.1%}</td>"
+        rows.append(f"<tr><td class='l name'>{e(r['name'])}</td><td>{bar}{r['opt_out_rate']:.1%}</td>"
                     + "".join(f"<td>{r[c]:,}</td>" for c, _ in _COLUMNS)
                     + f"<td>{sparkline(trend.get(r['list_id'], []))}</td></tr>")
     total = report.tables["lists"].height
-    note = (f'<p class="note">{e(f"{lists.height:,} of {total:,} lists shown, most new opt-outs first;")}'
+    found = "" if chosen.height == total else f" ({chosen.height:,} match)"
+    note = (f'<p class="note">{e(f"{lists.height:,} of {total:,} lists shown{found}, {order};")}'
             " every list is in the CSV and Parquet files beside this page.</p>")
-    return f"<table>{head}{''.join(rows)}</table>{note}"
+    return f"<div class='tablewrap'><table>{head}{''.join(rows)}</table></div>{note}"
 
 
 def _sparkline_values(report, list_ids: list[int]) -> dict[int, list[int]]:

@@ -16,6 +16,8 @@ from optdesk.store.one_click import OneClickOps
 from optdesk.store.optouts import OptOutOps
 from optdesk.store.reports import ReportQueries
 from optdesk.store.review import ReviewQueue
+from optdesk.store.search import SearchQueries
+from optdesk.store.undo import UndoOps
 from optdesk.store.writes import WriteOps
 
 
@@ -30,6 +32,8 @@ class Store(
     OneClickOps,
     OptOutOps,
     ReportQueries,
+    SearchQueries,
+    UndoOps,
     InvitationOps,
     LedgerOps,
     ReviewQueue,

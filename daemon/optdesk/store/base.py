@@ -18,6 +18,8 @@ EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
     "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",
     "address_suppressed", "review_resolved", "list_member_removed",
+    # corrections (optdesk.store.undo): each names the event it undoes in evidence["undoes"]
+    "opt_out_undone", "list_member_restored", "review_reopened",
 )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from optdesk.store.search import rebuild_search_tokens
+
 TOKENS_SELECT = """
     SELECT tok.token, c.contact_id, c.name, o.name AS outlet, c.reach
     FROM contacts c
@@ -30,6 +32,7 @@ def rebuild_name_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fals
     else:
         con.execute("DELETE FROM name_tokens")
         con.execute(f"INSERT INTO name_tokens {TOKENS_SELECT} ORDER BY tok.token")
+    rebuild_search_tokens(con, only_staged)
 
 
 def apply_stage(

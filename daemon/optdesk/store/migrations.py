@@ -312,6 +312,34 @@ CREATE TABLE one_click_requests (
 CREATE INDEX one_click_applied_at ON one_click_requests (applied_at);
 """
 
+# The analysts' search (issue 14): name and outlet words under their search keys
+# (optdesk.store.search), filled by the import and the demo, or on first use in an older store.
+SEARCH_TOKENS = """
+CREATE TABLE search_tokens (
+    token VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    reach BIGINT
+);
+"""
+
+# Every address, lower-case, kept sorted so that the start of an address is a range scan
+# (data_group '' for a system address, seen by every group); and a contact's addresses without
+# a scan of all of them (the record, the emails on a page of search results or cards).
+SEARCH_EMAILS = """
+CREATE TABLE search_emails (
+    email VARCHAR NOT NULL,
+    contact_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    reach BIGINT
+);
+CREATE INDEX addresses_contact ON addresses (contact_id);
+"""
+
+# The analysts' corrections (optdesk.store.undo): each names the event it undoes.
+CORRECTION_KINDS = """
+INSERT INTO event_kinds VALUES ('opt_out_undone'), ('list_member_restored'), ('review_reopened');
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -319,6 +347,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0003_sending_incidents", SENDING_INCIDENTS),
     ("0004_one_definition", ONE_DEFINITION),
     ("0005_one_click", ONE_CLICK),
+    ("0007_search_tokens", SEARCH_TOKENS),
+    ("0008_search_emails", SEARCH_EMAILS),
+    ("0009_correction_kinds", CORRECTION_KINDS),
 ]
 
 

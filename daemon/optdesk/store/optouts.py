@@ -18,6 +18,9 @@ SORTS = {
     "outlet": "ot.name",
     "reach": "c.reach",
     "opted_out_at": "o.opted_out_at",
+    "source": "o.source",
+    "country": "c.country",
+    "language": "c.language",
 }
 
 def _in(column: str, values: Sequence) -> tuple[str, list]:

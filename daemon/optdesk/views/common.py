@@ -35,7 +35,9 @@ SOURCE_LABELS = {
 
 STYLE = """<style>
 .optdesk-card{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:2px;
- background:#fff;min-width:220px}
+ background:#fff;min-width:220px;overflow:hidden;text-overflow:ellipsis;width:100%;
+ box-sizing:border-box}
+.optdesk-card div{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .optdesk-card .n{font-weight:600;font-size:14px}
 .optdesk-card,.optdesk-record{line-height:1.45}
 .optdesk-record h4{margin:10px 0 2px 0}

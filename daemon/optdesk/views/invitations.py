@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+import time
 
 import ipywidgets as w
 
@@ -42,13 +44,18 @@ class InvitationsView(View):
 
     def __init__(self, store, settings, data_group: str | None = None, *,
                  actor: str | None = None, selection_path=None, connect=None,
-                 key: bytes | None = None) -> None:
+                 key: bytes | None = None, background: bool = False) -> None:
         self.store, self.settings = store, settings
         self.actor = actor or default_actor()
         self.selection_path, self.connect = selection_path, connect
         self.key = key if key is not None else _signing_key(settings)
         self.contact_ids: list[int] = []
+        self.confirmed_ids: list[int] | None = None  # what the confirmation named
         self.results: list[inv.InviteResult] = []
+        self.background = background  # send in a thread, so that Stop can be clicked
+        self._stop = threading.Event()
+        self._sending: threading.Thread | None = None
+        self._started = 0.0
         self.status = Status()
         group = data_group or settings.data_group
         self.group = w.Dropdown(options=sorted({*store.data_groups(), group}), value=group,
@@ -59,8 +66,12 @@ class InvitationsView(View):
         self.load_button.on_click(g(self.load_contacts))
         self.preview_button.on_click(g(self.show_preview))
         self.send_button.on_click(g(self.ask_send))
-        self.confirm_button.on_click(g(self.send))
+        self.confirm_button.on_click(g(self.start_send))
         self.cancel_button.on_click(g(self.cancel_send))
+        self.stop_button.on_click(g(self.stop_send))
+        for widget in (self.source, self.list_filter, self.language_filter, self.text_filter,
+                       self.ids):
+            widget.observe(g(self._who_changed), names="value")
         self.refresh_button.on_click(g(self.refresh_statuses))
         self.source.observe(g(self._on_source), names="value")
         self.language.observe(g(self._on_language), names="value")
@@ -71,6 +82,7 @@ class InvitationsView(View):
 
     @classmethod
     def for_settings(cls, store, settings, **kwargs):
+        kwargs.setdefault("background", True)
         return cls(store, settings, **kwargs)
 
     # -- widgets -------------------------------------------------------------------------------
@@ -79,7 +91,8 @@ class InvitationsView(View):
         self.selection_info = w.HTML("")
         self.list_filter = w.Dropdown(description="Media list")
         self.language_filter = w.Dropdown(options=[ANY, *inv.LANGUAGES], value=ANY,
-                                          description="Language")
+                                          description="Contact language",
+                                          style={"description_width": "120px"})
         self.text_filter = w.Text(description="Name", placeholder="part of a name or outlet")
         self.filter_box = w.VBox([self.list_filter, self.language_filter, self.text_filter])
         self.ids = w.Textarea(description="Contact ids", placeholder="e.g. 12, 57 103",
@@ -89,14 +102,18 @@ class InvitationsView(View):
 
     def _field_widgets(self) -> None:
         d = inv.default_fields(self.settings)
-        wide, label = w.Layout(width="620px"), {"description_width": "110px"}
+        wide, label = w.Layout(width="620px"), {"description_width": "130px"}
         self.sender_name = w.Text(value=d.sender_name, description="Sender name", layout=wide,
                                   style=label)
         self.sender_email = w.Text(value=d.sender_email, description="Sender email",
                                    layout=wide, style=label)
-        self.language = w.Dropdown(options=inv.LANGUAGES, value=d.language,
-                                   description="Language", style=label)
-        self.subject = w.Text(value=d.subject, description="Subject", layout=wide, style=label)
+        self.language = w.Dropdown(options=[("each contact's own language", inv.EACH),
+                                            *((lang, lang) for lang in inv.LANGUAGES)],
+                                   value=inv.EACH,
+                                   description="Message language", style=label,
+                                   layout=w.Layout(width="420px"))
+        self.subject = w.Text(value="", description="Subject", layout=wide, style=label,
+                              placeholder="the default subject, in each contact's language")
         self.comments = w.Textarea(description="Comments", style=label,
                                    layout=w.Layout(width="620px", height="90px"),
                                    placeholder="a paragraph added to the message (optional)")
@@ -112,6 +129,8 @@ class InvitationsView(View):
         self.preview_html = w.HTML("")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Sent",
                                       layout=w.Layout(display="none"))
+        self.stop_button = button("Stop after this message", "danger", "stop")
+        self.stop_button.layout.display = "none"
         self.progress_label = w.HTML("")
         self.results_html = w.HTML("")
         self.refresh_button = button("Refresh statuses", "", "refresh")
@@ -129,7 +148,8 @@ class InvitationsView(View):
             w.HTML("<h4>2. The message</h4>"), self.sender_name, self.sender_email,
             self.language, self.subject, self.comments,
             w.HBox([self.preview_button, self.send_button]), self.status.widget,
-            self.confirm_box, w.HBox([self.progress, self.progress_label]), self.results_html,
+            self.confirm_box, w.HBox([self.progress, self.progress_label, self.stop_button],
+                                     layout=w.Layout(align_items="center")), self.results_html,
             self.preview_html, w.HTML("<h4>3. Invitations and answers</h4>"),
             self.refresh_button, self.statuses_html,
         ])
@@ -148,10 +168,21 @@ class InvitationsView(View):
             self.list_filter.value = ANY
 
     def _on_group(self, _change) -> None:
-        self.contact_ids = []
+        self._who_changed()
         self.who_html.value = ""
         self._on_source({"new": self.source.value})
         self.refresh_statuses()
+
+    def _who_changed(self, _change=None) -> None:
+        """Who is on screen changed: what was loaded, previewed or confirmed no longer holds."""
+        if not self.contact_ids and self.confirmed_ids is None and not self.preview_html.value:
+            return
+        self.contact_ids, self.confirmed_ids = [], None
+        self.confirm_box.layout.display = "none"
+        self.preview_html.value = ""
+        self.who_html.value = ("<p class='optdesk-muted'>The contacts changed: <b>Load "
+                               "contacts</b>, <b>Preview</b> or <b>Send</b> uses what is shown "
+                               "now.</p>")
 
     def _show_selection(self) -> None:
         sel = get_selection(self.selection_path)
@@ -195,72 +226,109 @@ class InvitationsView(View):
         self.contact_ids = list(dict.fromkeys(self._chosen_ids()))
         planned = inv.plan(self.store, self.data_group, self.contact_ids,
                            cooloff_days=self.settings.invitations.cooloff_days)
-        ok = sum(1 for _, reason in planned if reason is None)
-        skipped = [(row, reason) for row, reason in planned if reason]
-        rows = [[esc(row["contact_id"]), esc(row["name"]), esc(reason)]
-                for row, reason in skipped[:50]]
-        self.who_html.value = (
-            f"<p><b>{len(planned)}</b> contacts: <b>{ok}</b> can be invited, "
-            f"<b>{len(skipped)}</b> will be skipped.</p>"
-            + (table(["contact", "name", "skipped because"], rows) if rows else ""))
+        self.who_html.value = who_summary(planned, self.language.value)
         return self.contact_ids
 
     # -- fields, preview, send -----------------------------------------------------------------
     def _on_language(self, change) -> None:
+        """A subject left at the old language's default follows the new language."""
+        def default(language):
+            return "" if language == inv.EACH else inv.default_subject(language, org)
+
         org = self.settings.invitations.organisation
-        if change["old"] and self.subject.value == inv.default_subject(change["old"], org):
-            self.subject.value = inv.default_subject(change["new"], org)
+        if change["old"] and self.subject.value == default(change["old"]):
+            self.subject.value = default(change["new"])
+        if self.contact_ids:
+            self.load_contacts()  # the list shows each contact's message language
 
     def fields(self) -> inv.InvitationFields:
         return inv.InvitationFields(self.sender_name.value, self.sender_email.value,
                                     self.subject.value, self.comments.value, self.language.value)
 
     def _ids_or_load(self) -> list[int]:
-        if not self.contact_ids:
-            self.load_contacts()
+        """The contacts shown now, resolved again (a filter may match others by now)."""
+        self.load_contacts()
         if not self.contact_ids:
             raise InvalidField("no contacts chosen: load a selection, a filter or contact ids")
         return self.contact_ids
 
     def show_preview(self, _button=None) -> None:
-        """Render the messages the first contacts would get (the send's own renderer)."""
-        items = inv.preview(self.store, self.settings, self.data_group, self._ids_or_load(),
+        """Render the messages the first contacts to be mailed would get (the send's renderer);
+        who is skipped, and why, is in the list under "Who"."""
+        ids = self._ids_or_load()
+        planned = inv.plan(self.store, self.data_group, ids,
+                           cooloff_days=self.settings.invitations.cooloff_days)
+        mailed = [row["contact_id"] for row, reason in planned if reason is None]
+        if not mailed:
+            inv.check_fields(self.fields(), self.settings)
+            self.preview_html.value = ("<p class='optdesk-muted'>Nobody here can be invited; "
+                                       "the list above says why.</p>")
+            return
+        items = inv.preview(self.store, self.settings, self.data_group, mailed,
                             self.fields(), limit=PREVIEW_COUNT, key=self.key)
-        parts = []
-        for p in items:
-            title = f"contact {esc(p.contact_id)} — {esc(p.email)}"
-            if p.skip_reason:
-                parts.append(f"<p><b>{title}</b>: skipped: {esc(p.skip_reason)}</p>")
-            else:
-                parts.append(f"<p><b>{title}</b></p><pre style='white-space:pre-wrap;border:"
-                             f"1px solid #d0d7de;padding:6px'>{esc(p.text)}</pre>")
-        note = ("<p class='optdesk-muted'>Each contact gets their own reply token and "
-                "Message-ID at the send; everything else is exactly as shown.</p>")
-        self.preview_html.value = note + "".join(parts)
+        note = ("<p class='optdesk-muted'>The first contacts' messages, as they will read them. "
+                "Each message gets its own reply address and number when sent (under "
+                "<i>details</i>).</p>")
+        self.preview_html.value = note + "".join(preview_card(p) for p in items)
 
     def ask_send(self, _button=None) -> None:
         """Check the fields (a refused field stops here) and ask for confirmation."""
         fields = inv.check_fields(self.fields(), self.settings)
         ids = self._ids_or_load()
+        planned = inv.plan(self.store, self.data_group, ids,
+                           cooloff_days=self.settings.invitations.cooloff_days)
+        mailed = sum(1 for _, reason in planned if reason is None)
+        subject = esc(fields.subject) if fields.subject else "the default subject"
+        language = ("each in the contact's own language" if fields.language == inv.EACH
+                    else f"in {esc(fields.language)}")
         self.confirm_text.value = (
-            f"Send “{esc(fields.subject)}” from {esc(fields.sender_email)} to up to "
-            f"<b>{len(ids)}</b> contacts of <b>{esc(self.data_group)}</b>? Contacts that may "
-            "not be invited are skipped.")
+            f"Send “{subject}” from {esc(fields.sender_email)}, {language}, to the "
+            f"<b>{mailed:,}</b> contacts listed above as mailed, of <b>{esc(self.data_group)}"
+            f"</b>? {len(planned) - mailed:,} are skipped, as listed.")
+        self.confirmed_ids = list(ids)
         self.confirm_box.layout.display = ""
 
     def cancel_send(self, _button=None) -> None:
         self.confirm_box.layout.display = "none"
 
+    def start_send(self, _button=None) -> None:
+        """Confirm: send the confirmed contacts, in a thread when ``background`` (Stop works)."""
+        if self._sending is not None and self._sending.is_alive():
+            self.status.info("A send is running; stop it first.")
+            return
+        if not self.background:
+            self.send()
+            return
+        self._sending = threading.Thread(target=self.status.guard(self.send), daemon=True,
+                                         name="optdesk-invitations")
+        self._sending.start()
+
+    def stop_send(self, _button=None) -> None:
+        """Stop after the message in hand; the contacts left are not mailed."""
+        self._stop.set()
+        self.stop_button.disabled = True
+        self.progress_label.value = ("<span class='optdesk-muted'>Stopping after the message "
+                                     "in hand…</span>")
+
     def send(self, _button=None) -> list[inv.InviteResult]:
         """Send, with the progress bar moving per contact; show one result per contact."""
         self.confirm_box.layout.display = "none"
         self.preview_html.value = ""
-        ids = self._ids_or_load()
+        fields = self.fields()
+        ids = self.confirmed_ids if self.confirmed_ids is not None else self._ids_or_load()
+        self.confirmed_ids = None
+        self._stop.clear()
         self.progress.max, self.progress.value = max(len(ids), 1), 0
         self.progress.layout.display = ""
-        self.results = inv.send_invitations(
-            self.store, self.settings, self.data_group, ids, self.fields(), actor=self.actor,
-            progress=self._on_progress, connect=self.connect, key=self.key)
+        self.stop_button.disabled, self.stop_button.layout.display = False, ""
+        self._started = time.monotonic()
+        try:
+            self.results = inv.send_invitations(
+                self.store, self.settings, self.data_group, ids, fields, actor=self.actor,
+                progress=self._on_progress, connect=self.connect, key=self.key,
+                stop=self._stop.is_set)
+        finally:
+            self.stop_button.layout.display = "none"
         self.results_html.value = results_table(self.results)
         counts = inv.summary(self.results)
         message = ", ".join(f"{n} {status}" for status, n in counts.items())
@@ -271,8 +339,10 @@ class InvitationsView(View):
 
     def _on_progress(self, done: int, total: int, result: inv.InviteResult) -> None:
         self.progress.value = done
-        self.progress_label.value = (f"<span class='optdesk-muted'>{done}/{total}: contact "
-                                     f"{esc(result.contact_id)} {esc(result.status)}</span>")
+        self.progress_label.value = (
+            f"<span class='optdesk-muted'>{done:,}/{total:,}: contact {esc(result.contact_id)} "
+            f"{esc(result.status)}{esc(time_left(done, total, time.monotonic() - self._started), '')}"
+            "</span>")
 
     # -- statuses ------------------------------------------------------------------------------
     def refresh_statuses(self, _button=None) -> None:
@@ -295,6 +365,64 @@ def _signing_key(settings) -> bytes:
     notebook runs in notebooks/), as the store path is."""
     resolved = dataclasses.replace(settings, secret_file=str(store_path(settings.secret_file)))
     return signing_key(resolved)
+
+
+def time_left(done: int, total: int, elapsed: float) -> str:
+    """" · about 3 min left" from the pace so far ('' at the end or before any pace is known)."""
+    if done <= 0 or done >= total or elapsed <= 0:
+        return ""
+    left = elapsed / done * (total - done)
+    if left < 90:
+        return f" · about {max(1, round(left))} s left"
+    if left < 5400:
+        return f" · about {round(left / 60)} min left"
+    return f" · about {left / 3600:.1f} h left"
+
+
+WHO_ROWS = 50
+
+
+def who_summary(planned: list[tuple[dict, str | None]], language: str) -> str:
+    """Who will be mailed (address, message language) and who is skipped and why."""
+    mailed = [row for row, reason in planned if reason is None]
+    skipped = [(row, reason) for row, reason in planned if reason]
+
+    def lang(row):
+        return inv.contact_language(row) if language == inv.EACH else language
+
+    def more(n):
+        return f"<p class='optdesk-muted'>and {n - WHO_ROWS:,} more</p>" if n > WHO_ROWS else ""
+
+    head = (f"<p><b>{len(planned)}</b> contacts: <b>{len(mailed)}</b> can be invited, "
+            f"<b>{len(skipped)}</b> will be skipped.</p>")
+    will = table(["contact", "name", "address", "message language"],
+                 [[esc(r["contact_id"]), esc(r["name"]), esc(r["email"]), esc(lang(r))]
+                  for r in mailed[:WHO_ROWS]], empty="nobody")
+    skip = table(["contact", "name", "skipped because"],
+                 [[esc(r["contact_id"]), esc(r["name"]), esc(why)]
+                  for r, why in skipped[:WHO_ROWS]], empty="nobody")
+    return (head + "<div class='optdesk-who'><h5>Will be mailed</h5>" + will + more(len(mailed))
+            + "<h5>Skipped</h5>" + skip + more(len(skipped)) + "</div>")
+
+
+SHOWN_HEADERS = ("From", "To", "Subject", "Date")
+DETAIL_HEADERS = ("Reply-To", "Message-ID", "Content-Language", "List-Unsubscribe",
+                  "List-Unsubscribe-Post", "Auto-Submitted")
+
+
+def preview_card(p: inv.Preview) -> str:
+    """One contact's message as a mail program shows it; the technical headers under details."""
+    title = f"contact {esc(p.contact_id)} — {esc(p.email)}"
+    if p.skip_reason:
+        return f"<p><b>{title}</b>: skipped: {esc(p.skip_reason)}</p>"
+    heads = "".join(f"<tr><td class='optdesk-muted'>{esc(h)}</td><td>{esc(v)}</td></tr>"
+                    for h, v in p.headers(SHOWN_HEADERS))
+    details = table(["header", "value"], [[esc(h), esc(v)] for h, v in p.headers(DETAIL_HEADERS)])
+    return (f"<div class='optdesk-mail' style='border:1px solid #d0d7de;border-radius:6px;"
+            f"padding:8px 12px;margin:8px 0;max-width:760px'><table>{heads}</table><hr>"
+            f"<div style='white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;"
+            f"font-family:sans-serif'>{esc(p.body)}</div>"
+            f"<details><summary class='optdesk-muted'>details</summary>{details}</details></div>")
 
 
 def results_table(results: list[inv.InviteResult]) -> str:

@@ -8,35 +8,46 @@ and actions on a selection (CSV export, hand-off to the invitations notebook, li
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ipywidgets as w
 import polars as pl
 
+from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
 from optdesk.views.common import STYLE, Status, View, button, default_actor, esc
-from optdesk.views.opted_out_actions import SelectionActions
+from optdesk.views.contact_panel import ContactPanel
+from optdesk.views.date_box import BadDate
+from optdesk.views.opted_out_actions import ORIGIN, SelectionActions
 from optdesk.views.opted_out_filters import BadFilter, Filters
 
 PROFILE, GRID = "profile", "grid"
-CARDS_LAYOUT = "repeat(auto-fill, minmax(260px, 1fr))"
+CARDS_LAYOUT = "repeat(auto-fill, minmax(330px, 1fr))"
 
 
 class Row:
-    """One reusable slot of the page: a checkbox and the HTML of a card or a grid row."""
+    """One reusable slot of the page: a checkbox, the HTML of a card or a grid row, and the
+    button that opens the contact's record in place."""
 
-    def __init__(self, on_tick) -> None:
+    def __init__(self, on_tick, on_open) -> None:
         self.contact_id: int | None = None
         self.tick = w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
-        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto"))
-        self.box = w.HBox([self.tick, self.html], layout=w.Layout(display="none",
-                                                                   align_items="center"))
+        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.open = w.Button(description="", icon="folder-open", tooltip="Open the record",
+                             layout=w.Layout(width="38px", flex="0 0 auto"))
+        self.open.add_class("optdesk-open")
+        self.box = w.HBox([self.tick, self.html, self.open],
+                          layout=w.Layout(display="none", align_items="center"))
         self.tick.observe(lambda change: on_tick(self, change["new"]), names="value")
+        self.open.on_click(lambda _b: self.contact_id is not None and on_open(self.contact_id))
 
 
 class OptedOutView(View):
     """The opted-out of one data group, a page at a time, with a selection that spans pages."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None, page_size: int = 24,
-                 debounce: float = 0.1, selection_path=None, export_dir=None) -> None:
+                 debounce: float = 0.1, selection_path=None, export_dir=None,
+                 grace: dt.timedelta = DEFAULT_GRACE) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.page_size = page_size
@@ -55,30 +66,61 @@ class OptedOutView(View):
         self.view_mode = w.ToggleButtons(options=[("Profiles", PROFILE), ("Grid", GRID)],
                                          value=PROFILE, style={"button_width": "90px"})
         self.header = w.HBox(self._header_buttons(g), layout=w.Layout(display="none"))
-        self.rows = [Row(self._on_tick) for _ in range(page_size)]
+        self.rows = [Row(self._on_tick, g(self.open_contact)) for _ in range(page_size)]
         self.body = w.GridBox([r.box for r in self.rows],
                               layout=w.Layout(grid_template_columns=CARDS_LAYOUT))
         self.summary = w.HTML("")
         self.prev_button = button("Previous", icon="chevron-left")
         self.next_button = button("Next", icon="chevron-right")
+        self.refresh_button = button("Refresh", icon="refresh")
         self.selection_label = w.HTML("")
         self.actions = SelectionActions(self, selection_path=selection_path, export_dir=export_dir)
+        self.panel = ContactPanel(store, lambda: self.group.value, actor=self.actor, origin=ORIGIN,
+                                  grace=grace, selection_path=selection_path,
+                                  on_change=lambda _cid: self.refresh())
+        self.close_button = button("Close the record", icon="times")
+        self.close_button.on_click(g(lambda _b: self.close_contact()))
+        self.record_box = w.VBox([self.close_button, self.panel.widget],
+                                 layout=w.Layout(display="none", border="1px solid #d0d7de",
+                                                 padding="6px"))
         self._connect(g)
         self.widget = w.VBox([
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             self.group, self.filters.widget,
-            w.HBox([self.view_mode, self.prev_button, self.next_button, self.summary],
-                   layout=w.Layout(align_items="center")),
-            self.status.widget, self.header, self.body, self.selection_label,
+            w.HBox([self.view_mode, self.prev_button, self.next_button, self.refresh_button,
+                    self.summary], layout=w.Layout(align_items="center")),
+            self.status.widget, self.header, self.body, self.record_box, self.selection_label,
             self.actions.widget,
         ])
         self.refresh()
+
+    @classmethod
+    def for_settings(cls, store, settings, **kwargs):
+        kwargs.setdefault("grace", dt.timedelta(hours=settings.undo_grace_hours))
+        return cls(store, settings.data_group, **kwargs)
+
+    # -- the record of one contact, opened in place --------------------------------------------
+    def open_contact(self, contact_id: int) -> None:
+        """Show the contact's record (as in 01, with its actions) under the page."""
+        self.panel.show(contact_id)
+        self.record_box.layout.display = ""
+
+    def close_contact(self) -> None:
+        self.panel.clear()
+        self.record_box.layout.display = "none"
 
     def _connect(self, g) -> None:
         self.group.observe(g(self._on_group), names="value")
         self.view_mode.observe(g(self._on_mode), names="value")
         self.prev_button.on_click(g(lambda _b: self.go_to(self.page - 1)))
         self.next_button.on_click(g(lambda _b: self.go_to(self.page + 1)))
+        self.refresh_button.on_click(g(lambda _b: self.reload()))
+
+    def reload(self) -> None:
+        """Fetch the choices and the page again (the daemon may have opted more out)."""
+        self.filters.load_choices()
+        self.actions.load_lists()
+        self.refresh()
 
     def _header_buttons(self, guard) -> list[w.Widget]:
         self.sort_buttons: dict[str, w.Button] = {}
@@ -108,7 +150,7 @@ class OptedOutView(View):
         """Query the store for the current filters, sort and page, and show the page."""
         try:
             kwargs = self.filters.kwargs()
-        except BadFilter as exc:
+        except (BadFilter, BadDate) as exc:
             self.status.error(str(exc))
             return
         frame = self.store.opted_out(self.data_group, limit=self.page_size,
@@ -116,6 +158,10 @@ class OptedOutView(View):
         if frame.height == 0 and self.page > 0:
             self.page = 0
             frame = self.store.opted_out(self.data_group, limit=self.page_size, **kwargs)
+        if frame.height:
+            emails = self.store.primary_emails(frame["contact_id"].to_list(), self.data_group)
+            frame = frame.with_columns(pl.col("contact_id").replace_strict(
+                emails, default=None, return_dtype=pl.String).alias("email"))
         self.frame = frame
         self.total = int(frame["total"][0]) if frame.height else 0
         self.status.clear()

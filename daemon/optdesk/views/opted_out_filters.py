@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from collections.abc import Callable
 
 import ipywidgets as w
 
 from optdesk.store import SOURCES
 from optdesk.views.common import SOURCE_LABELS, Debouncer
+from optdesk.views.date_box import DateBox
 
 SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
-                ("Opted-out date", "opted_out_at")]
+                ("Opted-out date", "opted_out_at"), ("Source", "source"), ("Country", "country"),
+                ("Language", "language")]
+DESCENDING_FIRST = ("reach", "opted_out_at")  # biggest, newest first when first chosen
 ANY = ""  # "no filter" (a Dropdown treats the value None as "nothing chosen")
 OUTLET_CHOICES = 50
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts "#2" before "#10" (numbers compared as numbers, text casefolded)."""
+    return [int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(name)]
 
 
 def _narrow(description: str, width: str = "300px") -> dict:
@@ -40,8 +49,9 @@ class Filters:
         self.source = w.Dropdown(
             options=[("any source", ANY)] + [(SOURCE_LABELS[s], s) for s in SOURCES],
             **_narrow("Source"))
-        self.since = w.DatePicker(**_narrow("From", "230px"))
-        self.until = w.DatePicker(**_narrow("To", "230px"))
+        self.more_lists = w.SelectMultiple(rows=3, **_narrow("And lists", "420px"))
+        self.since = DateBox("From")
+        self.until = DateBox("To")
         self.country = w.Dropdown(**_narrow("Country", "200px"))
         self.language = w.Dropdown(**_narrow("Language", "200px"))
         self.text = w.Text(placeholder="name or outlet contains…", continuous_update=True,
@@ -53,25 +63,29 @@ class Filters:
         self.load_choices()
         self._typing = Debouncer(on_change, debounce)
         self._outlet_typing = Debouncer(self._outlet_typed, debounce)
-        for widget in (self.lists, self.source, self.since, self.until, self.country,
-                       self.language, self.sort_by, self.order):
+        for widget in (self.lists, self.more_lists, self.source, self.since, self.until,
+                       self.country, self.language, self.order):
             widget.observe(self._changed, names="value")
+        self.sort_by.observe(self._sort_chosen, names="value")
         self.text.observe(self._typing.trigger, names="value")
         self.outlet.observe(self._outlet_typing.trigger, names="value")
         self.widget = w.VBox([
             w.HBox([self.lists, self.outlet, self.source]),
-            w.HBox([self.since, self.until, self.country, self.language]),
+            w.HBox([self.more_lists]),
+            w.HBox([self.since.widget, self.until.widget, self.country, self.language]),
             w.HBox([self.text, self.sort_by, self.order]),
         ])
 
     def load_choices(self) -> None:
         """(Re)load the lists, outlets, countries and languages to choose from, keeping the
         current choices where they still exist. Triggers no query."""
-        lists = self.list_frame = self.store.lists(self.data_group)
+        lists = self.store.lists(self.data_group)
+        order = sorted(range(lists.height), key=lambda i: natural_key(str(lists["name"][i])))
+        lists = self.list_frame = lists[order]
+        named = [(f"{r['name']} — {r['opted_out']:,} opted out of {r['members']:,}",
+                  int(r["list_id"])) for r in lists.iter_rows(named=True)]
         choices = {
-            self.lists: [("all lists", ANY)] + [
-                (f"{r['name']} — {r['opted_out']:,} opted out of {r['members']:,}",
-                 int(r["list_id"])) for r in lists.iter_rows(named=True)],
+            self.lists: [("all lists", ANY)] + named,
             self.country: [("any", ANY)] + [(c, c) for c in self.store.countries()],
             self.language: [("any", ANY)] + [(c, c) for c in self.store.languages()],
         }
@@ -81,9 +95,23 @@ class Filters:
                 keep = widget.value
                 widget.options = options
                 widget.value = keep if any(value == keep for _, value in options) else ANY
+            keep = set(self.more_lists.value) & {v for _, v in named}
+            self.more_lists.options = named
+            self.more_lists.value = tuple(v for _, v in named if v in keep)
             self.outlet.options = self.store.outlets(self.data_group, limit=OUTLET_CHOICES)
         finally:
             self._loading = False
+
+    def _sort_chosen(self, change) -> None:
+        """A sort chosen from the menu starts the way an analyst expects (reach: biggest first)."""
+        if self._loading:
+            return
+        self.order.unobserve(self._changed, names="value")
+        try:
+            self.order.value = change["new"] in DESCENDING_FIRST
+        finally:
+            self.order.observe(self._changed, names="value")
+        self.on_change()
 
     def _changed(self, _change=None) -> None:
         if not self._loading:
@@ -97,8 +125,11 @@ class Filters:
         if not typed or typed in choices:
             self.on_change()
         else:
-            self.on_pending(f"{len(choices)} outlets contain “{typed}”; choose one from the "
-                            "suggestions to filter by it." if choices else
+            count = (f"{len(choices)} or more outlets contain “{typed}” (the first "
+                     f"{len(choices)} by name are suggested)" if len(choices) >= OUTLET_CHOICES
+                     else f"{len(choices)} outlets contain “{typed}”")
+            self.on_pending(f"{count}; choose one from the suggestions to filter by it."
+                            if choices else
                             f"No outlet of an opted-out contact contains “{typed}”.")
 
     def outlet_pending(self) -> bool:
@@ -112,16 +143,13 @@ class Filters:
         if since is not None and until is not None and since > until:
             raise BadFilter(f"the start date {since:%Y-%m-%d} is after the end date "
                             f"{until:%Y-%m-%d}")
-        for value in (since, until):
-            if value is not None and not isinstance(value, dt.date):
-                raise BadFilter(f"not a date: {value!r}")
         outlet = self.outlet.value.strip()
 
         def one(value):
             return None if value == ANY or value is None else [value]
 
         return {
-            "lists": one(self.lists.value),
+            "lists": sorted({*(one(self.lists.value) or []), *self.more_lists.value}) or None,
             "outlets": [outlet] if outlet and not self.outlet_pending() else None,
             "sources": one(self.source.value),
             "since": since,
@@ -140,7 +168,12 @@ class Filters:
         else:
             self.order.unobserve(self._changed, names="value")
             try:
-                self.order.value = key in ("reach", "opted_out_at")
+                self.order.value = key in DESCENDING_FIRST
             finally:
                 self.order.observe(self._changed, names="value")
-            self.sort_by.value = key
+            self.sort_by.unobserve(self._sort_chosen, names="value")
+            try:
+                self.sort_by.value = key
+            finally:
+                self.sort_by.observe(self._sort_chosen, names="value")
+            self.on_change()

@@ -1,4 +1,5 @@
-"""Notebook 01: find a contact by name, see the record, opt them out (or ask them back in).
+"""Notebook 01: find a contact (name and outlet words, an email address or a contact id), see
+the record, opt them out, undo an analyst's mistake, or ask them back in.
 
     from optdesk.views.optout_contact import OptOutContactView
     view = OptOutContactView.from_settings()
@@ -7,78 +8,117 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
+
 import ipywidgets as w
 
+from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
 from optdesk.views.common import STYLE, Debouncer, Status, View, button, default_actor, esc
-from optdesk.views.selection import set_selection
+from optdesk.views.contact_panel import ContactPanel
 
 ORIGIN = "01-opt-out-a-contact"
-INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
+PLACEHOLDER = "Name and outlet words, an email address or a contact id, e.g. 'dup daily her'"
+START_HINT = ("Type name and outlet words (“matteo esposito daily trib”), an email address or a "
+              "contact id; Enter opens the first match, arrow keys move in the list.")
+
+
+def page_hint(text: str, total: int, offset: int, shown: int, by: str, exact: bool = True) -> str:
+    """What the analyst sees above the results: how many match and which of them are shown."""
+    if total == 0:
+        what = {"id": "No contact has the id", "email": "No address starts with"}.get(
+            by, "No contact matches")
+        return f"<span class='optdesk-muted'>{what} “{esc(text)}”.</span>"
+    if total <= shown:
+        head = f"{total:,} contact{'s' if total != 1 else ''} match"
+    else:
+        count = f"{total:,}" if exact else f"About {round(total, -2 if total > 1000 else -1):,}"
+        head = (f"{count} contacts match; showing {offset + 1:,}–{offset + shown:,}, biggest "
+                "reach first. Add an outlet word to narrow, or page on.")
+    return f"<span class='optdesk-muted'>{esc(head)}</span>"
 
 
 class OptOutContactView(View):
-    """Search box → matching contacts → the chosen contact's record, with the opt-out action."""
+    """Search box → matching contacts, a page at a time → the chosen contact's record."""
 
     def __init__(self, store, data_group: str, *, actor: str | None = None,
-                 debounce: float = 0.08, limit: int = 20, selection_path=None) -> None:
+                 debounce: float = 0.08, limit: int = 20, selection_path=None,
+                 grace: dt.timedelta = DEFAULT_GRACE) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.limit = limit
-        self.selection_path = selection_path
-        self.contact_id: int | None = None
-        self.record: dict | None = None
+        self.offset = 0
+        self.total = 0
         self._quiet = False
-        self.status = Status()
+        self.status = Status()  # errors of the search itself
         g = self.status.guard
         groups = store.data_groups()
         self.group = w.Dropdown(options=sorted({*groups, data_group}), value=data_group,
                                 description="Data group")
-        self.search = w.Text(placeholder="Type part of a name, e.g. 'dup' or 'amé mar'",
-                             description="Contact", continuous_update=True,
-                             layout=w.Layout(width="420px"))
-        self.hint = w.HTML("<span class='optdesk-muted'>Type to search by name.</span>")
-        self.results = w.Select(options=[], rows=8, layout=w.Layout(width="640px"))
-        self.record_html = w.HTML("")
-        self.optout_button = button("Opt out from email", "danger", "ban")
-        self.optin_button = button("Request to opt back in", "info", "envelope")
-        self.reason = w.Text(placeholder="optional, e.g. 'asked by phone'", description="Reason",
-                             layout=w.Layout(width="420px"))
-        self.confirm_button = button("Confirm opt-out", "danger", "check")
-        self.cancel_button = button("Cancel")
-        self.confirm_text = w.HTML("")
-        self.confirm_box = w.VBox(
-            [self.confirm_text, self.reason, w.HBox([self.confirm_button, self.cancel_button])],
-            layout=w.Layout(display="none", border="1px solid #b42318", padding="6px"),
-        )
-        self.actions = w.HBox([self.optout_button, self.optin_button],
-                              layout=w.Layout(display="none"))
-        self._debouncer = Debouncer(g(self.refresh_results), debounce)
-        self._connect(g)
+        self.panel = ContactPanel(store, lambda: self.group.value, actor=self.actor,
+                                  origin=ORIGIN, grace=grace, selection_path=selection_path,
+                                  on_change=self._relabel)
+        self.search = w.Text(placeholder=PLACEHOLDER, description="Contact",
+                             continuous_update=True, layout=w.Layout(width="520px"))
+        self.hint = w.HTML(f"<span class='optdesk-muted'>{esc(START_HINT)}</span>")
+        self.results = w.Select(options=[], rows=10, layout=w.Layout(width="98%"))
+        self.prev_button = button("◀ Previous", icon="")
+        self.next_button = button("Next ▶", icon="")
+        self.pager = w.HBox([self.prev_button, self.next_button], layout=w.Layout(display="none"))
+        self._debouncer = Debouncer(g(self.new_search), debounce)
+        self.search.observe(self._debouncer.trigger, names="value")
+        with warnings.catch_warnings():  # Enter, while typing stays continuous
+            warnings.simplefilter("ignore")
+            self.search.on_submit(g(self.open_first))
+        self.results.observe(g(self._on_pick), names="value")
+        self.group.observe(g(self._on_group), names="value")
+        self.prev_button.on_click(g(lambda _b: self.turn(-1)))
+        self.next_button.on_click(g(lambda _b: self.turn(1)))
         self.widget = w.VBox([
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>"
                    "</span>"),
-            w.HBox([self.group, self.search]), self.hint, self.results, self.status.widget,
-            self.actions, self.confirm_box, self.record_html,
+            w.HBox([self.group, self.search]), self.hint, self.results, self.pager,
+            self.status.widget, self.panel.widget,
         ])
+        self.widget.add_class("optdesk-view")
 
-    def _connect(self, g) -> None:
-        """Wire the widgets' events to the handlers, each wrapped by the status guard ``g``."""
-        self.search.observe(self._debouncer.trigger, names="value")
-        self.results.observe(g(self._on_pick), names="value")
-        self.group.observe(g(self._on_group), names="value")
-        self.optout_button.on_click(g(self.ask_opt_out))
-        self.confirm_button.on_click(g(self.confirm_opt_out))
-        self.cancel_button.on_click(g(self.cancel_opt_out))
-        self.optin_button.on_click(g(self.request_opt_in))
+    @classmethod
+    def for_settings(cls, store, settings, **kwargs):
+        kwargs.setdefault("grace", dt.timedelta(hours=settings.undo_grace_hours))
+        return cls(store, settings.data_group, **kwargs)
+
+    # the record's widgets, as the notebook and the tests name them
+    record_html = property(lambda self: self.panel.record_html)
+    optout_button = property(lambda self: self.panel.optout_button)
+    optin_button = property(lambda self: self.panel.optin_button)
+    undo_button = property(lambda self: self.panel.undo_button)
+    confirm_button = property(lambda self: self.panel.confirm_button)
+    confirm_box = property(lambda self: self.panel.confirm_box)
+    reason = property(lambda self: self.panel.reason)
+    actions = property(lambda self: self.panel.actions)
+    contact_id = property(lambda self: self.panel.contact_id)
+    record = property(lambda self: self.panel.record)
+    is_opted_out = property(lambda self: self.panel.is_opted_out)
 
     # -- search ----------------------------------------------------------------------------
+    def new_search(self) -> None:
+        """The text changed: start again at the first page."""
+        self.offset = 0
+        self.refresh_results()
+
+    def turn(self, pages: int) -> None:
+        self.offset = max(0, min(self.offset + pages * self.limit, max(0, self.total - 1)))
+        self.refresh_results()
+
     def refresh_results(self) -> None:
-        """Run the search for the text typed so far and list the matches."""
+        """Run the search for the text typed so far and list one page of matches."""
+        self.status.clear()
         text = self.search.value
-        found = self.store.find_contacts(text, self.data_group, self.limit) if text.strip() else None
+        found = (self.store.search_contacts(text, self.data_group, limit=self.limit,
+                                            offset=self.offset) if text.strip() else None)
         options = [] if found is None else [
-            (render.contact_label(r), int(r["contact_id"])) for r in found.iter_rows(named=True)
+            (render.contact_label(r), int(r["contact_id"])) for r in found.rows.iter_rows(named=True)
         ]
         self._quiet = True
         try:
@@ -88,14 +128,29 @@ class OptOutContactView(View):
                 self.results.value = self.contact_id  # keep the shown contact highlighted
         finally:
             self._quiet = False
+        self.total = 0 if found is None else found.total
         if found is None:
-            self.hint.value = "<span class='optdesk-muted'>Type to search by name.</span>"
-        elif not options:
-            self.hint.value = f"<span class='optdesk-muted'>No contact matches “{esc(text)}”.</span>"
+            self.hint.value = f"<span class='optdesk-muted'>{esc(START_HINT)}</span>"
         else:
-            more = " (the first ones, biggest reach first)" if len(options) >= self.limit else ""
-            self.hint.value = (f"<span class='optdesk-muted'>{len(options)} contacts{more}; "
-                               "click one to see the record.</span>")
+            self.hint.value = page_hint(text, found.total, found.offset, len(options), found.by,
+                                        found.exact)
+        self.pager.layout.display = "" if self.total > self.limit else "none"
+        self.prev_button.disabled = self.offset == 0
+        self.next_button.disabled = self.offset + self.limit >= self.total
+
+    def open_first(self, _widget=None) -> None:
+        """Enter in the search box: open the highlighted match, else the first one."""
+        self._debouncer.cancel()
+        self.refresh_results()
+        if not self.results.options:
+            return
+        chosen = self.results.value if self.results.value is not None else self.results.options[0][1]
+        self.show_contact(int(chosen))
+        self._quiet = True
+        try:
+            self.results.value = int(chosen)
+        finally:
+            self._quiet = False
 
     def _on_pick(self, change) -> None:
         if self._quiet or change["new"] is None:
@@ -109,57 +164,27 @@ class OptOutContactView(View):
 
     # -- the record --------------------------------------------------------------------------
     def show_contact(self, contact_id: int) -> None:
-        """Show one contact's record and the action that fits its state."""
-        self.status.clear()
-        self.confirm_box.layout.display = "none"
-        self.record = self.store.contact(contact_id, self.data_group)
-        self.contact_id = int(contact_id)
-        self.record_html.value = render.contact_record(self.record, self.data_group)
-        opted_out = self.record["optout"] is not None
-        self.optout_button.layout.display = "none" if opted_out else ""
-        self.optin_button.layout.display = "" if opted_out else "none"
-        self.actions.layout.display = ""
-
-    @property
-    def is_opted_out(self) -> bool:
-        return self.record is not None and self.record["optout"] is not None
+        """Show one contact's record and the actions that fit its state."""
+        self.panel.show(contact_id)
 
     def ask_opt_out(self, _button=None) -> None:
-        """Ask for confirmation (and an optional reason) before opting out."""
-        if self.record is None:
-            return
-        name = self.record["contact"]["name"]
-        n = self.record["addresses"].height
-        self.confirm_text.value = (
-            f"Opt <b>{esc(name)}</b> out of all email from <b>{esc(self.data_group)}</b>? "
-            f"This covers all {n} of the contact's addresses (system and private).")
-        self.reason.value = ""
-        self.confirm_box.layout.display = ""
+        self.panel.ask_opt_out()
 
     def cancel_opt_out(self, _button=None) -> None:
-        self.confirm_box.layout.display = "none"
+        self.panel._hide_boxes()
 
     def confirm_opt_out(self, _button=None) -> None:
-        """Apply the manual opt-out and update the record in place."""
-        if self.contact_id is None:
-            return
-        contact_id = self.contact_id
-        changed = self.store.opt_out(
-            contact_id, self.data_group, source="manual", actor=self.actor,
-            reason=self.reason.value.strip() or None,
-        )
-        self.show_contact(contact_id)
-        name = self.record["contact"]["name"]
-        if changed:
-            self.status.ok(f"{name} is opted out of {self.data_group}.")
-        else:
-            self.status.info(f"{name} was already opted out of {self.data_group}; nothing changed.")
-        self._relabel(contact_id)
+        self.panel.confirm_opt_out()
+
+    def request_opt_in(self, _button=None) -> None:
+        self.panel.request_opt_in()
 
     def _relabel(self, contact_id: int) -> None:
         """Mark the contact's line in the results as the record now shows it (no new search)."""
         c = self.record["contact"]
-        label = render.contact_label({**c, "opted_out": self.is_opted_out})
+        emails = self.record["addresses"]["email"]
+        label = render.contact_label({**c, "opted_out": self.is_opted_out,
+                                      "email": emails[0] if len(emails) else None})
         options = [(label if v == contact_id else text, v) for text, v in self.results.options]
         self._quiet = True
         try:
@@ -169,12 +194,3 @@ class OptOutContactView(View):
                 self.results.value = contact_id
         finally:
             self._quiet = False
-
-    def request_opt_in(self, _button=None) -> None:
-        """Hand this contact to the invitations notebook (03)."""
-        if self.contact_id is None:
-            return
-        set_selection(self.data_group, [self.contact_id], origin=ORIGIN, path=self.selection_path)
-        name = self.record["contact"]["name"] if self.record else self.contact_id
-        self.status.ok(f"{name} is selected for an opt-in invitation: open {INVITATIONS_NOTEBOOK} "
-                       "to write and send it.")

@@ -25,6 +25,7 @@ EVENT_LABELS = {
 }
 
 HISTORY_ROWS = 50
+NEVER_INVITED = " · <b>never invited</b> (a spam complaint)"
 
 
 def table(headers: Sequence[str] | None, rows: Sequence[Sequence[str]], empty: str = "none") -> str:
@@ -40,9 +41,11 @@ def table(headers: Sequence[str] | None, rows: Sequence[Sequence[str]], empty: s
 def contact_label(row: dict) -> str:
     """One line for the search results (plain text: the Select widget shows it as text)."""
     outlet = row.get("outlet") or "no outlet"
+    title = f"{row['title']}, " if row.get("title") else ""
+    email = f" · {row['email']}" if row.get("email") else ""
     reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
     flag = " · OPTED OUT" if row.get("opted_out") else ""
-    return f"{row['name']} — {outlet}{reach}{flag}  [#{row['contact_id']}]"
+    return f"{row['name']} — {title}{outlet}{email}{reach}{flag}  [#{row['contact_id']}]"
 
 
 def optout_state(optout: dict | None, data_group: str) -> str:
@@ -116,9 +119,12 @@ def card(row: dict) -> str:
     """A profile card of an opted-out contact (02, profile view)."""
     return (
         f"<div class='optdesk-card'><div class='n'>{esc(row['name'])}</div>"
-        f"<div>{esc(row.get('outlet'))}</div>"
+        f"<div>{esc(row.get('title'), '')}{', ' if row.get('title') else ''}"
+        f"{esc(row.get('outlet'))}</div>"
+        f"<div class='optdesk-muted'>{esc(row.get('email'))}</div>"
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
-        f"{source_label(row.get('source'))}</div>"
+        f"{source_label(row.get('source'))}{NEVER_INVITED if row.get('source') == 'complaint' else ''}"
+        "</div>"
         f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
     )
 
@@ -128,10 +134,10 @@ GRID_COLUMNS = (
     ("name", "Name", "190px", "name"),
     ("outlet", "Outlet", "190px", "outlet"),
     ("reach", "Reach", "90px", "reach"),
-    ("source", "Source", "120px", None),
+    ("source", "Source", "120px", "source"),
     ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
-    ("country", "Country", "85px", None),
-    ("language", "Lang.", "60px", None),
+    ("country", "Country", "85px", "country"),
+    ("language", "Lang.", "70px", "language"),
 )
 
 

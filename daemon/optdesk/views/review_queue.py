@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-import json
-
 import ipywidgets as w
 
+from optdesk.views import review_evidence as evidence
 from optdesk.views.common import (
     STYLE,
     Status,
@@ -33,17 +32,13 @@ def item_label(row: dict) -> str:
     when = row["received_at"] or row["processed_at"]
     stamp = when.strftime("%Y-%m-%d %H:%M") if when else "?"
     reason = row["review_reason"] or row["error"] or row["kind"] or ""
-    return f"{stamp} · {row['sender'] or 'no sender'} · {row['subject'] or '(no subject)'} · {reason}"
-
-
-def _evidence(text: str | None) -> str:
-    if not text:
-        return "<span class='optdesk-muted'>none</span>"
-    try:
-        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
-    except ValueError:
-        pretty = text
-    return f"<pre class='optdesk-pre'>{esc(pretty)}</pre>"
+    decided = ""
+    if row.get("review_state") == "resolved":
+        label = ACTION_LABELS.get(row["resolution"], row["resolution"])
+        decided = f" → {label} by {row['resolved_by']}" + (f": “{row['note']}”" if row.get("note")
+                                                             else "")
+    return (f"{stamp} · {row['sender'] or 'no sender'} · {row['subject'] or '(no subject)'} · "
+            f"{reason}{decided}")
 
 
 def item_detail(row: dict) -> str:
@@ -67,10 +62,15 @@ def item_detail(row: dict) -> str:
     if row["review_state"] == "resolved":
         facts.append(["resolved", f"{esc(ACTION_LABELS.get(row['resolution'], row['resolution']))}"
                                   f" by {esc(row['resolved_by'])}, {fmt_when(row['resolved_at'])}"])
+        facts.append(["reviewer's note", esc(row.get("note"))])
+    words = evidence.matched_words(evidence.parse(row["evidence"]))
+    text = evidence.highlight(row["new_text"], words) or (
+        "<span class='optdesk-muted'>none: a delivery notice carries no reply text</span>"
+        if (row["kind"] or "").startswith("bounce") else "<span class='optdesk-muted'>none</span>")
     return (
         f"<div class='optdesk-record'>{table(None, facts)}"
-        f"<h4>New text of the reply</h4><pre class='optdesk-pre'>{esc(row['new_text'], '')}</pre>"
-        f"<h4>Evidence</h4>{_evidence(row['evidence'])}</div>"
+        f"<h4>New text of the reply</h4><pre class='optdesk-pre'>{text}</pre>"
+        f"<h4>Evidence</h4>{evidence.evidence_html(row)}</div>"
     )
 
 
@@ -106,6 +106,15 @@ class ReviewQueueView(View):
         self.decisions = w.VBox([w.HBox([self.optout_button, self.human_button,
                                          self.dismiss_button]), self.reason],
                                 layout=w.Layout(display="none"))
+        self.reopen_reason = w.Text(placeholder="why reopen (optional)", description="Note",
+                                    layout=w.Layout(width="420px"))
+        self.reopen_button = button("Reopen this decision", "warning", "undo")
+        self.reopening = w.VBox([w.HBox([self.reopen_button, self.reopen_reason]),
+                                 w.HTML("<span class='optdesk-muted'>The message goes back to "
+                                        "Open. An opt-out it applied stays: undo a manual one "
+                                        "from the contact's record (01).</span>")],
+                                layout=w.Layout(display="none"))
+        self.reopen_button.on_click(g(lambda _b: self.reopen()))
         self.group.observe(g(lambda _c: self.refresh()), names="value")
         self.state.observe(g(lambda _c: self.refresh()), names="value")
         self.refresh_button.on_click(g(lambda _b: self.refresh()))
@@ -118,7 +127,7 @@ class ReviewQueueView(View):
                    "padding:6px;max-height:320px;overflow:auto;margin:0}</style>"
                    f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             w.HBox([self.group, self.state, self.refresh_button]), self.summary, self.items,
-            self.status.widget, self.decisions, self.detail,
+            self.decisions, self.reopening, self.status.widget, self.detail,
         ])
         g(self.refresh)()
 
@@ -130,6 +139,10 @@ class ReviewQueueView(View):
         """Reload the queue and show the message at ``keep_position`` (the next one to judge)."""
         frame = self.store.review_queue(self.group.value or None, state=self.state.value)
         self.rows = frame.head(SHOWN).to_dicts()
+        if self.state.value == "resolved":
+            notes = self.store.review_notes([r["message_hash"] for r in self.rows])
+            for r in self.rows:
+                r["note"] = notes.get(r["message_hash"])
         more = (f" (the {SHOWN:,} oldest are listed)" if frame.height > SHOWN else "")
         noun = "waiting for a decision" if self.state.value == "open" else "resolved"
         plural = "message" if frame.height == 1 else "messages"
@@ -155,6 +168,24 @@ class ReviewQueueView(View):
             "<span class='optdesk-muted'>Nothing to review.</span>")
         is_open = row is not None and row["review_state"] == "open"
         self.decisions.layout.display = "" if is_open else "none"
+        resolved = row is not None and row["review_state"] == "resolved"
+        self.reopening.layout.display = "" if resolved else "none"
+
+    def reopen(self) -> bool:
+        """Put the resolved message shown back in the open queue."""
+        if self.current is None:
+            return False
+        row, position = self.current, self.items.index or 0
+        done = self.store.reopen_review(row["message_hash"], actor=self.actor,
+                                        reason=self.reopen_reason.value.strip() or None)
+        self.reopen_reason.value = ""
+        self.refresh(keep_position=position)
+        who = row["contact_name"] or row["sender"] or row["message_hash"]
+        if done:
+            self.status.ok(f"{who}: reopened; it is in Open again.")
+        else:
+            self.status.info(f"{who}: open already; nothing changed.")
+        return done
 
     def resolve(self, action: str) -> bool:
         """Record the analyst's decision for the message shown, then show the next one."""

@@ -1,0 +1,224 @@
+"""Finding a contact: by name and outlet words together, by email address, by contact id.
+
+The index ``search_tokens`` holds one row per (search key, contact), kept sorted by key so that a
+prefix is a range scan that zone maps narrow to a few row groups. The keys of a word come from
+``search_keys``: the one folding rule of the search, built on ``optdesk.classify.words.fold``
+(case, accents, ß ø æ ł …) plus what an analyst types for a name: German umlauts spelt out
+(Müller → mueller as well as muller) and apostrophes and hyphens dropped (O'Brien → obrien, and
+brien). Query words are folded by the same function, so both sides agree by construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from optdesk.classify.words import fold
+
+_TOP = "\U0010ffff"
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+_JOINERS = re.compile(r"['\-.]")
+_SPLIT = re.compile(r"[\s,;/()]+")
+_ID = re.compile(r"#?(\d{1,18})")
+MAX_PAGE = 200
+EXACT_UP_TO = 2_000  # matching index rows counted exactly; more: an estimate, shown as "about"
+
+# the words of a contact's name and of its outlet's name, as written (one row per word)
+_WORDS_SQL = """
+    SELECT DISTINCT c.contact_id, c.reach, w.word
+    FROM contacts c LEFT JOIN outlets o ON o.outlet_id = c.outlet_id,
+    LATERAL (SELECT unnest(string_split(regexp_replace(
+        lower(coalesce(c.name, '') || ' ' || coalesce(o.name, '')), '[\\s,;/()]+', ' ', 'g'),
+        ' ')) AS word) w
+    WHERE w.word <> ''
+"""
+
+
+def search_keys(word: str) -> set[str]:
+    """Every key under which a written word is found (its folded forms and parts)."""
+    keys = set()
+    for form in {fold(word), fold(word.translate(_UMLAUTS))}:
+        keys.add(_JOINERS.sub("", form))
+        keys.update(p for p in _JOINERS.split(form) if p)
+    keys.discard("")
+    return keys
+
+
+def query_words(text: str) -> list[str]:
+    """What the analyst typed, as search keys: folded words, apostrophes dropped."""
+    return [k for k in (_JOINERS.sub("", fold(w)) for w in _SPLIT.split(text)) if k]
+
+
+def rebuild_search_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = False) -> None:
+    """Refresh the search index: all of it, or the contacts of the registered ``stage``."""
+    scope = " AND c.contact_id IN (SELECT DISTINCT contact_id FROM stage)" if only_staged else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE search_words AS {_WORDS_SQL}{scope}")
+    distinct = [r[0] for r in con.execute("SELECT DISTINCT word FROM search_words").fetchall()]
+    pairs = [(w, k) for w in distinct for k in sorted(search_keys(w))]
+    keymap = pa.table({"word": [p[0] for p in pairs], "token": [p[1] for p in pairs]})
+    con.register("search_keymap", keymap)
+    try:
+        if only_staged:
+            con.execute("DELETE FROM search_tokens WHERE contact_id IN"
+                        " (SELECT DISTINCT contact_id FROM stage)")
+        else:
+            con.execute("DELETE FROM search_tokens")
+        con.execute("""
+            INSERT INTO search_tokens
+            SELECT DISTINCT k.token, s.contact_id, s.reach
+            FROM search_words s JOIN search_keymap k USING (word)
+            ORDER BY 1
+        """)
+    finally:
+        con.unregister("search_keymap")
+        con.execute("DROP TABLE search_words")
+    _rebuild_search_emails(con, only_staged)
+
+
+def _rebuild_search_emails(con: duckdb.DuckDBPyConnection, only_staged: bool) -> None:
+    select = ("SELECT lower(a.email), a.contact_id, a.data_group, c.reach FROM addresses a"
+              " JOIN contacts c USING (contact_id)")
+    if only_staged:
+        con.execute("DELETE FROM search_emails WHERE contact_id IN"
+                    " (SELECT DISTINCT contact_id FROM stage)"
+                    " OR email IN (SELECT DISTINCT lower(email) FROM stage)")
+        con.execute(f"INSERT INTO search_emails {select} WHERE a.contact_id IN"
+                    " (SELECT DISTINCT contact_id FROM stage)"
+                    " OR lower(a.email) IN (SELECT DISTINCT lower(email) FROM stage) ORDER BY 1")
+    else:
+        con.execute("DELETE FROM search_emails")
+        con.execute(f"INSERT INTO search_emails {select} ORDER BY 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """One page of a search: ``rows`` (as ``find_contacts``), ``total`` matches, the page start."""
+
+    rows: pl.DataFrame
+    total: int
+    offset: int
+    by: str  # "name", "email" or "id": how the text was read
+    exact: bool = True  # False: ``total`` is an estimate (many matches)
+
+
+class SearchQueries:
+    """Mixin: ``search_contacts``. Needs ``self.db`` (a Database)."""
+
+    _search_ready = False
+
+    def search_contacts(self, text: str, data_group: str | None = None, *, limit: int = 20,
+                        offset: int = 0) -> Found:
+        """Contacts matching what was typed, biggest reach first, one page of ``limit``.
+
+        A number (``123`` or ``#123``) is a contact id; text with ``@`` an email address (its
+        start); anything else words, each of which must start a word of the contact's name or
+        of its outlet ("matteo esposito daily trib").
+        """
+        limit = max(1, min(int(limit), MAX_PAGE))
+        offset = max(0, int(offset))
+        text = (text or "").strip()
+        self._ensure_search_index()
+        group = data_group or ""
+        if _ID.fullmatch(text):
+            rows = "SELECT contact_id, reach FROM contacts WHERE contact_id = ?"
+            params, by = [int(_ID.fullmatch(text).group(1))], "id"
+        elif "@" in text:
+            email = text.lower()
+            rows = ("SELECT contact_id, reach FROM search_emails WHERE email >= ? AND email < ?"
+                    " AND (data_group = '' OR data_group = ?)")
+            params, by = [email, email + _TOP, group], "email"
+        else:
+            words = sorted(set(query_words(text)), key=len, reverse=True)
+            if not words:
+                return Found(_empty(), 0, 0, "name", True)
+            # the longest word drives the scan; every other word must start some key too
+            rows = ("SELECT contact_id, reach FROM search_tokens WHERE token >= ? AND token < ?"
+                    + "".join(" AND contact_id IN (SELECT contact_id FROM search_tokens"
+                              " WHERE token >= ? AND token < ?)" for _ in words[1:]))
+            params, by = [x for w in words for x in (w, w + _TOP)], "name"
+        ids, total, exact = self._search_page(rows, params, limit, offset)
+        return Found(self._search_rows(ids, group), total, offset, by, exact)
+
+    def _search_page(self, rows: str, params: list, limit: int,
+                     offset: int) -> tuple[list[int], int, bool]:
+        """(one page of distinct contacts, biggest reach first; how many match; exactly?).
+
+        One query reads the matching index rows once: their number, an estimate of the distinct
+        contacts (DuckDB's HyperLogLog, within a few per cent) and the first rows by reach. A
+        contact can hold several keys of one prefix (Müller: muller, mueller), so rows are
+        deduplicated here; when every matching row came back the count is exact.
+        """
+        want = offset + limit
+        cap = max(EXACT_UP_TO, want * 3 + 16)
+        n_rows, about, top = self.db.rows(
+            f"WITH r AS MATERIALIZED ({rows})"
+            " SELECT count(*), approx_count_distinct(contact_id),"
+            " (SELECT list(contact_id) FROM (SELECT contact_id FROM r"
+            "  ORDER BY reach DESC NULLS LAST, contact_id LIMIT ?)) FROM r",
+            [*params, cap])[0]
+        ids = list(dict.fromkeys(int(i) for i in top or []))
+        if n_rows <= cap:
+            return ids[offset:want], len(ids), True
+        if len(ids) < want:
+            ids = [int(r[0]) for r in self.db.rows(
+                f"SELECT contact_id FROM ({rows}) GROUP BY contact_id"
+                " ORDER BY max(reach) DESC NULLS LAST, contact_id LIMIT ?", [*params, want])]
+        return ids[offset:want], int(about), False
+
+    def _search_rows(self, ids: list[int], group: str) -> pl.DataFrame:
+        """The shown columns of these contacts, in this order. Small keyed reads (the contacts
+        by primary key, their addresses by the contact index), no scan of a whole table."""
+        if not ids:
+            return _empty()
+        marks = ", ".join("?" for _ in ids)
+        with self.db.connection() as con:
+            people = con.execute(
+                "SELECT contact_id, name, outlet_id, reach, title, country, language FROM contacts"
+                f" WHERE contact_id IN ({marks})", ids).fetchall()
+            outlet_ids = sorted({r[2] for r in people if r[2] is not None})
+            outlets = dict(con.execute(
+                "SELECT outlet_id, name FROM outlets WHERE outlet_id IN"
+                f" ({', '.join('?' for _ in outlet_ids)})", outlet_ids).fetchall()) if outlet_ids else {}
+            sources = dict(con.execute(
+                f"SELECT contact_id, source FROM optouts WHERE data_group = ? AND contact_id IN ({marks})",
+                [group, *ids]).fetchall())
+        emails = self.primary_emails(ids, group)
+        by_id = {r[0]: r for r in people}
+        rows = [{"contact_id": cid, "name": r[1], "outlet": outlets.get(r[2]), "reach": r[3],
+                 "title": r[4], "country": r[5], "language": r[6], "opted_out": cid in sources,
+                 "optout_source": sources.get(cid), "email": emails.get(cid)}
+                for cid in ids if (r := by_id.get(cid)) is not None]
+        return pl.DataFrame(rows, schema=_empty().schema)
+
+    def primary_emails(self, contact_ids, data_group: str) -> dict[int, str]:
+        """Each contact's first address as the data group sees it (primary, system first)."""
+        ids = sorted({int(i) for i in contact_ids})
+        if not ids:
+            return {}
+        rows = self.db.rows(
+            "SELECT contact_id, arg_min(email, (NOT is_primary, kind <> 'system', email))"
+            f" FROM visible_addresses(?) WHERE contact_id IN ({', '.join('?' for _ in ids)})"
+            " GROUP BY contact_id", [data_group, *ids])
+        return {int(r[0]): r[1] for r in rows}
+
+    def _ensure_search_index(self) -> None:
+        """Build the index once for a store that has contacts but no index yet (an older store)."""
+        if self._search_ready:
+            return
+        with self.db.transaction() as con:
+            empty = not con.execute("SELECT 1 FROM search_emails LIMIT 1").fetchall()
+            if empty and con.execute("SELECT 1 FROM contacts LIMIT 1").fetchall():
+                rebuild_search_tokens(con)
+        self._search_ready = True
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        "contact_id": pl.Int64, "name": pl.String, "outlet": pl.String, "reach": pl.Int64,
+        "title": pl.String, "country": pl.String, "language": pl.String, "opted_out": pl.Boolean,
+        "optout_source": pl.String, "email": pl.String,
+    })
