@@ -13,6 +13,7 @@ from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.optouts import OptOutOps
+from optdesk.store.outlets import OutletOps
 from optdesk.store.reports import ReportQueries
 from optdesk.store.review import ReviewQueue
 from optdesk.store.writes import WriteOps
@@ -27,6 +28,7 @@ class Store(
     DeliverabilityOps,
     IncidentOps,
     OptOutOps,
+    OutletOps,
     ReportQueries,
     InvitationOps,
     LedgerOps,
