@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "optdesk.cli.daemon_cmds",
     "optdesk.cli.invite_cmds",
     "optdesk.cli.lab_cmds",
+    "optdesk.cli.outlet_cmds",
     "optdesk.cli.report_cmds",
     "optdesk.cli.store_cmds",
 )
