@@ -15,11 +15,12 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ORDER = ["store", "classify", "newtext", "bounces", "imap", "daemon", "memory", "admin", "invitations",
-         "reports"]
+         "reports", "outlets", "engagement"]
 SCRIPTS = {"store": "bench_store.py", "classify": "bench_classify.py", "newtext": "bench_newtext.py",
            "bounces": "bench_bounces.py", "imap": "bench_imap.py",
            "daemon": "bench_ingest.py", "memory": "bench_memory.py", "admin": "bench_admin.py",
-           "invitations": "bench_invitations.py", "reports": "bench_reports.py"}
+           "invitations": "bench_invitations.py", "reports": "bench_reports.py",
+           "outlets": "bench_outlets.py", "engagement": "bench_engagement.py"}
 
 HEADER = """# Benchmarks
 
