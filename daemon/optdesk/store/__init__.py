@@ -8,6 +8,7 @@ from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.demo import DemoData
+from optdesk.store.engagement import EngagementOps
 from optdesk.store.importer import ContactImport
 from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
@@ -26,6 +27,7 @@ class Store(
     ContactImport,
     DemoData,
     DeliverabilityOps,
+    EngagementOps,
     IncidentOps,
     OptOutOps,
     OutletOps,
