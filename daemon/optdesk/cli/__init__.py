@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     # one line per command module; keep sorted
     "optdesk.cli.classify_cmds",
     "optdesk.cli.daemon_cmds",
+    "optdesk.cli.engagement_cmds",
     "optdesk.cli.invite_cmds",
     "optdesk.cli.lab_cmds",
     "optdesk.cli.outlet_cmds",

@@ -6,7 +6,7 @@ import argparse
 import pathlib
 import sys
 
-from optdesk.cli import outlet_cmds
+from optdesk.cli import engagement_cmds, outlet_cmds
 from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 from optdesk.errors import OptdeskError
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_group(c)
     c.set_defaults(func=cmd_import_contacts)
     outlet_cmds.add_import(isub)
+    engagement_cmds.add_import(isub)
 
     p = sub.add_parser("export", help="export data")
     esub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
