@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.store import contact_row, write_contacts_csv
+from fixtures.store import contact_row, outlet_row, write_contacts_csv, write_outlets_csv
 from optdesk.store import Store
-from optdesk.store.base import EVENT_KINDS, SOURCES
+from optdesk.store.base import EVENT_KINDS, OUTLET_TYPES, SOURCES
 from optdesk.store.writes import Writes
 
 GROUPS = ("g1", "g2")
@@ -34,13 +34,29 @@ world = st.fixed_dictionaries({
     "opt_outs": st.lists(st.tuples(st.integers(0, 4), st.sampled_from(GROUPS)), max_size=4),
     "suppressed": st.lists(st.tuples(st.sampled_from(["x", "a1", "b2"]), st.sampled_from(GROUPS)),
                            max_size=3),
-    "undeliverable": st.lists(st.sampled_from(["a0", "b1", "c2", "nobody", "e3"]), max_size=4),
+    "undeliverable": st.lists(st.sampled_from(["a0", "b1", "c2", "nobody", "e3", "n100"]),
+                              max_size=4),
+    # per outlet (id 100 + k): its own addresses; a contact works at outlet (id - 1) % outlets
+    "outlets": st.lists(st.lists(st.sampled_from(["n", "desk", "a0"]), max_size=2), max_size=3),
+    "outlet_opt_outs": st.lists(st.tuples(st.integers(0, 2), st.sampled_from(GROUPS),
+                                          st.booleans()), max_size=3),
 })
+
+
+def _outlet_email(local: str, k: int) -> str:
+    return "a0@x.example" if local == "a0" else f"{local}{100 + k}@x.example"
 
 
 def _build(folder: pathlib.Path, w: dict) -> tuple[Store, set[str]]:
     store = Store(folder / "s.duckdb")
     universe = set()
+    outlet_rows = [outlet_row(100 + k, _outlet_email(local, k), name=f"Outlet {k}")
+                   for k, locals_ in enumerate(w["outlets"]) for local in locals_ or [""]]
+    outlet_rows = [r for i, r in enumerate(outlet_rows)  # an address belongs to one outlet
+                   if r["email"] not in {x["email"] for x in outlet_rows[:i]}]
+    if outlet_rows:
+        store.import_outlets(write_outlets_csv(folder / "outlets.csv", outlet_rows), GROUPS[0])
+        universe |= {r["email"] for r in outlet_rows if r["email"]}
     for group in GROUPS:
         rows = []
         for cid, addresses in enumerate(w["contacts"]):
@@ -49,7 +65,9 @@ def _build(folder: pathlib.Path, w: dict) -> tuple[Store, set[str]]:
                     continue
                 email = f"{local}{cid}@x.example"
                 universe.add(email)
-                rows.append(contact_row(cid + 1, email, email_kind=kind))
+                outlet = f"Outlet {cid % len(w['outlets'])}" if w["outlets"] else "Outlet A"
+                rows.append(contact_row(cid + 1, email, email_kind=kind, outlet=outlet,
+                                        outlet_reach=""))
         if rows:
             store.import_contacts(write_contacts_csv(folder / f"{group}.csv", rows), group)
     known = {r[0] for r in store.db.rows("SELECT contact_id FROM contacts")}
@@ -68,6 +86,10 @@ def _build(folder: pathlib.Path, w: dict) -> tuple[Store, set[str]]:
         universe.add(email)
         writes.add_bounce(True, email, reason="gone", evidence=None, message_hash=None,
                           contact_id=None, data_group=None)
+    for k, group, with_contacts in w["outlet_opt_outs"]:
+        if k < len(w["outlets"]):
+            writes.add_outlet_opt_out(100 + k, group, source="manual", reason="r", evidence=None,
+                                      message_hash=None, with_contacts=with_contacts)
     store.apply_writes(writes)
     return store, universe
 
@@ -81,6 +103,12 @@ def test_is_suppressed_agrees_with_the_suppression_list(w):
             listed = set(store.suppressions(group)["email"])
             for email in sorted(universe):
                 assert store.is_suppressed(email, group) == (email in listed), (email, group)
+            out = {100 + k for k, g, _ in w["outlet_opt_outs"] if g == group
+                   and k < len(w["outlets"])}
+            own = {r[0] for r in store.db.rows(
+                "SELECT email FROM outlet_addresses WHERE list_contains(?, outlet_id)",
+                [sorted(out)])}
+            assert own <= listed
         store.release()
 
 
@@ -108,6 +136,7 @@ def test_the_vocabularies_in_the_database_are_the_code_s(tmp_path):
     store = Store(tmp_path / "s.duckdb")
     assert {r[0] for r in store.db.rows("SELECT source FROM opt_out_sources")} == set(SOURCES)
     assert {r[0] for r in store.db.rows("SELECT kind FROM event_kinds")} == set(EVENT_KINDS)
+    assert {r[0] for r in store.db.rows("SELECT type FROM outlet_types")} == set(OUTLET_TYPES)
 
 
 def test_an_unknown_source_or_kind_is_refused_by_code_and_by_the_database(tmp_path, contacts_csv):

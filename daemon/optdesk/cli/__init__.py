@@ -22,8 +22,10 @@ COMMAND_MODULES = (
     # one line per command module; keep sorted
     "optdesk.cli.classify_cmds",
     "optdesk.cli.daemon_cmds",
+    "optdesk.cli.engagement_cmds",
     "optdesk.cli.invite_cmds",
     "optdesk.cli.lab_cmds",
+    "optdesk.cli.outlet_cmds",
     "optdesk.cli.report_cmds",
     "optdesk.cli.serve_cmds",
     "optdesk.cli.store_cmds",

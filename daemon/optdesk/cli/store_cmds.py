@@ -6,6 +6,7 @@ import argparse
 import pathlib
 import sys
 
+from optdesk.cli import engagement_cmds, outlet_cmds
 from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 from optdesk.errors import OptdeskError
 
@@ -23,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("file")
     add_group(c)
     c.set_defaults(func=cmd_import_contacts)
+    outlet_cmds.add_import(isub)
+    engagement_cmds.add_import(isub)
 
     p = sub.add_parser("export", help="export data")
     esub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -37,8 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("lines", "csv"), default="lines")
     p.set_defaults(func=cmd_suppressions)
 
-    p = sub.add_parser("opt-out", help="opt a contact out by hand (source: manual)")
-    p.add_argument("--contact", type=int, required=True)
+    p = sub.add_parser("opt-out", help="opt a contact or an outlet out by hand (source: manual)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--contact", type=int)
+    who.add_argument("--outlet", type=int, help="an outlet: its own addresses")
+    p.add_argument("--with-contacts", action="store_true",
+                   help="with --outlet: every contact at the outlet as well")
     add_group(p)
     p.add_argument("--reason", required=True)
     p.add_argument("--actor", default=None, help="who did it (default: $USER)")
@@ -113,6 +120,10 @@ def cmd_opt_out(args, settings) -> int:
     import getpass
 
     actor = args.actor or getpass.getuser()
+    if args.outlet is not None:
+        return outlet_cmds.opt_out_outlet(args, settings, actor)
+    if args.with_contacts:
+        raise OptdeskError("--with-contacts goes with --outlet")
     changed = open_store(settings).opt_out(
         args.contact, group(args, settings), source="manual", actor=actor, reason=args.reason
     )

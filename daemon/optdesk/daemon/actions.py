@@ -6,8 +6,10 @@ transaction. The rules of the domain live here:
 
 * ``opt_out`` and ``complaint`` → ``store.opt_out`` (source ``reply``, ``list_unsubscribe`` when
   the mail came to the ``unsubscribe+TOKEN`` address — the token names the contact — or
-  ``complaint``). An address that belongs to no contact (or to several) is suppressed as an
-  address and the message goes to review. Never an opt-out the message did not ask for.
+  ``complaint``). An outlet's own general address (newsdesk@ …) opts the outlet out, not a
+  contact (``store.outlets_for_emails``; its contacts stay as they are). An address that belongs
+  to no contact (or to several) is suppressed as an address and the message goes to review.
+  Never an opt-out the message did not ask for.
 * bounces → per recipient, by the family of its reason: gone → undeliverable (the contact is
   never opted out); in trouble or filtered → a decaying soft score; sending-side or transit
   reasons (block lists, SPF/DKIM/DMARC, reverse DNS, rate, content, the network) → a *sending
@@ -51,6 +53,7 @@ class Plan:
     decision: Decision | None = None  # None: the message could not be read or classified
     status: str = "left"
     contact_id: int | None = None
+    outlet_id: int | None = None  # the sender's address is this outlet's own
     review_reason: str | None = None
     error: str | None = None
     target: str | None = None
@@ -88,14 +91,16 @@ def lookup_addresses(decision: Decision) -> list[str]:
 
 
 def plan_message(raw: RawMessage, decision: Decision, owners: dict[str, list[int]], data_group: str,
-                 folders: dict[str, str]) -> Plan:
-    """Decide what to do with one classified message (no writes)."""
+                 folders: dict[str, str], outlets: dict[str, int] | None = None) -> Plan:
+    """Decide what to do with one classified message (no writes). ``owners``: address →
+    contacts; ``outlets``: address → the outlet whose own address it is."""
     plan = Plan(raw.uid, message_hash(raw.data), _naive_utc(raw.internaldate), data_group,
                 decision=decision)
     kind = decision.kind
     first = (list(decision.addresses) or [decision.sender or ""])[0]
     ids = owners.get((first or "").lower(), [])
     plan.contact_id = ids[0] if len(ids) == 1 else None
+    plan.outlet_id = (outlets or {}).get((first or "").lower())
     if decision.decline:  # recorded on the invitation, left for people
         plan.review_reason = _review_reason(decision)
         plan.steps.append("declines an invitation: recorded")
@@ -125,7 +130,7 @@ def _plan_opt_out(plan: Plan, decision: Decision, owners: dict[str, list[int]], 
     token = decision.token
     source = "complaint" if decision.kind == "complaint" else "reply"
     if token and token.get("purpose", "unsubscribe") == "unsubscribe" and token.get("contact_id") is not None:
-        plan.contact_id = int(token["contact_id"])
+        plan.contact_id, plan.outlet_id = int(token["contact_id"]), None
         plan.data_group = token.get("data_group") or group
         plan.status = "applied"
         plan.steps.append(f"opt out contact {plan.contact_id} in {plan.data_group!r} "
@@ -137,6 +142,10 @@ def _plan_opt_out(plan: Plan, decision: Decision, owners: dict[str, list[int]], 
         plan.status, plan.review_reason = "review", f"{decision.kind} without an address"
         return
     plan.status = "applied"
+    if plan.outlet_id is not None:  # the outlet's own address: the outlet, not a contact
+        plan.contact_id = None
+        plan.steps.append(f"opt out outlet {plan.outlet_id} in {group!r} ({source})")
+        return
     if len(ids) == 1:
         plan.contact_id = ids[0]
         plan.steps.append(f"opt out contact {ids[0]} in {group!r} ({source})")
@@ -259,6 +268,10 @@ def _apply_opt_out(store: Store, plan: Plan, ops: Writes) -> None:
     if token and token.get("contact_id") is not None and d.kind == "opt_out":
         source = "list_unsubscribe"
     reason = (d.new_text or d.subject or d.kind)[:200]
+    if plan.outlet_id is not None:
+        ops.add_outlet_opt_out(plan.outlet_id, plan.data_group, source=source, reason=reason,
+                               evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)
+        return
     if plan.contact_id is not None:
         ops.add_opt_out(plan.contact_id, plan.data_group, source=source, reason=reason,
                         evidence=_evidence(plan), message_hash=plan.hash, actor=ACTOR)

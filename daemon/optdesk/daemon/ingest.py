@@ -248,6 +248,7 @@ class Ingestor:
     def _plans(self, decided: list[_Decided]) -> list[Plan]:
         wanted = [a for d in decided if d.decision is not None for a in lookup_addresses(d.decision)]
         owners = self.store.contacts_for_emails(wanted, self.data_group) if wanted else {}
+        outlets = self.store.outlets_for_emails(wanted) if wanted else {}
         plans = []
         for d in decided:
             raw = RawMessage(d.uid, b"", d.internaldate)
@@ -255,7 +256,8 @@ class Ingestor:
                 plan = error_plan(raw, self.data_group, d.error or "unreadable")
                 plan.sender, plan.subject = d.sender, d.subject
             else:
-                plan = plan_message(raw, d.decision, owners, self.data_group, self.folders)
+                plan = plan_message(raw, d.decision, owners, self.data_group, self.folders,
+                                    outlets)
                 plan.in_reply_to = d.in_reply_to
             plan.hash = d.hash  # the SHA-256 of the whole message, however it was read
             plans.append(plan)

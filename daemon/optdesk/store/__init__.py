@@ -8,12 +8,14 @@ from optdesk.store.base import SOURCES, StoreBase, utcnow
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.demo import DemoData
+from optdesk.store.engagement import EngagementOps
 from optdesk.store.importer import ContactImport
 from optdesk.store.incidents import IncidentOps
 from optdesk.store.invitations import InvitationOps
 from optdesk.store.ledger import LedgerOps
 from optdesk.store.one_click import OneClickOps
 from optdesk.store.optouts import OptOutOps
+from optdesk.store.outlets import OutletOps
 from optdesk.store.reports import ReportQueries
 from optdesk.store.review import ReviewQueue
 from optdesk.store.search import SearchQueries
@@ -28,9 +30,11 @@ class Store(
     ContactImport,
     DemoData,
     DeliverabilityOps,
+    EngagementOps,
     IncidentOps,
     OneClickOps,
     OptOutOps,
+    OutletOps,
     ReportQueries,
     SearchQueries,
     UndoOps,

@@ -17,10 +17,13 @@ SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click")
 EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
     "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",
-    "address_suppressed", "review_resolved", "list_member_removed",
+    "address_suppressed", "review_resolved", "list_member_removed", "outlet_opt_out",
+    "outlet_opt_in",
     # corrections (optdesk.store.undo): each names the event it undoes in evidence["undoes"]
     "opt_out_undone", "list_member_restored", "review_reopened",
 )
+# what an outlet is (the table ``outlet_types`` holds outlets.type to it)
+OUTLET_TYPES = ("newspaper", "tv", "radio", "online", "agency", "magazine")
 
 
 def utcnow() -> dt.datetime:
@@ -77,16 +80,17 @@ class StoreBase:
         evidence: Any = None,
         message_hash: str | None = None,
         invitation_id: int | None = None,
+        outlet_id: int | None = None,
     ) -> int:
         """Append one event inside the caller's transaction; return its id. Events are never updated."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         row = con.execute(
             "INSERT INTO events (occurred_at, kind, contact_id, data_group, email, source, actor, reason,"
-            " evidence, message_hash, invitation_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " evidence, message_hash, invitation_id, outlet_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
             " RETURNING event_id",
             [at or utcnow(), kind, contact_id, data_group, email, source, actor, reason,
-             evidence_json(evidence), message_hash, invitation_id],
+             evidence_json(evidence), message_hash, invitation_id, outlet_id],
         ).fetchall()
         return int(row[0][0])
 

@@ -41,7 +41,7 @@ def apply_stage(
     """Upsert outlets, contacts, addresses, lists and memberships from ``stage``."""
     before = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     con.execute("""
-        INSERT INTO outlets
+        INSERT INTO outlets (outlet_id, name, reach)
         SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name),
                name, reach
         FROM (SELECT outlet AS name, max(outlet_reach) AS reach FROM stage

@@ -34,6 +34,15 @@ OUTLET_A = [
     "Il Corriere", "Het Dagblad", "O Jornal", "Tech", "Business", "City", "Metro", "National",
     "Radio", "TV", "Global", "Financial", "Digital",
 ]
+# the type of an outlet named after each word of OUTLET_A
+OUTLET_TYPE = [
+    "newspaper", "newspaper", "newspaper", "magazine", "newspaper", "newspaper", "newspaper",
+    "newspaper", "newspaper", "newspaper", "online", "magazine", "newspaper", "newspaper",
+    "agency", "radio", "tv", "agency", "magazine", "online",
+]
+# an outlet's second general address, by language (every outlet has newsdesk@)
+DESK = {"fr": "redaction", "de": "redaktion", "es": "redaccion", "it": "redazione",
+        "nl": "redactie", "pt": "redacao", "en": "planning"}
 OUTLET_B = [
     "Herald", "Post", "Tribune", "Chronicle", "Observer", "Gazette", "Courier", "Monitor",
     "Review", "Times", "Signal", "Record", "Wire", "Journal", "Express", "Mirror", "Bulletin",
@@ -69,11 +78,12 @@ def seed_demo(
         "INSERT INTO data_groups VALUES (?, ?) ON CONFLICT DO NOTHING", [DEMO_GROUP, now]
     )
     con.execute(f"""
-        INSERT INTO outlets
+        INSERT INTO outlets (outlet_id, name, reach, type, country, language)
         SELECT i, {_lit(OUTLET_A)}[1 + i % 20] || ' ' || {_lit(OUTLET_B)}[1 + (i // 20) % 20]
                   || CASE WHEN i >= 400 THEN ' ' || (i // 400)::VARCHAR ELSE '' END,
-               10000 + {_h('i', 1, 2000000)}
-        FROM range(0, {n_outlets}) t(i)
+               10000 + {_h('i', 1, 2000000)}, {_lit(OUTLET_TYPE)}[1 + i % 20],
+               {_lit([c for c, _ in COUNTRIES])}[1 + k], {_lit([g for _, g in COUNTRIES])}[1 + k]
+        FROM (SELECT i, {_h('i', 13, len(COUNTRIES))} AS k FROM range(0, {n_outlets}) t(i))
     """)
     con.execute(f"""
         INSERT INTO contacts
@@ -88,6 +98,7 @@ def seed_demo(
     """, [now])
     say(f"{n:,} contacts, {n_outlets:,} outlets")
     _addresses(con, n, now)
+    _outlet_addresses(con, now)
     say("addresses")
     _lists(con, n, n_lists, now)
     say(f"{n_lists:,} lists")
@@ -114,6 +125,21 @@ def _addresses(con: duckdb.DuckDBPyConnection, n: int, now: dt.datetime) -> None
         FROM contacts c WHERE c.contact_id % 6 = 1
         ORDER BY 2
     """, [now, now, now])
+
+
+def _outlet_addresses(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
+    """newsdesk@ for every outlet, and a desk in its language for every other one."""
+    domain = "regexp_replace(lower(o.name), '[^a-z0-9]', '', 'g') || '.example'"
+    desks = "MAP {" + ", ".join(f"'{k}': '{v}'" for k, v in DESK.items()) + "}"
+    con.execute(f"""
+        INSERT INTO outlet_addresses (email, outlet_id, added_at)
+        SELECT DISTINCT ON (email) email, outlet_id, ? FROM (
+            SELECT 'newsdesk@' || {domain} AS email, o.outlet_id FROM outlets o
+            UNION ALL
+            SELECT {desks}[o.language] || '@' || {domain}, o.outlet_id FROM outlets o
+            WHERE o.outlet_id % 2 = 0)
+        ORDER BY email
+    """, [now])
 
 
 def _lists(con: duckdb.DuckDBPyConnection, n: int, n_lists: int, now: dt.datetime) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from optdesk import addresses
+from optdesk import addresses, tabular
 from optdesk.errors import ImportFailed
 from optdesk.store.base import utcnow
 
@@ -54,15 +54,7 @@ def read_contacts_file(path: str | pathlib.Path) -> pl.DataFrame:
 def _check_header(path: pathlib.Path) -> None:
     """ImportFailed when the header row names a column twice (polars would rename the second
     ``email_duplicated_0`` and the import would silently use the first)."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    first: dict[str, int] = {}
-    for number, name in enumerate(header, start=1):
-        if name in first:
-            raise ImportFailed(
-                f"{path}: header row, column {number}: {name!r} is also column {first[name]}; "
-                "name each column once")
-        first[name] = number
+    tabular.check_header(path, tabular.csv_header(path))
 
 
 def _address_problems(emails: pl.Series) -> dict[str, str]:

@@ -340,6 +340,85 @@ CORRECTION_KINDS = """
 INSERT INTO event_kinds VALUES ('opt_out_undone'), ('list_member_restored'), ('review_reopened');
 """
 
+# Outlets as records of their own (type, country, language) with general addresses that belong
+# to the outlet, not to a contact (``outlet_addresses``, seen by every data group, like system
+# addresses), and the manual or reply opt-out of an outlet per data group (``outlet_optouts``).
+# ``suppressed(g)`` adds the addresses of the group's opted-out outlets (reason
+# 'outlet_opt_out'); the rest of its definition is 0004's. Events name the outlet they concern
+# (``events.outlet_id``). Engagement (opens, clicks … imported from a sending tool's export, one
+# row per event or per recipient and event with a count) per distribution of a data group.
+OUTLETS = """
+CREATE TABLE outlet_types (type VARCHAR PRIMARY KEY);
+INSERT INTO outlet_types VALUES ('newspaper'), ('tv'), ('radio'), ('online'), ('agency'),
+    ('magazine');
+INSERT INTO event_kinds VALUES ('outlet_opt_out'), ('outlet_opt_in');
+
+CREATE TABLE outlets_typed (
+    outlet_id BIGINT PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    reach BIGINT,
+    type VARCHAR REFERENCES outlet_types (type),
+    country VARCHAR,
+    language VARCHAR,
+    updated_at TIMESTAMP
+);
+INSERT INTO outlets_typed (outlet_id, name, reach) SELECT outlet_id, name, reach FROM outlets;
+DROP TABLE outlets;
+ALTER TABLE outlets_typed RENAME TO outlets;
+
+CREATE TABLE outlet_addresses (
+    email VARCHAR PRIMARY KEY,
+    outlet_id BIGINT NOT NULL,
+    added_at TIMESTAMP
+);
+
+CREATE TABLE outlet_optouts (
+    outlet_id BIGINT NOT NULL,
+    data_group VARCHAR NOT NULL,
+    source VARCHAR NOT NULL REFERENCES opt_out_sources (source),
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    with_contacts BOOLEAN NOT NULL DEFAULT false,
+    opted_out_at TIMESTAMP NOT NULL,
+    event_id BIGINT,
+    PRIMARY KEY (outlet_id, data_group)
+);
+ALTER TABLE events ADD COLUMN outlet_id BIGINT;
+
+CREATE OR REPLACE MACRO suppressed(g) AS TABLE
+    SELECT email, min(reason) AS reason FROM (
+        SELECT a.email, 'opted_out' AS reason
+        FROM optouts o JOIN visible_addresses(g) a ON a.contact_id = o.contact_id
+        WHERE o.data_group = g
+        UNION ALL
+        SELECT email, 'address_opt_out' FROM address_suppressions WHERE data_group = g
+        UNION ALL
+        SELECT oa.email, 'outlet_opt_out'
+        FROM outlet_optouts oo JOIN outlet_addresses oa ON oa.outlet_id = oo.outlet_id
+        WHERE oo.data_group = g
+        UNION ALL
+        SELECT d.email, 'undeliverable' FROM deliverability d
+        WHERE d.undeliverable
+          AND (EXISTS (SELECT 1 FROM visible_addresses(g) q WHERE q.email = d.email)
+               OR NOT EXISTS (SELECT 1 FROM addresses p WHERE p.email = d.email))
+    ) GROUP BY email;
+
+CREATE TABLE engagement_events (
+    data_group VARCHAR NOT NULL,
+    distribution VARCHAR NOT NULL,
+    row_key VARCHAR NOT NULL,
+    email VARCHAR NOT NULL,
+    event VARCHAR NOT NULL CHECK (event IN ('delivered', 'open', 'click', 'bounce',
+                                             'unsubscribe', 'complaint')),
+    occurred_at TIMESTAMP,
+    n INTEGER NOT NULL DEFAULT 1,
+    url VARCHAR,
+    user_agent VARCHAR,
+    prefetch BOOLEAN NOT NULL DEFAULT false,
+    imported_at TIMESTAMP NOT NULL
+);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -347,6 +426,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0003_sending_incidents", SENDING_INCIDENTS),
     ("0004_one_definition", ONE_DEFINITION),
     ("0005_one_click", ONE_CLICK),
+    ("0006_outlets", OUTLETS),
     ("0007_search_tokens", SEARCH_TOKENS),
     ("0008_search_emails", SEARCH_EMAILS),
     ("0009_correction_kinds", CORRECTION_KINDS),

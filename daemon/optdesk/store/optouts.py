@@ -195,8 +195,10 @@ class OptOutOps:
     def events(
         self, contact_id: int | None = None, data_group: str | None = None,
         kinds: Sequence[str] | None = None, limit: int | None = None,
+        outlet_id: int | None = None,
     ) -> pl.DataFrame:
-        """The append-only audit log, newest first."""
+        """The append-only audit log, newest first (``outlet_id``: the events of one outlet:
+        its own opt-out and opt-in, and the contact opt-outs made with it)."""
         where, params = ["true"], []
         if contact_id is not None:
             where.append("contact_id = ?")
@@ -204,6 +206,9 @@ class OptOutOps:
         if data_group is not None:
             where.append("data_group = ?")
             params.append(data_group)
+        if outlet_id is not None:
+            where.append("outlet_id = ?")
+            params.append(int(outlet_id))
         if kinds:
             c, p = _in("kind", kinds)
             where.append(c)
@@ -214,7 +219,7 @@ class OptOutOps:
             params.append(int(limit))
         return self.db.frame(
             "SELECT event_id, occurred_at, kind, contact_id, data_group, email, source, actor, reason,"
-            " evidence, message_hash, invitation_id FROM events"
+            " evidence, message_hash, invitation_id, outlet_id FROM events"
             f" WHERE {' AND '.join(where)} ORDER BY event_id DESC{tail}",
             params,
         )

@@ -5,9 +5,13 @@ implementation, set-based, for one message or a whole poll (one statement per me
 ``Writes`` collects what is to be written; ``store.apply_writes(writes)`` writes it in one
 transaction (joining the caller's, ``store.transaction()``) and says what changed. The
 one-at-a-time methods (``opt_out``, ``suppress_address``, ``mark_undeliverable``,
-``record_soft_bounce``, ``record_auto_reply``) are thin calls of it, so both leave the same rows.
-An opt-out of a contact already opted out in that data group changes nothing and adds no event;
-every bounce and auto-reply adds one event.
+``record_soft_bounce``, ``record_auto_reply``, ``opt_out_outlet``) are thin calls of it, so both
+leave the same rows. An opt-out of a contact (or outlet) already opted out in that data group
+changes nothing and adds no event; every bounce and auto-reply adds one event.
+
+An outlet opt-out suppresses the outlet's own addresses (``suppressed(g)``); ``with_contacts``
+opts out every contact at the outlet as well, each with its own ``opt_out`` event (reason
+"outlet opt-out", the outlet opt-out's event id in the evidence, ``outlet_event_id``).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ EVENT_SCHEMA = pa.schema([
     ("occurred_at", pa.timestamp("us")), ("kind", pa.string()), ("contact_id", pa.int64()),
     ("data_group", pa.string()), ("email", pa.string()), ("source", pa.string()),
     ("actor", pa.string()), ("reason", pa.string()), ("evidence", pa.string()),
-    ("message_hash", pa.string()),
+    ("message_hash", pa.string()), ("outlet_id", pa.int64()),
 ])
+OUTLET_CONTACT_REASON = "outlet opt-out"
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Writes:
     auto: list[dict] = field(default_factory=list)
     suppress: list[dict] = field(default_factory=list)
     incidents: list[dict] = field(default_factory=list)
+    outlet_opt_outs: list[dict] = field(default_factory=list)
 
     def add_opt_out(self, contact_id: int, data_group: str, *, source: str, reason: str | None,
                     evidence: Any, message_hash: str | None, actor: str = "daemon") -> None:
@@ -48,6 +54,15 @@ class Writes:
         self.opt_outs.append({"contact_id": int(contact_id), "data_group": data_group,
                               "source": source, "reason": reason, "evidence": evidence,
                               "message_hash": message_hash, "actor": actor})
+
+    def add_outlet_opt_out(self, outlet_id: int, data_group: str, *, source: str,
+                           reason: str | None, evidence: Any, message_hash: str | None,
+                           actor: str = "daemon", with_contacts: bool = False) -> None:
+        check_source(source)
+        self.outlet_opt_outs.append({
+            "outlet_id": int(outlet_id), "data_group": data_group, "source": source,
+            "reason": reason, "evidence": evidence, "message_hash": message_hash, "actor": actor,
+            "with_contacts": bool(with_contacts)})
 
     def add_bounce(self, hard: bool, email: str, *, reason: str | None, evidence: Any,
                    message_hash: str | None, contact_id: int | None, data_group: str | None,
@@ -84,16 +99,19 @@ class Writes:
 
     def __len__(self) -> int:
         return (len(self.opt_outs) + len(self.hard) + len(self.soft) + len(self.auto)
-                + len(self.suppress) + len(self.incidents))
+                + len(self.suppress) + len(self.incidents) + len(self.outlet_opt_outs))
 
 
 @dataclass
 class WriteResult:
     """What ``apply_writes`` changed."""
 
-    missing: set[str] = field(default_factory=set)  # message hashes whose opt-out names no contact
+    missing: set[str] = field(default_factory=set)  # message hashes whose opt-out names no
+    #                                                  contact (or outlet)
     missing_contacts: set[int] = field(default_factory=set)
+    missing_outlets: set[int] = field(default_factory=set)
     opted_out: set[tuple[int, str]] = field(default_factory=set)  # (contact, group) newly out
+    outlets_opted_out: set[tuple[int, str]] = field(default_factory=set)  # (outlet, group) newly
     suppressed: set[tuple[str, str]] = field(default_factory=set)  # (address, group) newly
     undeliverable: set[str] = field(default_factory=set)  # addresses a hard bounce made so
     soft: list[dict] = field(default_factory=list)  # per soft bounce, in order: score, soft_bounces,
@@ -105,7 +123,8 @@ def _event_rows(kind: str, items: list[dict], at: dt.datetime, reason=None, sour
              "data_group": i.get("data_group"), "email": i.get("email"),
              "source": source or i.get("source"), "actor": i["actor"],
              "reason": reason(i) if reason else i.get("reason"),
-             "evidence": evidence_json(i.get("evidence")), "message_hash": i["message_hash"]}
+             "evidence": evidence_json(i.get("evidence")), "message_hash": i["message_hash"],
+             "outlet_id": i.get("outlet_id")}
             for i in items]
 
 
@@ -122,8 +141,12 @@ class WriteOps:
             return result
         with self.db.transaction() as con:
             events: list[dict] = []
-            if ops.opt_outs:
-                self._write_opt_outs(con, ops.opt_outs, at, result)
+            opt_outs = ops.opt_outs
+            if ops.outlet_opt_outs:
+                opt_outs = opt_outs + self._write_outlet_opt_outs(con, ops.outlet_opt_outs, at,
+                                                                  result)
+            if opt_outs:
+                self._write_opt_outs(con, opt_outs, at, result)
             if ops.suppress:
                 self._write_suppressions(con, ops.suppress, at, result)
             if ops.hard:
@@ -152,8 +175,8 @@ class WriteOps:
         done = {(r[0], r[1]) for r in con.execute(
             "SELECT contact_id, data_group FROM optouts"
             " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
-        result.missing = {i["message_hash"] for i in items if i["contact_id"] not in known}
-        result.missing_contacts = {i["contact_id"] for i in items if i["contact_id"] not in known}
+        result.missing |= {i["message_hash"] for i in items if i["contact_id"] not in known}
+        result.missing_contacts |= {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
         for item in items:
             key = (item["contact_id"], item["data_group"])
@@ -177,6 +200,64 @@ class WriteOps:
             "event_id": [event_of[k] for k in fresh],
         })
         _insert_table(con, "optouts", optouts)
+
+    def _write_outlet_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
+                               at: dt.datetime, result: WriteResult) -> list[dict]:
+        """The first opt-out per (outlet, group) adds a row and an ``outlet_opt_out`` event; an
+        outlet already opted out there changes nothing. Returns the contact opt-outs that
+        ``with_contacts`` asks for (written next, with the other opt-outs)."""
+        ids = sorted({i["outlet_id"] for i in items})
+        known = {r[0] for r in con.execute(
+            "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
+            [ids]).fetchall()}
+        done = {(r[0], r[1]) for r in con.execute(
+            "SELECT outlet_id, data_group FROM outlet_optouts"
+            " WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        result.missing |= {i["message_hash"] for i in items if i["outlet_id"] not in known}
+        result.missing_outlets |= {i["outlet_id"] for i in items if i["outlet_id"] not in known}
+        fresh: dict[tuple[int, str], dict] = {}
+        for item in items:
+            key = (item["outlet_id"], item["data_group"])
+            if item["outlet_id"] in known and key not in done and key not in fresh:
+                fresh[key] = item
+        result.outlets_opted_out = set(fresh)
+        if not fresh:
+            return []
+        for group in {g for _, g in fresh}:
+            self._ensure_group(con, group)
+        returned = _insert(con, "events", EVENT_SCHEMA,
+                           _event_rows("outlet_opt_out", list(fresh.values()), at),
+                           returning="event_id, outlet_id, data_group")
+        event_of = {(r[1], r[2]): r[0] for r in returned}
+        _insert_table(con, "outlet_optouts", pa.table({
+            "outlet_id": [k[0] for k in fresh], "data_group": [k[1] for k in fresh],
+            "source": [i["source"] for i in fresh.values()],
+            "actor": [i["actor"] for i in fresh.values()],
+            "reason": [i["reason"] for i in fresh.values()],
+            "with_contacts": [i["with_contacts"] for i in fresh.values()],
+            "opted_out_at": pa.array([at] * len(fresh), pa.timestamp("us")),
+            "event_id": [event_of[k] for k in fresh],
+        }))
+        wanted = [k[0] for k, i in fresh.items() if i["with_contacts"]]
+        if not wanted:
+            return []
+        staff = con.execute(
+            "SELECT outlet_id, contact_id FROM contacts"
+            " WHERE outlet_id IN (SELECT unnest(?::BIGINT[])) ORDER BY contact_id",
+            [wanted]).fetchall()
+        out = []
+        for outlet_id, contact_id in staff:
+            for (oid, group), item in fresh.items():
+                if oid == outlet_id and item["with_contacts"]:
+                    out.append({
+                        "contact_id": int(contact_id), "data_group": group,
+                        "source": item["source"], "reason": OUTLET_CONTACT_REASON,
+                        "evidence": {"outlet_id": outlet_id,
+                                     "outlet_event_id": event_of[(oid, group)],
+                                     "outlet_reason": item["reason"]},
+                        "message_hash": item["message_hash"], "actor": item["actor"],
+                        "outlet_id": outlet_id})
+        return out
 
     def _write_suppressions(self, con: duckdb.DuckDBPyConnection, items: list[dict],
                             at: dt.datetime, result: WriteResult) -> None:

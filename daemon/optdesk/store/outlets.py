@@ -1,0 +1,209 @@
+"""Outlets: their record, their own addresses, and their opt-out per data group.
+
+An outlet opt-out suppresses the outlet's own addresses in the data group (the ``suppressed``
+macro); with ``with_contacts`` it opts out every contact at the outlet too (store/writes.py,
+one implementation with the daemon's). ``opt_in_outlet`` undoes it, with ``with_contacts`` also
+the contact opt-outs it made (those whose evidence names its event).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from optdesk.errors import ImportFailed, NotFound
+from optdesk.store.base import evidence_json, normalise_email, utcnow
+from optdesk.store.contacts import fold
+from optdesk.store.outlet_import import read_outlets_file
+from optdesk.store.writes import Writes
+
+OUTLET_SORTS = {"name": "ot.name", "reach": "ot.reach", "opted_out_at": "oo.opted_out_at"}
+
+
+class OutletOps:
+    """Mixin: outlets. Needs ``self.db``, ``apply_writes`` and StoreBase."""
+
+    def import_outlets(self, path: str | pathlib.Path, data_group: str,
+                       progress=None) -> dict:
+        """Import an outlets file (all or nothing). Returns counts: rows, outlets, new_outlets,
+        addresses."""
+        say = progress or (lambda message: None)
+        df = read_outlets_file(path)
+        say(f"read and checked {df.height} rows from {path}")
+        outlets = df.group_by("outlet_id", maintain_order=True).first().drop("email")
+        emails = df.filter(pl.col("email").is_not_null()).unique("email", keep="last")
+        now = utcnow()
+        with self.db.transaction() as con:
+            self._ensure_group(con, data_group)
+            con.register("stage_outlets", outlets)
+            try:
+                taken = con.execute(
+                    "SELECT s._row, s.name, o.outlet_id FROM stage_outlets s JOIN outlets o"
+                    " ON o.name = s.name AND o.outlet_id <> s.outlet_id"
+                    " WHERE NOT EXISTS (SELECT 1 FROM stage_outlets t"
+                    "                   WHERE t.outlet_id = o.outlet_id) ORDER BY s._row LIMIT 1"
+                ).fetchall()
+                if taken:
+                    row, name, other = taken[0]
+                    raise ImportFailed(f"{path}: row {row}, column name: {name!r} is outlet "
+                                       f"{other} in the store; give it that outlet_id")
+                before = con.execute("SELECT count(*) FROM outlets").fetchall()[0][0]
+                con.execute(
+                    "INSERT INTO outlets (outlet_id, name, reach, type, country, language,"
+                    " updated_at) SELECT outlet_id, name, reach, type, country, language, ?"
+                    " FROM stage_outlets ON CONFLICT (outlet_id) DO UPDATE SET"
+                    " name = excluded.name, reach = excluded.reach, type = excluded.type,"
+                    " country = excluded.country, language = excluded.language,"
+                    " updated_at = excluded.updated_at", [now])
+                after = con.execute("SELECT count(*) FROM outlets").fetchall()[0][0]
+            finally:
+                con.unregister("stage_outlets")
+            con.register("stage_emails", emails.select("email", "outlet_id"))
+            try:
+                con.execute(
+                    "INSERT INTO outlet_addresses (email, outlet_id, added_at)"
+                    " SELECT email, outlet_id, ? FROM stage_emails ON CONFLICT (email)"
+                    " DO UPDATE SET outlet_id = excluded.outlet_id", [now])
+            finally:
+                con.unregister("stage_emails")
+        say("outlets and their addresses written")
+        return {"rows": df.height, "outlets": outlets.height, "new_outlets": after - before,
+                "addresses": emails.height}
+
+    def opt_out_outlet(self, outlet_id: int, data_group: str, *, source: str, actor: str,
+                       reason: str | None = None, with_contacts: bool = False,
+                       evidence: Any = None, message_hash: str | None = None,
+                       at: dt.datetime | None = None) -> dict:
+        """Opt an outlet out of a data group's mail (its own addresses) and, with
+        ``with_contacts``, every contact at it. Returns {"changed": bool, "contacts": n newly
+        opted out}; an outlet already opted out there is left as it is (no event)."""
+        writes = Writes()
+        writes.add_outlet_opt_out(outlet_id, data_group, source=source, reason=reason,
+                                  evidence=evidence, message_hash=message_hash, actor=actor,
+                                  with_contacts=with_contacts)
+        result = self.apply_writes(writes, at=at)
+        if result.missing_outlets:
+            raise NotFound(f"no outlet with id {outlet_id}")
+        return {"changed": bool(result.outlets_opted_out), "contacts": len(result.opted_out)}
+
+    def opt_in_outlet(self, outlet_id: int, data_group: str, *, source: str, actor: str,
+                      reason: str | None = None, with_contacts: bool = False) -> dict:
+        """Undo an outlet's opt-out in a data group (an ``outlet_opt_in`` event); with
+        ``with_contacts`` also lift the contact opt-outs it made, each with an ``opt_in``
+        event. Returns {"changed": bool, "contacts": n}; changed is False when there was none."""
+        with self.db.transaction() as con:
+            deleted = con.execute(
+                "DELETE FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?"
+                " RETURNING event_id", [int(outlet_id), data_group]).fetchall()
+            if not deleted:
+                return {"changed": False, "contacts": 0}
+            outlet_event = deleted[0][0]
+            self._event(con, "outlet_opt_in", actor=actor, data_group=data_group,
+                        source=source, reason=reason, outlet_id=int(outlet_id),
+                        evidence={"outlet_event_id": outlet_event,
+                                  "with_contacts": with_contacts})
+            lifted = []
+            if with_contacts:
+                lifted = con.execute(
+                    "DELETE FROM optouts WHERE data_group = ? AND event_id IN ("
+                    " SELECT event_id FROM events WHERE kind = 'opt_out' AND data_group = ?"
+                    " AND outlet_id = ?"
+                    " AND json_extract(evidence, '$.outlet_event_id')::BIGINT = ?)"
+                    " RETURNING contact_id",
+                    [data_group, data_group, int(outlet_id), outlet_event]).fetchall()
+                con.execute(
+                    "INSERT INTO events (occurred_at, kind, contact_id, data_group, source, actor,"
+                    " reason, evidence, outlet_id) SELECT ?, 'opt_in', c, ?, ?, ?, ?, ?, ?"
+                    " FROM (SELECT unnest(?::BIGINT[]) AS c) ORDER BY c",
+                    [utcnow(), data_group, source, actor, reason or "outlet opt-in",
+                     evidence_json({"outlet_event_id": outlet_event}), int(outlet_id),
+                     [r[0] for r in lifted]])
+        return {"changed": True, "contacts": len(lifted)}
+
+    def outlet(self, outlet_id: int, data_group: str) -> dict:
+        """The record of one outlet as seen from one data group. Keys: outlet (dict), optout
+        (dict or None), addresses (email, undeliverable, suppressed), contacts (contact_id,
+        name, title, opted_out, source, reason, opted_out_at), history (its events)."""
+        oid = int(outlet_id)
+        with self.db.connection():
+            head = self.db.frame(
+                "SELECT outlet_id, name, type, reach, country, language FROM outlets"
+                " WHERE outlet_id = ?", [oid])
+            if head.height == 0:
+                raise NotFound(f"no outlet with id {outlet_id}")
+            optout = self.db.frame(
+                "SELECT source, actor, reason, with_contacts, opted_out_at, event_id"
+                " FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?", [oid, data_group])
+            addresses = self.db.frame(
+                "SELECT a.email, coalesce(d.undeliverable, false) AS undeliverable,"
+                " s.email IS NOT NULL AS suppressed FROM outlet_addresses a"
+                " LEFT JOIN deliverability d USING (email)"
+                " LEFT JOIN suppressed($2) s USING (email)"
+                " WHERE a.outlet_id = $1 ORDER BY a.email", [oid, data_group])
+            contacts = self.db.frame(
+                "SELECT c.contact_id, c.name, c.title, o.contact_id IS NOT NULL AS opted_out,"
+                " o.source, o.reason, o.opted_out_at FROM contacts c"
+                " LEFT JOIN optouts o ON o.contact_id = c.contact_id AND o.data_group = ?"
+                " WHERE c.outlet_id = ? ORDER BY c.name, c.contact_id", [data_group, oid])
+            history = self.db.frame(
+                "SELECT event_id, occurred_at, kind, source, actor, reason, email FROM events"
+                " WHERE outlet_id = ? AND data_group = ? AND contact_id IS NULL"
+                " ORDER BY occurred_at DESC, event_id DESC", [oid, data_group])
+        return {"outlet": head.row(0, named=True),
+                "optout": optout.row(0, named=True) if optout.height else None,
+                "addresses": addresses, "contacts": contacts, "history": history}
+
+    def find_outlets(self, text: str, data_group: str, limit: int = 20) -> pl.DataFrame:
+        """Outlets whose name contains every word typed, biggest reach first. Columns:
+        outlet_id, name, type, reach, country, opted_out."""
+        words = [w for w in fold(text).split() if w]
+        if not words:
+            words = [""]
+        cond = " AND ".join("strip_accents(lower(ot.name)) LIKE ?" for _ in words)
+        return self.db.frame(
+            "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
+            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
+            f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
+            [data_group, *[f"%{w}%" for w in words], int(limit)])
+
+    def opted_out_outlets(self, data_group: str, *, text: str | None = None,
+                          sort_by: str = "name", descending: bool = False,
+                          limit: int | None = 50) -> pl.DataFrame:
+        """Every outlet opted out of the data group (filtered by name words). Columns:
+        outlet_id, name, type, reach, country, source, actor, reason, with_contacts,
+        opted_out_at, addresses (its own), contacts_opted_out (with it)."""
+        if sort_by not in OUTLET_SORTS:
+            raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(OUTLET_SORTS)}")
+        words = [w for w in fold(text or "").split() if w]
+        cond = "".join(" AND strip_accents(lower(ot.name)) LIKE ?" for _ in words)
+        tail = " LIMIT ?" if limit is not None else ""
+        return self.db.frame(
+            "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source, oo.actor,"
+            " oo.reason, oo.with_contacts, oo.opted_out_at,"
+            " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
+            " AS addresses,"
+            " (SELECT count(*) FROM events e WHERE e.kind = 'opt_out' AND e.data_group = ?"
+            "  AND e.outlet_id = ot.outlet_id"
+            "  AND json_extract(e.evidence, '$.outlet_event_id')::BIGINT = oo.event_id)"
+            " AS contacts_opted_out"
+            " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
+            f" WHERE oo.data_group = ?{cond}"
+            f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
+            f" ot.outlet_id{tail}",
+            [data_group, data_group, *[f"%{w}%" for w in words],
+             *([int(limit)] if limit is not None else [])])
+
+    def outlets_for_emails(self, emails: Iterable[str]) -> dict[str, int]:
+        """address → the outlet whose own address it is, for many addresses at once."""
+        wanted = sorted({normalise_email(e) for e in emails if e})
+        if not wanted:
+            return {}
+        rows = self.db.rows(
+            "SELECT email, outlet_id FROM outlet_addresses"
+            " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [wanted])
+        return {r[0]: int(r[1]) for r in rows}
