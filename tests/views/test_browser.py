@@ -26,7 +26,7 @@ def dropdown(page, description: str):
 def test_01_find_opt_out_and_confirm(jupyter_lab, browser_page):
     page = browser_page
     open_and_run(page, jupyter_lab, "01-opt-out-a-contact.ipynb")
-    search = page.locator("input[placeholder^='Type part of a name']")
+    search = page.locator("input[placeholder^='Name and outlet words']")
     search.click()
     search.press_sequentially("dup", delay=60)
     options = page.locator(".widget-select select option")
@@ -58,12 +58,12 @@ def test_01_find_opt_out_and_confirm(jupyter_lab, browser_page):
 def test_01_hostile_name_is_text_and_hand_off(jupyter_lab, browser_page, monkeypatch):
     page = browser_page
     open_and_run(page, jupyter_lab, "01-opt-out-a-contact.ipynb")
-    search = page.locator("input[placeholder^='Type part of a name']")
+    search = page.locator("input[placeholder^='Name and outlet words']")
     search.click()
     search.press_sequentially("<img", delay=60)
     option = page.locator(".widget-select select option").first
     option.wait_for(timeout=10_000)
-    assert option.inner_text().replace("\xa0", " ").startswith(HOSTILE + " — <b>Bold</b> & Co")
+    assert option.inner_text().replace("\xa0", " ").startswith(HOSTILE + " — Reporter, <b>Bold</b> & Co")
     page.locator(".widget-select select").select_option(index=0)
     record = page.locator(".optdesk-record")
     record.wait_for(timeout=10_000)
