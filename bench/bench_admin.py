@@ -55,15 +55,20 @@ class Timer:
         self.samples: dict[str, list[float]] = {}
         self.view_ms: dict[str, list[float]] = {}
         self.in_store = 0.0
+        self._depth = 0
         for name in STORE_CALLS:
             setattr(store, name, self._wrap(getattr(store, name)))
 
     def _wrap(self, fn):
         def timed(*args, **kwargs):
+            if self._depth:  # a store call inside another one is counted once
+                return fn(*args, **kwargs)
+            self._depth += 1
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
+                self._depth -= 1
                 self.in_store += time.perf_counter() - started
         return timed
 

@@ -63,6 +63,7 @@ BAD = {
     "fetch_size": ("-1", "at least 1"),
     "idle": ('"sometimes"', "true or false"),
     "review_threshold": ("1.5", "at most 1"),
+    "undo_grace_hours": ("-1", "at least 0"),
     "secret_env": ('"MY SECRET"', "name of an environment variable"),
     "secret_file": ('""', "must not be empty"),
     "unsubscribe_domain": ('"example..org"', "not a domain name"),

@@ -8,51 +8,22 @@ import polars as pl
 
 from optdesk.errors import NotFound
 
-_TOP = "\U0010ffff"
-
 
 def fold(text: str) -> str:
-    """Lower-case and strip accents, as the name index does (DuckDB's strip_accents(lower()))."""
+    """Lower-case and strip accents as DuckDB's strip_accents(lower()) does, for the LIKE filters of
+    02 (outlet, free text); finding a contact folds with optdesk.store.search.search_keys."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def query_words(text: str) -> list[str]:
-    return [w for w in fold(text).replace(",", " ").split() if w]
 
 
 class ContactQueries:
     """Mixin: read-side queries about contacts. Needs ``self.db`` (a Database)."""
 
     def find_contacts(self, text: str, data_group: str | None = None, limit: int = 20) -> pl.DataFrame:
-        """Contacts whose name has a word starting with each word typed, biggest reach first.
-
-        Columns: contact_id, name, outlet, reach, title, country, language, opted_out.
-        """
-        words = query_words(text)
-        if not words:
-            return _empty_find()
-        first, rest = words[0], words[1:]
-        extra = "".join(" AND strip_accents(lower(t.name)) LIKE ?" for _ in rest)
-        params: list = [first, first + _TOP, *[f"%{w}%" for w in rest], int(limit)]
-        sql = f"""
-            WITH hits AS (
-                SELECT t.contact_id, any_value(t.name) AS name, any_value(t.outlet) AS outlet,
-                       any_value(t.reach) AS reach
-                FROM name_tokens t
-                WHERE t.token >= ? AND t.token < ?{extra}
-                GROUP BY t.contact_id
-                ORDER BY reach DESC NULLS LAST, name, t.contact_id
-                LIMIT ?
-            )
-            SELECT h.contact_id, h.name, h.outlet, h.reach, c.title, c.country, c.language,
-                   (o.contact_id IS NOT NULL) AS opted_out
-            FROM hits h
-            JOIN contacts c ON c.contact_id = h.contact_id
-            LEFT JOIN optouts o ON o.contact_id = h.contact_id AND o.data_group = ?
-            ORDER BY h.reach DESC NULLS LAST, h.name, h.contact_id
-        """
-        return self.db.frame(sql, [*params, data_group or ""])
+        """The first page of ``search_contacts`` (name and outlet words, email or id), biggest
+        reach first. Columns: contact_id, name, outlet, reach, title, country, language,
+        opted_out (and optout_source, email)."""
+        return self.search_contacts(text, data_group, limit=limit).rows
 
     def contact(self, contact_id: int, data_group: str) -> dict:
         """The whole record of one contact as seen from one data group.
@@ -125,13 +96,3 @@ _RECORD_QUERIES = {
         " answered_at FROM invitations WHERE contact_id = ? AND data_group = ?"
         " ORDER BY created_at DESC", True),
 }
-
-
-def _empty_find() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "contact_id": pl.Int64, "name": pl.String, "outlet": pl.String, "reach": pl.Int64,
-            "title": pl.String, "country": pl.String, "language": pl.String,
-            "opted_out": pl.Boolean,
-        }
-    )

@@ -15,9 +15,14 @@ import re
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
-from optdesk.classify.words import fold
+
+def fold(word: str) -> str:
+    """``optdesk.classify.words.fold``, imported on first use (the package ``optdesk.classify``
+    is heavy to import and a store opened by a read-only command never searches)."""
+    from optdesk.classify.words import fold as words_fold
+
+    return words_fold(word)
 
 _TOP = "\U0010ffff"
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
@@ -57,6 +62,8 @@ def rebuild_search_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fa
     """Refresh the search index: all of it, or the contacts of the registered ``stage``."""
     scope = " AND c.contact_id IN (SELECT DISTINCT contact_id FROM stage)" if only_staged else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE search_words AS {_WORDS_SQL}{scope}")
+    import pyarrow as pa  # only when the index is built (the daemon's start stays light)
+
     distinct = [r[0] for r in con.execute("SELECT DISTINCT word FROM search_words").fetchall()]
     pairs = [(w, k) for w in distinct for k in sorted(search_keys(w))]
     keymap = pa.table({"word": [p[0] for p in pairs], "token": [p[1] for p in pairs]})

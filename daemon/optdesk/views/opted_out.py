@@ -117,9 +117,8 @@ class OptedOutView(View):
         self.refresh_button.on_click(g(lambda _b: self.reload()))
 
     def reload(self) -> None:
-        """Fetch the choices and the page again (the daemon may have opted more out)."""
-        self.filters.load_choices()
-        self.actions.load_lists()
+        """Fetch the page and its count again (the daemon may have opted more out). The filter
+        choices (lists and their counts) reload when the data group changes or after a removal."""
         self.refresh()
 
     def _header_buttons(self, guard) -> list[w.Widget]:
