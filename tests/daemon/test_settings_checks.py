@@ -104,7 +104,6 @@ BAD = {
     "serve.rate_burst": ("0", "at least 1"),
     "serve.max_body_bytes": ("10", "at least 64"),
     "serve.forwarded_allow_ips": ("1", "must be a string"),
-    "undo_grace_hours": ("-1", "at least 0"),
 }
 
 

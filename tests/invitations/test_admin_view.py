@@ -168,14 +168,14 @@ def test_stop_finishes_the_message_in_hand(view, inv_store, monkeypatch):
     v, sink, _ = view
     v.source.value = SOURCES[2]
     v.ids.value = "1 6 77"
-    real = inv._Batch.send_one
+    real = inv._Run.send_one
 
     def send_then_stop(self, row):
         result = real(self, row)
         v.stop_button.click()  # clicked while the first message is being sent
         return result
 
-    monkeypatch.setattr(inv._Batch, "send_one", send_then_stop)
+    monkeypatch.setattr(inv._Run, "send_one", send_then_stop)
     results = v.send()
     assert [r.status for r in results] == ["sent", "not sent", "not sent"]
     assert len(sink.messages) == 1 and inv_store.invitations(GROUP).height == 1

@@ -1,4 +1,4 @@
-"""Opt-in invitations: check the fields, render (preview = send), send in a batch with guardrails.
+"""Opt-in invitations: check the fields, render (preview = send), send them as one run with guardrails.
 
 One message per contact, to their primary address, with a per-recipient token in the Reply-To
 (``optin+TOKEN@<reply_domain>``) and a recorded Message-ID, so that the daemon can match the
@@ -11,7 +11,7 @@ in length, before anything is written. Addresses follow the one address rule
 (``optdesk.addresses``). Each message is built, and checked against the SMTP server (SMTPUTF8
 for a non-ASCII local part), inside the transaction that reserves its invitation: a message
 that cannot be built or sent reserves nothing, and the contact is skipped with the reason while
-the rest of the batch goes on.
+the rest of the run goes on.
 """
 
 from __future__ import annotations
@@ -342,7 +342,7 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
 
 def open_smtp(settings: Settings):
     """A connected ``optdesk.outgoing.smtp.SmtpSender`` (TLS, login as ``smtp.url`` says). Pacing is
-    the batch's own, so the session's is switched off.
+    the run's own, so the session's is switched off.
 
     What ``send_invitations`` needs of a session: ``send(msg)``, ``close()`` and
     ``refusal(msg)`` (why the server cannot take the message, or None)."""
@@ -353,8 +353,8 @@ def open_smtp(settings: Settings):
     return sender
 
 
-# -- the batch send -----------------------------------------------------------------------------
-class _Batch:
+# -- a run of sends -------------------------------------------------------------------------------
+class _Run:
     """Sends one reserved invitation at a time over one SMTP session, at most ``rate`` per second."""
 
     def __init__(self, store, settings: Settings, data_group: str, fields: InvitationFields,
@@ -444,7 +444,7 @@ def send_invitations(
     Fields are checked first: a refused field raises (HeaderInjection, InvalidField) before
     anything is written or sent. A contact whose message cannot be built or sent to this server
     (a bad address, SMTPUTF8 not offered) is skipped with the reason, nothing reserved, and the
-    batch goes on. ``dry_run`` reports "would send" and touches nothing.
+    run goes on. ``dry_run`` reports "would send" and touches nothing.
     ``connect()`` returns an object with ``send(msg)``, ``close()`` and ``refusal(msg)``
     (default: an ``optdesk.outgoing.smtp`` session from the settings); ``rate`` (messages per second) defaults to
     ``settings.smtp.rate_per_second``. ``progress(done, total, result)`` follows each contact.
@@ -453,12 +453,12 @@ def send_invitations(
     """
     fields = check_fields(fields, settings)
     planned = plan(store, data_group, contact_ids, cooloff_days=settings.invitations.cooloff_days)
-    batch = None
+    run = None
     if not dry_run:
-        batch = _Batch(store, settings, data_group, fields, actor,
-                       connect or functools.partial(open_smtp, settings),
-                       key if key is not None else signing_key(settings),
-                       settings.smtp.rate_per_second if rate is None else rate)
+        run = _Run(store, settings, data_group, fields, actor,
+                   connect or functools.partial(open_smtp, settings),
+                   key if key is not None else signing_key(settings),
+                   settings.smtp.rate_per_second if rate is None else rate)
     results: list[InviteResult] = []
     try:
         for row, reason in planned:
@@ -467,16 +467,16 @@ def send_invitations(
                                       "the send was stopped before this contact", row["email"])
             elif reason:
                 result = InviteResult(row["contact_id"], "skipped", reason, row["email"])
-            elif batch is None:
+            elif run is None:
                 result = InviteResult(row["contact_id"], "would send", "", row["email"])
             else:
-                result = batch.send_one(row)
+                result = run.send_one(row)
             results.append(result := dataclasses.replace(result, name=row["name"]))
             if progress is not None:
                 progress(len(results), len(planned), result)
     finally:
-        if batch is not None:
-            batch.close()
+        if run is not None:
+            run.close()
     return results
 
 

@@ -5,7 +5,7 @@
 
 Contacts come from the selection made in 01/02, from a filter over the opted-out, or from typed
 contact ids. Preview and send call ``optdesk.outgoing.invitations`` (the same renderer, guardrails and
-batch send as ``optdesk invite``); this view only collects values and shows results.
+run of sends as ``optdesk invite``); this view only collects values and shows results.
 """
 
 from __future__ import annotations
