@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from optdesk.errors import NotFound
+from optdesk.store.base import PRIMARY_EMAIL
 from optdesk.store.contacts import fold
 
 
@@ -71,8 +72,7 @@ class AdminQueries:
         as ISO 8601 text in UTC (``2026-11-30T14:05:00Z``)."""
         ids = sorted({int(i) for i in contact_ids})
         return self.db.frame(
-            "WITH mail AS (SELECT contact_id,"
-            "   arg_min(email, (NOT is_primary, kind <> 'system', email)) AS email,"
+            f"WITH mail AS (SELECT contact_id, {PRIMARY_EMAIL} AS email,"
             "   string_agg(email, '; ' ORDER BY is_primary DESC, kind DESC, email) AS addresses"
             "   FROM visible_addresses($2) WHERE contact_id IN (SELECT unnest($1::BIGINT[]))"
             "   GROUP BY contact_id)"

@@ -31,6 +31,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+# a contact's first address among those a group sees (``FROM visible_addresses(g)``, grouped by
+# contact): its primary one, else a system one, else the first by address
+PRIMARY_EMAIL = "arg_min(email, (NOT is_primary, kind <> 'system', email))"
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

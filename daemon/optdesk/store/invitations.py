@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from optdesk.errors import NotFound
-from optdesk.store.base import normalise_email, utcnow
+from optdesk.store.base import PRIMARY_EMAIL, normalise_email, utcnow
 
 STATUSES = ("pending", "sent", "failed", "accepted", "declined", "expired")
 # a failed send does not start a cool-off; anything that may have reached the contact does
@@ -34,9 +34,9 @@ invited AS (
     WHERE v.data_group = ? AND v.status IN ({", ".join(repr(s) for s in _COUNTS_FOR_COOLOFF)})
       AND v.contact_id IN (SELECT contact_id FROM ids) GROUP BY v.contact_id),
 prim AS (
-    SELECT a.contact_id, arg_min(a.email, (NOT a.is_primary, a.kind <> 'system', a.email)) AS email
-    FROM visible_addresses(?) a WHERE a.contact_id IN (SELECT contact_id FROM ids)
-    GROUP BY a.contact_id)
+    SELECT contact_id, {PRIMARY_EMAIL} AS email
+    FROM visible_addresses(?) WHERE contact_id IN (SELECT contact_id FROM ids)
+    GROUP BY contact_id)
 SELECT ids.contact_id, c.contact_id IS NOT NULL AS found, c.name, c.language,
        o.source AS optout_source, o.opted_out_at, complaints.complained_at,
        invited.last_invited_at, prim.email, coalesce(d.undeliverable, false) AS undeliverable

@@ -77,18 +77,14 @@ class OneClickOps:
                     outcomes.append("applied")
                     fresh[key] = r
                     recorded[r.token_hash] = (r, "applied")
+            written = WriteResult()
             if fresh:
                 self._write_opt_outs(con, [
                     {"contact_id": k[0], "data_group": k[1], "source": "one_click",
                      "actor": ACTOR, "reason": "one-click unsubscribe (RFC 8058)",
                      "evidence": r.evidence, "message_hash": None}
-                    for k, r in fresh.items()], at, WriteResult())
-                event_of = {(row[0], row[1]): row[2] for row in con.execute(
-                    "SELECT contact_id, data_group, event_id FROM optouts WHERE source = 'one_click'"
-                    f" AND opted_out_at = ? AND contact_id IN {_unnest('BIGINT')}",
-                    [at, sorted({k[0] for k in fresh})]).fetchall()}
-            else:
-                event_of = {}
+                    for k, r in fresh.items()], at, written)
+            event_of = written.opt_out_events
             if recorded:
                 rows = list(recorded.values())
                 _insert_table(con, "one_click_requests", pa.table({

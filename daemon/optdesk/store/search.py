@@ -16,6 +16,8 @@ import re
 import duckdb
 import polars as pl
 
+from optdesk.store.base import PRIMARY_EMAIL
+
 
 def fold(word: str) -> str:
     """``optdesk.classify.words.fold``, imported on first use (the package ``optdesk.classify``
@@ -207,7 +209,7 @@ class SearchQueries:
         if not ids:
             return {}
         rows = self.db.rows(
-            "SELECT contact_id, arg_min(email, (NOT is_primary, kind <> 'system', email))"
+            f"SELECT contact_id, {PRIMARY_EMAIL}"
             f" FROM visible_addresses(?) WHERE contact_id IN ({', '.join('?' for _ in ids)})"
             " GROUP BY contact_id", [data_group, *ids])
         return {int(r[0]): r[1] for r in rows}

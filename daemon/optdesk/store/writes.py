@@ -111,6 +111,7 @@ class WriteResult:
     missing_contacts: set[int] = field(default_factory=set)
     missing_outlets: set[int] = field(default_factory=set)
     opted_out: set[tuple[int, str]] = field(default_factory=set)  # (contact, group) newly out
+    opt_out_events: dict[tuple[int, str], int] = field(default_factory=dict)  # their event ids
     outlets_opted_out: set[tuple[int, str]] = field(default_factory=set)  # (outlet, group) newly
     suppressed: set[tuple[str, str]] = field(default_factory=set)  # (address, group) newly
     undeliverable: set[str] = field(default_factory=set)  # addresses a hard bounce made so
@@ -182,7 +183,7 @@ class WriteOps:
             key = (item["contact_id"], item["data_group"])
             if item["contact_id"] in known and key not in done and key not in fresh:
                 fresh[key] = item
-        result.opted_out = set(fresh)
+        result.opted_out |= set(fresh)
         if not fresh:
             return
         for group in {g for _, g in fresh}:
@@ -191,6 +192,7 @@ class WriteOps:
         returned = _insert(con, "events", EVENT_SCHEMA, rows,
                            returning="event_id, contact_id, data_group")
         event_of = {(r[1], r[2]): r[0] for r in returned}
+        result.opt_out_events.update(event_of)
         optouts = pa.table({
             "contact_id": [k[0] for k in fresh], "data_group": [k[1] for k in fresh],
             "source": [i["source"] for i in fresh.values()],
