@@ -84,6 +84,19 @@ def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> bool:
     return found.wait(timeout)
 
 
+def _wait_for_progress(db, before: int, timeout: float) -> bool:
+    """True once the ledger holds more than ``before`` messages (the daemon committed a chunk)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        store = Store(db)
+        height = store.ledger().height
+        store.release()
+        if height > before:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _everything(account, daemon_folders: list[str]) -> dict[str, list[tuple[str, set[str]]]]:
     out = {}
     for folder in ["INBOX", *daemon_folders]:
@@ -104,12 +117,18 @@ def test_kill_9_ten_times_nothing_lost_nothing_twice(private_dovecot, tmp_path,
     rng = random.Random(9)
     progress = []
     private_dovecot.multiappend(mail[:600])
+    arrived = 600
     for cycle in range(10):
         if cycle == 5:
             private_dovecot.multiappend(mail[600:])  # more mail arrives meanwhile
+            arrived = len(mail)
         proc = _optdesk("--config", str(config), "run", cwd=tmp_path)
         started = _wait_for_line(proc, "optdesk daemon:", timeout=30)
         assert started, "the daemon did not start"
+        before = progress[-1] if progress else 0
+        if before < arrived:  # work is waiting: the kill lands once the poll is under way
+            assert _wait_for_progress(settings.db, before, timeout=60), \
+                f"cycle {cycle}: no message recorded within 60 s of the start ({before} before)"
         time.sleep(rng.uniform(0.05, 1.0))  # somewhere in the poll: fetch, classify, commit, move
         proc.kill()
         proc.communicate()
