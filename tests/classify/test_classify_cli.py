@@ -127,3 +127,30 @@ def test_list_unsubscribe_for_a_contact(tmp_path):
     done = optdesk("--db", str(db), "list-unsubscribe", "--contact", "999", "--data-group", "press",
                    cwd=tmp_path, check=False)
     assert done.returncode == 2 and "999" in done.stderr
+
+
+def test_classify_on_several_workers_gives_the_same_lines_in_order(tmp_path):
+    """Above PARALLEL_FROM messages `classify` forks workers from the loaded rules: the output
+    is line for line what one process gives, in the same order."""
+    from optdesk.classify.workers import PARALLEL_FROM
+
+    box = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    samples = [reply("Bitte austragen.", "de", "outlook"), reply("Thanks, noted.", "en", "gt"),
+               (CORPUS / "arf_complaint.eml").read_bytes(),
+               (CORPUS / "dsn_permanent_mailbox_full.eml").read_bytes()]
+    for i in range(PARALLEL_FROM + 40):
+        (box / "cur" / f"{i:04d}.host:2,S").write_bytes(samples[i % len(samples)])
+    one = optdesk("classify", "--json", "--jobs", "1", str(box), cwd=tmp_path).stdout.splitlines()
+    two = optdesk("classify", "--json", "--jobs", "2", str(box), cwd=tmp_path).stdout.splitlines()
+    assert two == one
+    files = [json.loads(line)["file"] for line in two]
+    assert files == sorted(files) and len(files) == PARALLEL_FROM + 40
+    kinds = [json.loads(line)["kind"] for line in two]
+    assert kinds.count("opt_out") >= 50 and kinds.count("complaint") >= 50
+
+
+def test_classify_jobs_must_be_a_positive_number(tmp_path, maildir):
+    done = optdesk("classify", "--jobs", "0", str(maildir), cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "--jobs: must be a whole number of at least 1 (got '0')" in done.stderr

@@ -32,10 +32,13 @@ def _header_hits(ctx: Context) -> list[dict]:
 
 
 def _pattern_hits(ctx: Context, rule_type: str, text: str) -> list[dict]:
-    if not text or not may_match(ctx.rules.literals(rule_type), text.lower()):
+    lowered = text.lower() if text else ""
+    if not text or not may_match(ctx.rules.literals(rule_type), lowered):
         return []
     hits = []
     for rule in ctx.rules.of(rule_type):
+        if not may_match(ctx.rules.rule_literals(rule), lowered):
+            continue  # no pattern of this rule can match
         for pattern in rule.patterns:
             m = pattern.search(text)
             if m:

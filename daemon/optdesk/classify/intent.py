@@ -96,6 +96,14 @@ class Reading:
     asks_for_mail: bool = False  # "keep sending me …", "send me the EV ones instead"
     other_object: bool = False  # a removal verb with another object: "remove the watermark"
 
+    def on(self, clause: Clause) -> Reading:
+        """A copy of this reading for ``clause`` (the same text read before); the lists are
+        shared, never changed after reading."""
+        copy = object.__new__(Reading)
+        copy.__dict__.update(self.__dict__)
+        copy.clause = clause
+        return copy
+
     def to_dict(self) -> dict:
         out = {"clause": self.clause.text[:200], "in": self.where, "verdict": self.verdict,
                "pattern": self.pattern, "language": self.language,
@@ -161,10 +169,11 @@ class Reader:
                 base_raw = raw[: len(base)] if len(raw) == len(word) else base
                 if any(e.category in ("remove", "unsubscribe", "send", "receive") and e.language == language
                        for e, _ in self.lex.candidates(base, base_raw)):
-                    out.append(replace(token, text=base, raw=base_raw))
+                    out.append(Token(base, token.start, token.end, token.capital, token.reported, base_raw))
                     word, raw = word[len(base):], raw[len(base):] if len(raw) == len(token.text) else word[len(base):]
                     break
-            out.append(replace(token, text=word, raw=raw))
+            out.append(token if word == token.text and raw == token.raw else
+                       Token(word, token.start, token.end, token.capital, token.reported, raw))
         return out
 
     def hits(self, clause: Clause) -> tuple[list[Token], list[Hit], list[Hit]]:
@@ -183,7 +192,7 @@ class Reader:
             cached = self._read(clause, where, names)
             if len(self._readings) < READ_CACHE:
                 self._readings[key] = cached
-        return [replace(r, clause=clause) for r in cached]
+        return [r.on(clause) for r in cached]
 
     def _read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
         tokens, hits, raw = self.hits(clause)

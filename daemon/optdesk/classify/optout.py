@@ -48,25 +48,24 @@ def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
     """(where, text) when the reply's first line, or its own subject, is exactly the keyword our
     quoted footer asks for ("reply STOP to unsubscribe")."""
     lines = [line.strip() for line in ctx.new.text.splitlines() if line.strip()]
-    short = [ln for ln in lines if len(ln) <= 40]
-    subject_words = (ctx.own_subject or "").split()
-    if not short and len(subject_words) > 6 and not subject_words[-1].isupper():
-        return None  # only a short line or subject, or a subject's last word, can be a keyword
-    if not ctx.footer_keywords:
-        return None
-    first = lines[0] if lines else ""
-    for where, text in (("body", first), ("subject", ctx.own_subject or "")):
-        if text and _bare(text) in ctx.footer_keywords:
-            return where, text
-    last = (ctx.own_subject or "").split()[-2:]  # "<our title> STOP"
-    for n in (1, 2):
-        word = " ".join(last[-n:])
-        if len(last) >= n and word.isupper() and _bare(word) in ctx.footer_keywords:
-            return "subject", word
+    subject = ctx.own_subject or ""
+    candidates = [("body", lines[0] if lines else ""), ("subject", subject)]
+    last = subject.split()[-2:]  # "<our title> STOP"
+    candidates += [("subject", " ".join(last[-n:])) for n in (1, 2)
+                   if len(last) >= n and " ".join(last[-n:]).isupper()]
     for line in lines:  # a line of its own, in the footer's capitals: "SAIR" ("STOP! Even checken" is not)
         word = re.sub(r"[^\w\s]", "", line).strip()
-        if word and word.isupper() and _bare(word) in ctx.footer_keywords:
-            return "body", line
+        if word and word.isupper():
+            candidates.append(("body", line, word))
+    # a footer keyword is a quoted phrase of up to 30 letters or one or two capitalised words:
+    # only when a candidate has that size is the footer read
+    probes = [(c[0], c[1], _bare(c[-1])) for c in candidates if c[-1]]
+    probes = [p for p in probes if p[2] and (len(p[2]) <= 30 or p[2].count(" ") <= 1)]
+    if not probes or not ctx.footer_keywords:
+        return None
+    for where, text, bare in probes:
+        if bare in ctx.footer_keywords:
+            return where, text
     return None
 
 

@@ -92,4 +92,4 @@ def combined(patterns: Iterable[tuple[str, int]]) -> frozenset[str] | None:
 
 def may_match(literals: frozenset[str] | None, lowered: str) -> bool:
     """False only when none of the literals occurs in the (lower-cased) text."""
-    return literals is None or any(s in lowered for s in literals)
+    return literals is None or any(map(lowered.__contains__, literals))

@@ -45,7 +45,7 @@ def fold(word: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     text: str  # folded
     start: int  # offsets in the clause's source text

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("classify", help="classify .eml files and Maildirs, one line per message")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--rules", help="rules directory (default: settings rules_dir)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes (default: one per core, at most 8; 1: no workers)")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder of .eml files, or Maildir")
     p.set_defaults(func=cmd_classify)
 
@@ -73,8 +75,8 @@ def _maildir_files(folder: pathlib.Path) -> Iterator[pathlib.Path]:
                 yield directory / name
 
 
-def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """(name, raw bytes or None, error or None) for each .eml file or Maildir message."""
+def message_files(paths: list[str]) -> Iterator[str]:
+    """The file name of each .eml file or Maildir message of ``paths``, in order."""
     for name in paths:
         path = pathlib.Path(name)
         if path.is_dir():
@@ -90,28 +92,38 @@ def iter_messages(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | N
         else:
             raise OptdeskError(f"{path}: no such file or Maildir")
         for target in targets:
-            try:
-                yield str(target), target.read_bytes(), None
-            except OSError as exc:
-                yield str(target), None, f"read error: {exc.strerror or exc}"
+            yield str(target)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    return value
+
+
+def _json_line(name: str, d) -> str:
+    return json.dumps(d.to_json(name), ensure_ascii=False) + "\n"
+
+
+def _tab_line(name: str, d) -> str:
+    flag = "\treview" if d.review else ""
+    return (f"{name}\t{d.kind}\t{','.join(d.addresses) or '-'}\t{d.rule or '-'}"
+            f"\t{d.confidence:.2f}{flag}\n")
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from optdesk.classify import Decision
+    from optdesk.classify.workers import classify_files, default_jobs
 
+    names = list(message_files(args.paths))  # every path checked before the rules load
     clf = _classifier(args, settings)
     out = sys.stdout
-    for name, raw, error in iter_messages(args.paths):
-        if raw is None:
-            d = Decision("human", "read", confidence=0.0, evidence={"error": error}, review=True)
-        else:
-            d = clf.classify(raw)
-        if args.json:
-            out.write(json.dumps(d.to_json(name), ensure_ascii=False) + "\n")
-        else:
-            flag = "\treview" if d.review else ""
-            out.write(f"{name}\t{d.kind}\t{','.join(d.addresses) or '-'}\t{d.rule or '-'}"
-                      f"\t{d.confidence:.2f}{flag}\n")
+    render = _json_line if args.json else _tab_line
+    for line in classify_files(clf, names, render, args.jobs or default_jobs()):
+        out.write(line)
     return 0
 
 
