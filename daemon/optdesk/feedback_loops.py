@@ -23,11 +23,12 @@ Anything else is a complaint *pending review*: ``check`` says why, the complaint
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from optdesk.domains import registrable
 
 log = logging.getLogger(__name__)
 
@@ -258,20 +259,6 @@ def _within(domain: str, parent: str) -> bool:
     return bool(parent) and (domain == parent or domain.endswith("." + parent))
 
 
-@functools.lru_cache(maxsize=1)
-def _psl():
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-@functools.lru_cache(maxsize=1024)
-def organisational(domain: str) -> str:
-    """The registrable domain (arf.mail.yahoo.com → yahoo.com), as DMARC's relaxed alignment."""
-    domain = domain.strip().strip(".").lower()
-    return _psl().privatesuffix(domain) or domain
-
-
 def _aligned(a: str, b: str) -> bool:
-    return bool(a and b) and organisational(a) == organisational(b)
+    return bool(a and b) and registrable(a) == registrable(b)  # DMARC's relaxed alignment
 

@@ -17,16 +17,10 @@ from optdesk.classify.bounce.recipients import Failure
 from optdesk.classify.bounce_reasons import describe
 from optdesk.classify.context import Context
 from optdesk.classify.decision import Decision
+from optdesk.domains import registrable
 
 STAGE = "bounce"
 SUCCESS_RULE = "dsn-success"
-
-
-@functools.lru_cache(maxsize=1)
-def _psl():
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -41,7 +35,7 @@ def provider_of(host: str) -> str:
         return host
     except ValueError:
         pass
-    return _psl().privatesuffix(host) or host
+    return registrable(host) or host
 
 
 def _record(f: Failure, v: Verdict) -> dict:

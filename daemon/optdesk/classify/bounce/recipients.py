@@ -201,7 +201,8 @@ def find_failures(notice: Notice) -> tuple[list[Failure], str | None]:
         except Exception as exc:  # noqa: BLE001 - flufl.bounce on malformed input
             temporary, permanent, error = set(), set(), f"flufl.bounce: {type(exc).__name__}: {exc}"
         seen: dict[str, Failure] = {}
-        for raw, is_permanent in [(a, False) for a in temporary] + [(a, True) for a in permanent]:
+        # flufl.bounce answers with sets: sorted, so that the order never depends on hashing
+        for raw, is_permanent in [(a, False) for a in sorted(temporary)] + [(a, True) for a in sorted(permanent)]:
             address = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
             address = address.strip().strip("<>").lower()
             if "@" not in address or notice.is_ours(address):
