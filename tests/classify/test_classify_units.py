@@ -136,3 +136,21 @@ def test_html_outlook_cut_and_broken_markup():
 def test_extract_new_text(body, expected, reason):
     found = extract_new_text(body)
     assert (found.text, found.cut_reason) == (expected, reason)
+
+
+def test_fold_fast_paths_agree_with_the_plain_definition():
+    """fold skips NFKD for ASCII and strips the common combining block in one pass; on every
+    code point of the Basic Multilingual Plane, and on mixed text, it says what the plain
+    definition (NFKD, then drop every combining mark) says."""
+    import unicodedata
+
+    from optdesk.classify.words import _LETTERS, fold
+
+    def plain(word: str) -> str:
+        text = unicodedata.normalize("NFKD", word.translate(_LETTERS).casefold().translate(_LETTERS))
+        return "".join(c for c in text if not unicodedata.combining(c))
+
+    chars = [chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000]
+    assert [c for c in chars if fold(c) != plain(c)] == []
+    for text in ("Łódź Müller ŒUVRE Straße", "e\u0301te\u0301 \u034f x", "Ὀδυσσεύς Ёжик", "ascii `quote`"):
+        assert fold(text) == plain(text)

@@ -38,10 +38,20 @@ _TITLE_BEFORE = re.compile(r"(?:^|[\s(])([^\W\d_]{1,5})$")
 _CLAUSE_PUNCT = re.compile(r"[.!?;:,…]+|\s[-–—]+\s|\s*\n\s*\n\s*")
 
 
+# the combining marks of the Combining Diacritical Marks block (U+0300–U+036F), where nearly
+# every accent of the Latin scripts lands after NFKD; removed in one C-level pass
+_COMMON_MARKS = {cp: None for cp in range(0x300, 0x370) if unicodedata.combining(chr(cp))}
+
+
 @lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """The comparable form of a word (or phrase): casefolded, without accents."""
-    text = unicodedata.normalize("NFKD", word.translate(_LETTERS).casefold().translate(_LETTERS))
+    text = word.translate(_LETTERS).casefold().translate(_LETTERS)
+    if text.isascii():
+        return text  # NFKD changes no ASCII text, and ASCII has no combining marks
+    text = unicodedata.normalize("NFKD", text).translate(_COMMON_MARKS)
+    if text.isascii():
+        return text
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
@@ -181,8 +191,7 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
                 if (written if len(word) <= 3 else word) in breaks and current:
                     found.append(_clause(text, cstart, a + s, current, False))
                     current, cstart = [], a + s
-                rep = any(qs < a + s < qe for qs, qe in quoted)
-                written = text[a + s : a + e].lower()
+                rep = bool(quoted) and any(qs < a + s < qe for qs, qe in quoted)
                 current.append(Token(word, a + s - cstart, a + e - cstart, cap, rep,
                                      written if fold(written) == word else word))
             if current:
