@@ -158,3 +158,33 @@ def test_add_to_list_creates_then_adds_only_new_members(desk):
     assert (again["list_id"], again["created"], again["added"]) == (first["list_id"], False, 1)
     lists = desk.lists("g1")
     assert lists.filter(pl.col("name") == "Engaged")["members"].to_list() == [3]
+
+
+def test_a_contact_imported_later_and_an_address_that_moves_are_found(desk, tmp_path,
+                                                                     contacts_csv):
+    desk.import_engagement(generic(tmp_path, ROWS), "g1", "launch", GENERIC)
+    assert "nobody@else.example" not in desk.engagers("g1", "launch")["email"].to_list()
+    desk.import_contacts(contacts_csv([
+        contact_row(4, "nobody@else.example", outlet="Weekly", reach=7),
+        contact_row(3, "two@x.example", outlet="Daily", reach=10)]), "g1")
+    rows = {r["contact_id"]: r for r in desk.engagers("g1", "launch").iter_rows(named=True)}
+    assert rows[4]["opens"] == 1 and rows[4]["reach"] == 7
+    assert rows[3]["opens"] == 2 and rows[3]["name"]  # two@ is contact 3's now
+    assert desk.engager_counts("g1", "launch") == {"contacts": 3, "outlet_addresses": 1}
+    assert desk.engager_ids("g1", "launch", event="click") == [1]
+
+
+def test_the_engagers_equal_a_sum_over_the_events(desk, tmp_path):
+    """The totals kept at import give what summing every event gives."""
+    desk.import_engagement(generic(tmp_path, ROWS), "g1", "launch", GENERIC)
+    for prefetch in (False, True):
+        got = desk.engagers("g1", "launch", include_prefetch=prefetch).filter(
+            pl.col("contact_id").is_not_null())
+        want = desk.db.frame(
+            "SELECT a.contact_id, sum(n) FILTER (WHERE event = 'open') AS opens,"
+            " coalesce(sum(n) FILTER (WHERE event = 'click'), 0) AS clicks"
+            " FROM engagement_events e JOIN visible_addresses('g1') a USING (email)"
+            " WHERE (NOT prefetch OR ?) AND event IN ('open', 'click')"
+            " GROUP BY 1 ORDER BY 1", [prefetch])
+        assert got.sort("contact_id").select("contact_id", "opens", "clicks").rows() == \
+            want.rows()

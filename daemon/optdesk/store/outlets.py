@@ -18,6 +18,7 @@ import polars as pl
 from optdesk.errors import ImportFailed, NotFound
 from optdesk.store.base import evidence_json, normalise_email, utcnow
 from optdesk.store.contacts import fold
+from optdesk.store.engagement_totals import refresh_engagers
 from optdesk.store.outlet_import import read_outlets_file
 from optdesk.store.writes import Writes
 
@@ -70,6 +71,7 @@ class OutletOps:
                     " DO UPDATE SET outlet_id = excluded.outlet_id", [now])
             finally:
                 con.unregister("stage_emails")
+            refresh_engagers(con)  # outlet names and addresses may have changed
         say("outlets and their addresses written")
         return {"rows": df.height, "outlets": outlets.height, "new_outlets": after - before,
                 "addresses": emails.height}

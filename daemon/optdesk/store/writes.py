@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from optdesk.bounce_scoring import BounceScoring
-from optdesk.store.base import check_source, evidence_json, normalise_email, utcnow
+from optdesk.store.base import StoreBase, check_source, evidence_json, normalise_email, utcnow
 from optdesk.store.incidents import incident_row, insert_incidents
 
 EVENT_SCHEMA = pa.schema([
@@ -142,14 +142,15 @@ class WriteOps:
             return result
         with self.db.transaction() as con:
             events: list[dict] = []
+            ensured: set[str] = set()  # data groups made sure of in this transaction
             opt_outs = ops.opt_outs
             if ops.outlet_opt_outs:
                 opt_outs = opt_outs + self._write_outlet_opt_outs(con, ops.outlet_opt_outs, at,
-                                                                  result)
+                                                                  result, ensured)
             if opt_outs:
-                self._write_opt_outs(con, opt_outs, at, result)
+                self._write_opt_outs(con, opt_outs, at, result, ensured)
             if ops.suppress:
-                self._write_suppressions(con, ops.suppress, at, result)
+                self._write_suppressions(con, ops.suppress, at, result, ensured)
             if ops.hard:
                 result.undeliverable = self._write_hard(con, ops.hard, at)
                 events += _event_rows("bounce_hard", ops.hard, at)
@@ -168,14 +169,10 @@ class WriteOps:
         return result
 
     def _write_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                        at: dt.datetime, result: WriteResult) -> None:
+                        at: dt.datetime, result: WriteResult,
+                        ensured: set[str] | None = None) -> None:
         ids = sorted({i["contact_id"] for i in items})
-        known = {r[0] for r in con.execute(
-            "SELECT contact_id FROM contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
-            [ids]).fetchall()}
-        done = {(r[0], r[1]) for r in con.execute(
-            "SELECT contact_id, data_group FROM optouts"
-            " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        known, done = _known_and_done(con, "contacts", "optouts", "contact_id", ids)
         result.missing |= {i["message_hash"] for i in items if i["contact_id"] not in known}
         result.missing_contacts |= {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -186,8 +183,7 @@ class WriteOps:
         result.opted_out |= set(fresh)
         if not fresh:
             return
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh}, ensured)
         rows = _event_rows("opt_out", list(fresh.values()), at)
         returned = _insert(con, "events", EVENT_SCHEMA, rows,
                            returning="event_id, contact_id, data_group")
@@ -204,17 +200,13 @@ class WriteOps:
         _insert_table(con, "optouts", optouts)
 
     def _write_outlet_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                               at: dt.datetime, result: WriteResult) -> list[dict]:
+                               at: dt.datetime, result: WriteResult,
+                               ensured: set[str] | None = None) -> list[dict]:
         """The first opt-out per (outlet, group) adds a row and an ``outlet_opt_out`` event; an
         outlet already opted out there changes nothing. Returns the contact opt-outs that
         ``with_contacts`` asks for (written next, with the other opt-outs)."""
         ids = sorted({i["outlet_id"] for i in items})
-        known = {r[0] for r in con.execute(
-            "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
-            [ids]).fetchall()}
-        done = {(r[0], r[1]) for r in con.execute(
-            "SELECT outlet_id, data_group FROM outlet_optouts"
-            " WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        known, done = _known_and_done(con, "outlets", "outlet_optouts", "outlet_id", ids)
         result.missing |= {i["message_hash"] for i in items if i["outlet_id"] not in known}
         result.missing_outlets |= {i["outlet_id"] for i in items if i["outlet_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -225,8 +217,7 @@ class WriteOps:
         result.outlets_opted_out = set(fresh)
         if not fresh:
             return []
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh}, ensured)
         returned = _insert(con, "events", EVENT_SCHEMA,
                            _event_rows("outlet_opt_out", list(fresh.values()), at),
                            returning="event_id, outlet_id, data_group")
@@ -262,7 +253,8 @@ class WriteOps:
         return out
 
     def _write_suppressions(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                            at: dt.datetime, result: WriteResult) -> None:
+                            at: dt.datetime, result: WriteResult,
+                            ensured: set[str] | None = None) -> None:
         """Like ``suppress_address``: the first request per (address, group) adds a row and an
         ``address_suppressed`` event; an address already suppressed changes nothing."""
         emails = sorted({i["email"] for i in items})
@@ -277,8 +269,7 @@ class WriteOps:
         result.suppressed = set(fresh)
         if not fresh:
             return
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh}, ensured)
         returned = _insert(con, "events", EVENT_SCHEMA,
                            _event_rows("address_suppressed", list(fresh.values()), at),
                            returning="event_id, email, data_group")
@@ -351,6 +342,25 @@ class WriteOps:
                 " SELECT email, until, ts FROM batch_rows ON CONFLICT (email) DO UPDATE SET"
                 " away_until = excluded.away_until,"
                 " last_auto_reply_at = excluded.last_auto_reply_at")
+
+
+def _known_and_done(con: duckdb.DuckDBPyConnection, table: str, optouts: str, key: str,
+                    ids: list[int]) -> tuple[set[int], set[tuple[int, str]]]:
+    """(the ids the store has, the (id, group) pairs opted out already): one statement."""
+    rows = con.execute(
+        f"SELECT t.{key}, o.data_group FROM {table} t LEFT JOIN {optouts} o USING ({key})"
+        f" WHERE t.{key} IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()
+    return {r[0] for r in rows}, {(r[0], r[1]) for r in rows if r[1] is not None}
+
+
+def _ensure_groups(con: duckdb.DuckDBPyConnection, groups: set[str],
+                   ensured: set[str] | None) -> None:
+    """``StoreBase._ensure_group`` for the groups not yet made sure of in this transaction
+    (``ensured``, kept by ``apply_writes``; None: every group)."""
+    for group in sorted(groups - (ensured or set())):
+        StoreBase._ensure_group(con, group)
+        if ensured is not None:
+            ensured.add(group)
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> None:
