@@ -188,3 +188,46 @@ def test_the_engagers_equal_a_sum_over_the_events(desk, tmp_path):
             " GROUP BY 1 ORDER BY 1", [prefetch])
         assert got.sort("contact_id").select("contact_id", "opens", "clicks").rows() == \
             want.rows()
+
+
+REQUESTS = [
+    ["one@x.example", "unsubscribe", "2026-03-01T11:05:00Z", ""],
+    ["two@x.example", "complaint", "2026-03-01T12:05:00Z", ""],
+    ["newsdesk@daily.example", "unsubscribe", "2026-03-02T10:05:00Z", ""],
+    ["stranger@else.example", "unsubscribe", "2026-03-02T10:06:00Z", ""],
+    ["three@x.example", "open", "2026-03-02T10:07:00Z", ""],
+]
+
+
+def test_unsubscribes_and_complaints_of_the_sending_tool_are_applied(desk, tmp_path):
+    counts = desk.import_engagement(generic(tmp_path, REQUESTS), "g1", "launch", GENERIC)
+    assert counts["requests"] == {"unsubscribe": 3, "complaint": 1, "already": 0,
+                                  "superseded": 0}
+    assert counts["opt_outs"] == {"contacts": 2, "outlets": 1, "addresses": 1}
+    assert desk.contact(1, "g1")["optout"]["source"] == "sending_tool"
+    assert desk.contact(2, "g1")["optout"]["source"] == "complaint"
+    assert desk.contact(3, "g1")["optout"] is None  # an open asks for nothing
+    assert desk.outlet(1, "g1")["optout"]["source"] == "sending_tool"
+    for email in ("one@x.example", "two@x.example", "newsdesk@daily.example",
+                  "stranger@else.example"):
+        assert desk.is_suppressed(email, "g1")
+    assert not desk.is_suppressed("one@x.example", "other-group")
+    event = desk.events(1, "g1", kinds=["opt_out"]).row(0, named=True)
+    assert '"distribution": "launch"' in event["evidence"] and event["actor"] == \
+        "engagement import"
+
+
+def test_a_reimport_after_an_opt_in_invents_no_opt_out(desk, tmp_path):
+    path = generic(tmp_path, REQUESTS)
+    desk.import_engagement(path, "g1", "launch", GENERIC)
+    desk.opt_in(1, "g1", source="manual", actor="analyst", reason="asked back in by phone")
+    desk.opt_in_outlet(1, "g1", source="manual", actor="analyst")
+    again = desk.import_engagement(path, "g1", "launch", GENERIC)
+    assert again["opt_outs"] == {"contacts": 0, "outlets": 0, "addresses": 0}
+    assert again["requests"]["already"] == 4
+    assert desk.contact(1, "g1")["optout"] is None and desk.outlet(1, "g1")["optout"] is None
+    # another export whose unsubscribe is older than the opt-in: superseded, not applied
+    old = generic(tmp_path, [["one@x.example", "unsubscribe", "2026-01-01T00:00:00Z", ""]],
+                  "old.csv")
+    counts = desk.import_engagement(old, "g1", "january", GENERIC)
+    assert counts["requests"]["superseded"] == 1 and desk.contact(1, "g1")["optout"] is None

@@ -17,6 +17,7 @@ import polars as pl
 from optdesk.engagement.exports import read_engagement
 from optdesk.engagement.presets import Preset
 from optdesk.store.base import utcnow
+from optdesk.store.engagement_requests import plan_requests, requests_of
 from optdesk.store.engagement_totals import ensure_totals, refresh_distribution
 
 ENGAGER_SORTS = {
@@ -31,11 +32,13 @@ class EngagementOps:
     """Mixin: engagement. Needs ``self.db`` and StoreBase."""
 
     def import_engagement(self, path: str | pathlib.Path, data_group: str, distribution: str,
-                          preset: Preset, progress=None) -> dict:
+                          preset: Preset, progress=None, actor: str = "engagement import") -> dict:
         """Import an export into one distribution of a data group (all or nothing; a re-import
         of the same export replaces its rows). Returns counts: rows, events (by kind),
         prefetch, skipped, unknown (the number of addresses that are no contact's or
-        outlet's) and unknown_addresses (all of them, sorted)."""
+        outlet's) and unknown_addresses (all of them, sorted), and what its unsubscribe and
+        complaint rows did (``store/engagement_requests.py``): requests (applied now: per
+        event, already, superseded) and opt_outs (new: contacts, outlets, addresses)."""
         say = progress or (lambda message: None)
         if not distribution or not distribution.strip():
             raise ValueError("a distribution name is required")
@@ -64,11 +67,17 @@ class EngagementOps:
             finally:
                 con.unregister("stage_engagement")
             refresh_distribution(con, data_group, distribution)
+            writes, asked = plan_requests(self, con, requests_of(rows), data_group,
+                                          distribution, actor)
+            result = self.apply_writes(writes)
         say("engagement written")
         kinds = rows.group_by("event").agg(pl.col("n").sum()).sort("event")
         return {"rows": rows.height, "events": dict(kinds.iter_rows()),
                 "prefetch": int(rows["prefetch"].sum()), "skipped": skipped,
-                "unknown": len(unknown), "unknown_addresses": unknown}
+                "unknown": len(unknown), "unknown_addresses": unknown, "requests": asked,
+                "opt_outs": {"contacts": len(result.opted_out),
+                             "outlets": len(result.outlets_opted_out),
+                             "addresses": len(result.suppressed)}}
 
     def distributions(self, data_group: str) -> pl.DataFrame:
         """The distributions of a data group: distribution, events, opens, clicks, last."""

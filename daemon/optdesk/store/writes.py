@@ -102,6 +102,21 @@ class Writes:
                 + len(self.suppress) + len(self.incidents) + len(self.outlet_opt_outs))
 
 
+def opt_out_target(address: str, owners: dict[str, list[int]],
+                   outlets: dict[str, int]) -> tuple[str, int | str]:
+    """Whom a request to be removed that names only an address opts out: ("outlet", id) for an
+    outlet's own address, ("contact", id) for the one contact owning it, else ("address",
+    address): suppressed as an address (it belongs to no contact, or to several). The one
+    rule of the daemon (replies) and of the engagement import (a sending tool's unsubscribes)."""
+    address = normalise_email(address)
+    if address in outlets:
+        return "outlet", outlets[address]
+    ids = owners.get(address, [])
+    if len(ids) == 1:
+        return "contact", ids[0]
+    return "address", address
+
+
 @dataclass
 class WriteResult:
     """What ``apply_writes`` changed."""
