@@ -24,7 +24,8 @@ def _hours(delta: dt.timedelta) -> str:
 
 
 class UndoOps:
-    """Mixin: ``undo_opt_out``, ``undoable_opt_out``, ``undo_list_removal``, ``reopen_review``."""
+    """Mixin: ``undo_opt_out``, ``undoable_opt_out`` (and their outlet versions),
+    ``undo_list_removal``, ``reopen_review``. Needs OutletOps' ``_lift_outlet_contacts``."""
 
     def undoable_opt_out(self, contact_id: int, data_group: str, *,
                          grace: dt.timedelta = DEFAULT_GRACE,
@@ -66,6 +67,49 @@ class UndoOps:
                 evidence={"undoes": event_id, "opted_out_at": at, "opted_out_by": by,
                           "opt_out_reason": why},
             )
+
+    def undoable_outlet_opt_out(self, outlet_id: int, data_group: str, *,
+                                grace: dt.timedelta = DEFAULT_GRACE,
+                                now: dt.datetime | None = None) -> tuple[bool, str]:
+        """As ``undoable_opt_out``, for an outlet's opt-out (the same rule, ``_judge``)."""
+        rows = self.db.rows(
+            "SELECT source, opted_out_at FROM outlet_optouts WHERE outlet_id = ?"
+            " AND data_group = ?", [int(outlet_id), data_group])
+        if not rows:
+            return False, f"outlet #{outlet_id} is not opted out of {data_group}"
+        return _judge(rows[0][0], rows[0][1], grace, now or utcnow())
+
+    def undo_outlet_opt_out(self, outlet_id: int, data_group: str, *, actor: str, reason: str,
+                            grace: dt.timedelta = DEFAULT_GRACE,
+                            now: dt.datetime | None = None) -> dict:
+        """Lift a manual outlet opt-out made within ``grace`` and the contact opt-outs it made
+        with it (each its own ``opt_out_undone`` event); refused as ``undo_opt_out`` refuses.
+        Returns {"event_id": the outlet's undo event, "contacts": n lifted}."""
+        if not (reason or "").strip():
+            raise ValueError("a reason is required to undo an opt-out")
+        now = now or utcnow()
+        with self.db.transaction() as con:
+            rows = con.execute(
+                "SELECT source, opted_out_at, event_id, actor, reason, with_contacts"
+                " FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?",
+                [int(outlet_id), data_group]).fetchall()
+            if not rows:
+                raise NotFound(f"outlet #{outlet_id} is not opted out of {data_group}")
+            source, at, event_id, by, why, with_contacts = rows[0]
+            ok, detail = _judge(source, at, grace, now)
+            if not ok:
+                raise Refused(f"outlet #{outlet_id} in {data_group}: {detail}")
+            con.execute("DELETE FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?",
+                        [int(outlet_id), data_group])
+            undone = self._event(
+                con, "opt_out_undone", actor=actor, at=now, outlet_id=int(outlet_id),
+                data_group=data_group, source=source, reason=reason.strip(),
+                evidence={"undoes": event_id, "opted_out_at": at, "opted_out_by": by,
+                          "opt_out_reason": why, "with_contacts": with_contacts})
+            contacts = self._lift_outlet_contacts(
+                con, outlet_id, data_group, event_id, kind="opt_out_undone", source=source,
+                actor=actor, reason=reason.strip(), evidence={"outlet_undo_event_id": undone})
+        return {"event_id": undone, "contacts": contacts}
 
     def list_removals(self, data_group: str, contact_ids=None, *,
                       grace: dt.timedelta = DEFAULT_GRACE,
