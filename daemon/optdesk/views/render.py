@@ -22,7 +22,11 @@ EVENT_LABELS = {
     "address_suppressed": "address suppressed",
     "review_resolved": "review resolved",
     "list_member_removed": "removed from a list",
+    "outlet_opt_out": "outlet opted out",
+    "outlet_opt_in": "outlet opted back in",
+    "opt_out_undone": "opt-out undone",
 }
+OUTLET_CONTACT_ROWS = 100
 
 HISTORY_ROWS = 50
 NEVER_INVITED = " · <b>never invited</b> (a spam complaint)"
@@ -112,6 +116,54 @@ def contact_record(record: dict, data_group: str) -> str:
         f"<h4>Media lists in {esc(data_group)}</h4><div>{lists}</div>"
         f"<h4>Invitations</h4>{invitations_table(record['invitations'])}"
         f"<h4>History</h4>{history_table(record['history'])}</div>"
+    )
+
+
+def outlet_label(row: dict) -> str:
+    """One line for an outlet among the search results (plain text), marked as an outlet."""
+    facts = ", ".join(str(v) for v in (row.get("type"), row.get("country")) if v)
+    reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
+    flag = " · OPTED OUT" if row.get("opted_out") else ""
+    return f"OUTLET · {row['name']} — {facts or 'outlet'}{reach}{flag}  [outlet #{row['outlet_id']}]"
+
+
+def outlet_optout_state(optout: dict | None, data_group: str) -> str:
+    if optout is None:
+        return optout_state(None, data_group)
+    also = (" · <b>with its contacts</b>" if optout.get("with_contacts")
+            else " · its own addresses only")
+    return optout_state(optout, data_group) + also
+
+
+def outlet_record(record: dict, data_group: str) -> str:
+    """The whole record of one outlet as notebook 01 shows it."""
+    o = record["outlet"]
+    facts = " · ".join(esc(v) for v in (o.get("type"), o.get("country"), o.get("language")) if v)
+    addresses = table(["address", "suppressed here", "delivery"], [
+        [esc(a["email"]), "yes" if a["suppressed"] else "no",
+         "<span class='optdesk-err'>undeliverable</span>" if a["undeliverable"] else "ok"]
+        for a in record["addresses"].iter_rows(named=True)], "no address of its own")
+    contacts = record["contacts"]
+    rows = [[esc(c["name"]), esc(c["title"]),
+             (f"<span class='optdesk-badge out'>opted out</span> {source_label(c['source'])}"
+              f" {fmt_when(c['opted_out_at'])}" if c["opted_out"]
+              else "<span class='optdesk-badge in'>can be mailed</span>"),
+             f"#{esc(c['contact_id'])}"]
+            for c in contacts.head(OUTLET_CONTACT_ROWS).iter_rows(named=True)]
+    more = contacts.height - OUTLET_CONTACT_ROWS
+    tail = f"<div class='optdesk-muted'>and {more:,} more contacts</div>" if more > 0 else ""
+    out = int(contacts["opted_out"].sum() or 0) if contacts.height else 0
+    return (
+        f"<div class='optdesk-record optdesk-outlet'><h3 style='margin:4px 0'>"
+        f"<span class='optdesk-badge'>outlet</span> {esc(o['name'])}</h3>"
+        f"<div class='optdesk-muted'>{facts} · reach {fmt_int(o.get('reach'))} · "
+        f"outlet #{esc(o['outlet_id'])}</div>"
+        f"<h4>Opt-out</h4><div class='optdesk-state'>"
+        f"{outlet_optout_state(record['optout'], data_group)}</div>"
+        f"<h4>Its own addresses</h4>{addresses}"
+        f"<h4>Contacts at it ({contacts.height:,}; {out:,} opted out of {esc(data_group)})</h4>"
+        f"{table(['name', 'title', 'opt-out', 'contact'], rows, 'no contact at this outlet')}"
+        f"{tail}<h4>History</h4>{history_table(record['history'])}</div>"
     )
 
 
