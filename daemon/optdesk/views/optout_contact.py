@@ -215,24 +215,17 @@ class OptOutContactView(View):
         """Mark the contact's line in the results as the record now shows it (no new search)."""
         c = self.record["contact"]
         emails = self.record["addresses"]["email"]
-        label = render.contact_label({**c, "opted_out": self.is_opted_out,
-                                      "email": emails[0] if len(emails) else None})
-        options = [(label if v == contact_id else text, v) for text, v in self.results.options]
-        self._quiet = True
-        try:
-            self.results.index = None
-            self.results.options = options
-            if any(v == contact_id for _, v in options):
-                self.results.value = contact_id
-        finally:
-            self._quiet = False
+        self._set_label(contact_id, render.contact_label(
+            {**c, "opted_out": self.is_opted_out, "email": emails[0] if len(emails) else None}))
 
     def _relabel_outlet(self, outlet_id: int) -> None:
         """Mark the outlet's line in the results as its record now shows it."""
         row = {**self.outlet_panel.record["outlet"], "opted_out": self.outlet_panel.is_opted_out}
-        value = f"{OUTLET}{outlet_id}"
-        options = [(render.outlet_label(row) if v == value else text, v)
-                   for text, v in self.results.options]
+        self._set_label(f"{OUTLET}{outlet_id}", render.outlet_label(row))
+
+    def _set_label(self, value, label: str) -> None:
+        """Give the result ``value`` this label and keep it highlighted."""
+        options = [(label if v == value else text, v) for text, v in self.results.options]
         self._quiet = True
         try:
             self.results.index = None

@@ -13,72 +13,37 @@ import ipywidgets as w
 
 from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
-from optdesk.views.common import Status, button, esc
+from optdesk.views.common import button, esc
+from optdesk.views.record_panel import RecordPanel
 
 
-def _box(*children) -> w.VBox:
-    return w.VBox(list(children), layout=w.Layout(display="none", border="1px solid #b42318",
-                                                  padding="6px"))
-
-
-class OutletPanel:
+class OutletPanel(RecordPanel):
     """The record of ``outlet_id`` in the data group ``group()``; ``on_change(outlet_id)`` is
     called after an action changed the outlet's state."""
+
+    CONFIRM = "Confirm outlet opt-out"
+    UNDO_CONFIRM = "Confirm outlet undo"
+    UNDO_PLACEHOLDER = "required, e.g. 'wrong outlet'"
 
     def __init__(self, store, group: Callable[[], str], *, actor: str,
                  grace: dt.timedelta = DEFAULT_GRACE,
                  on_change: Callable[[int], None] | None = None) -> None:
-        self.store = store
-        self.group = group
-        self.actor = actor
-        self.grace = grace
-        self.on_change = on_change or (lambda _oid: None)
+        super().__init__(store, group, actor=actor, grace=grace, on_change=on_change)
         self.outlet_id: int | None = None
-        self.record: dict | None = None
-        self.status = Status()
         g = self.status.guard
         self.optout_button = button("Opt out this outlet", "danger", "ban")
         self.undo_button = button("Undo this outlet opt-out…", "warning", "undo")
-        self.note = w.HTML("")
-        self.confirm_text = w.HTML("")
         self.with_contacts = w.Checkbox(value=False, indent=False,
                                         description="also opt out every contact at it")
         self.reason = w.Text(placeholder="optional, e.g. 'asked by the editor'",
                              description="Reason", layout=w.Layout(width="420px"))
-        self.confirm_button = button("Confirm outlet opt-out", "danger", "check")
-        self.cancel_button = button("Cancel")
-        self.confirm_box = _box(self.confirm_text, self.with_contacts, self.reason,
-                                w.HBox([self.confirm_button, self.cancel_button]))
-        self.undo_text = w.HTML("")
-        self.undo_reason = w.Text(placeholder="required, e.g. 'wrong outlet'",
-                                  description="Why undo", layout=w.Layout(width="420px"))
-        self.undo_confirm_button = button("Confirm outlet undo", "warning", "check")
-        self.undo_cancel_button = button("Cancel")
-        self.undo_box = _box(self.undo_text, self.undo_reason,
-                             w.HBox([self.undo_confirm_button, self.undo_cancel_button]))
+        self.confirm_box = self.confirm_parts(self.with_contacts, self.reason)
         self.actions = w.HBox([self.optout_button, self.undo_button, self.note],
                               layout=w.Layout(display="none", align_items="center"))
-        self.record_html = w.HTML("")
         self.optout_button.on_click(g(self.ask_opt_out))
-        self.confirm_button.on_click(g(self.confirm_opt_out))
-        self.cancel_button.on_click(g(lambda _b: self._hide_boxes()))
         self.undo_button.on_click(g(self.ask_undo))
-        self.undo_confirm_button.on_click(g(self.confirm_undo))
-        self.undo_cancel_button.on_click(g(lambda _b: self._hide_boxes()))
         self.widget = w.VBox([self.actions, self.status.widget, self.confirm_box, self.undo_box,
                               self.record_html], layout=w.Layout(display="none"))
-
-    @property
-    def data_group(self) -> str:
-        return self.group()
-
-    @property
-    def is_opted_out(self) -> bool:
-        return self.record is not None and self.record["optout"] is not None
-
-    def _hide_boxes(self) -> None:
-        self.confirm_box.layout.display = "none"
-        self.undo_box.layout.display = "none"
 
     def show(self, outlet_id: int, *, keep_status: bool = False) -> None:
         if not keep_status:
@@ -150,13 +115,10 @@ class OutletPanel:
             return
         o = self.record["optout"]
         also = (" and the opt-outs of its contacts made with it" if o["with_contacts"] else "")
-        self.undo_text.value = (
+        self._show_undo(
             f"Undo the manual opt-out of the outlet <b>{esc(self.record['outlet']['name'])}"
             f"</b>{also}, made by {esc(o['actor'])} ({esc(o['reason'])})? The undo is recorded "
             "with your name and reason.")
-        self.undo_reason.value = ""
-        self.confirm_box.layout.display = "none"
-        self.undo_box.layout.display = ""
 
     def confirm_undo(self, _button=None) -> None:
         if self.outlet_id is None:
