@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from optdesk.views.common import STYLE, Status, View, button, esc, fmt_int, fmt_when
+from optdesk.views.engagement_import import EngagementImport
 from optdesk.views.render import table
 
 SHOWN = 200  # engagers listed at once
@@ -54,15 +55,22 @@ class EngagementView(View):
                                     description="List", ensure_option=False)
         self.add_button = button("Add engagers to list", "primary", "plus")
         self.frame = None
+        self.importer = EngagementImport(store, lambda: self.group.value, self.show_distribution)
         for control in (self.distribution, self.event, self.sort, self.lists, self.prefetch):
             control.observe(g(lambda _c: self.refresh()), names="value")
         self.group.observe(g(lambda _c: self.load_choices()), names="value")
         self.add_button.on_click(g(lambda _b: self.add_to_list(self.list_name.value)))
         self.widget = w.VBox([
-            w.HTML(STYLE), w.HBox([self.group, self.distribution]),
+            w.HTML(STYLE), self.importer.widget, w.HBox([self.group, self.distribution]),
             w.HBox([self.event, self.sort, self.prefetch]), self.lists, self.summary,
             w.HBox([self.list_name, self.add_button]), self.status.widget, self.grid])
         g(self.load_choices)()
+
+    def show_distribution(self, name: str) -> None:
+        """After an import: offer the distributions again and show this one."""
+        self.load_choices()
+        if name in self.distribution.options:
+            self.distribution.value = name
 
     def load_choices(self) -> None:
         group = self.group.value
