@@ -17,6 +17,11 @@ from optdesk.views.common import button, esc
 from optdesk.views.record_panel import RecordPanel
 
 
+def _own(n: int) -> str:
+    return {0: "no address (it has none of its own)", 1: "its own address"}.get(
+        n, f"its {n} own addresses")
+
+
 class OutletPanel(RecordPanel):
     """The record of ``outlet_id`` in the data group ``group()``; ``on_change(outlet_id)`` is
     called after an action changed the outlet's state."""
@@ -81,8 +86,8 @@ class OutletPanel(RecordPanel):
         mailable = contacts.height - int(contacts["opted_out"].sum() or 0)
         self.confirm_text.value = (
             f"Opt the outlet <b>{esc(o['name'])}</b> out of all email from "
-            f"<b>{esc(self.data_group)}</b>? This suppresses its "
-            f"{self.record['addresses'].height} own addresses. Tick the box to opt out its "
+            f"<b>{esc(self.data_group)}</b>? This suppresses {_own(self.record['addresses'].height)}."
+            " Tick the box to opt out its "
             f"{contacts.height} contacts too ({mailable} of them can be mailed now); each then "
             "gets its own opt-out, reason “outlet opt-out”.")
         self.with_contacts.value = False
