@@ -231,3 +231,26 @@ def test_a_reimport_after_an_opt_in_invents_no_opt_out(desk, tmp_path):
                   "old.csv")
     counts = desk.import_engagement(old, "g1", "january", GENERIC)
     assert counts["requests"]["superseded"] == 1 and desk.contact(1, "g1")["optout"] is None
+
+
+def test_opted_out_search_shows_and_filters_who_engaged_lately(desk, tmp_path):
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    recent, old = now - dt.timedelta(days=3), now - dt.timedelta(days=200)
+    desk.import_engagement(generic(tmp_path, [
+        ["one@x.example", "click", recent.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["two@x.example", "open", old.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["three@x.example", "delivered", recent.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["three@x.example", "open",  # the proxy, 2 s after delivery
+         (recent + dt.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), APPLE]]),
+        "g1", "launch", GENERIC)
+    for c in (1, 2, 3):
+        desk.opt_out(c, "g1", source="reply", actor="daemon")
+    everyone = desk.opted_out("g1", sort_by="name")
+    last = dict(zip(everyone["contact_id"], everyone["last_engaged"], strict=True))
+    assert last[1] == recent.replace(microsecond=0) and last[2] == old.replace(microsecond=0)
+    assert last[3] is None  # a privacy proxy's open is not a reader's
+    assert desk.opted_out("g1", engaged_within_days=30)["contact_id"].to_list() == [1]
+    assert sorted(desk.opted_out("g1", engaged_within_days=365)["contact_id"]) == [1, 2]
+    assert desk.opted_out("g1", engaged_within_days=30, limit=None)["total"].to_list() == [1]

@@ -25,7 +25,8 @@ from optdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TABLES = ("summary", "lists", "trend", "list_trend", "compliance", "incidents")
+TABLES = ("summary", "lists", "distributions", "outlets", "trend", "list_trend", "compliance",
+          "incidents")
 
 
 def utcnow() -> dt.datetime:

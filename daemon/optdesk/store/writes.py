@@ -187,7 +187,15 @@ class WriteOps:
                         at: dt.datetime, result: WriteResult,
                         ensured: set[str] | None = None) -> None:
         ids = sorted({i["contact_id"] for i in items})
-        known, done = _known_and_done(con, "contacts", "optouts", "contact_id", ids)
+        groups = {i["data_group"] for i in items}
+        # an outlet's contacts were just read from contacts: known already
+        unsure = sorted({i["contact_id"] for i in items if not i.get("known")})
+        known = {i["contact_id"] for i in items if i.get("known")}
+        if unsure:
+            known |= {r[0] for r in con.execute(
+                "SELECT contact_id FROM contacts WHERE contact_id IN"
+                " (SELECT unnest(?::BIGINT[]))", [unsure]).fetchall()}
+        done, existing = _done_and_groups(con, "optouts", "contact_id", ids, groups)
         result.missing |= {i["message_hash"] for i in items if i["contact_id"] not in known}
         result.missing_contacts |= {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -198,7 +206,7 @@ class WriteOps:
         result.opted_out |= set(fresh)
         if not fresh:
             return
-        _ensure_groups(con, {g for _, g in fresh}, ensured)
+        _ensure_groups(con, {g for _, g in fresh} - existing, ensured)
         rows = _event_rows("opt_out", list(fresh.values()), at)
         returned = _insert(con, "events", EVENT_SCHEMA, rows,
                            returning="event_id, contact_id, data_group")
@@ -221,7 +229,11 @@ class WriteOps:
         outlet already opted out there changes nothing. Returns the contact opt-outs that
         ``with_contacts`` asks for (written next, with the other opt-outs)."""
         ids = sorted({i["outlet_id"] for i in items})
-        known, done = _known_and_done(con, "outlets", "outlet_optouts", "outlet_id", ids)
+        known = {r[0] for r in con.execute(
+            "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
+            [ids]).fetchall()}
+        done, existing = _done_and_groups(con, "outlet_optouts", "outlet_id", ids,
+                                          {i["data_group"] for i in items})
         result.missing |= {i["message_hash"] for i in items if i["outlet_id"] not in known}
         result.missing_outlets |= {i["outlet_id"] for i in items if i["outlet_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -232,7 +244,9 @@ class WriteOps:
         result.outlets_opted_out = set(fresh)
         if not fresh:
             return []
-        _ensure_groups(con, {g for _, g in fresh}, ensured)
+        _ensure_groups(con, {g for _, g in fresh} - existing, ensured)
+        if ensured is not None:
+            ensured |= existing
         returned = _insert(con, "events", EVENT_SCHEMA,
                            _event_rows("outlet_opt_out", list(fresh.values()), at),
                            returning="event_id, outlet_id, data_group")
@@ -258,7 +272,7 @@ class WriteOps:
             for (oid, group), item in fresh.items():
                 if oid == outlet_id and item["with_contacts"]:
                     out.append({
-                        "contact_id": int(contact_id), "data_group": group,
+                        "contact_id": int(contact_id), "data_group": group, "known": True,
                         "source": item["source"], "reason": OUTLET_CONTACT_REASON,
                         "evidence": {"outlet_id": outlet_id,
                                      "outlet_event_id": event_of[(oid, group)],
@@ -359,13 +373,15 @@ class WriteOps:
                 " last_auto_reply_at = excluded.last_auto_reply_at")
 
 
-def _known_and_done(con: duckdb.DuckDBPyConnection, table: str, optouts: str, key: str,
-                    ids: list[int]) -> tuple[set[int], set[tuple[int, str]]]:
-    """(the ids the store has, the (id, group) pairs opted out already): one statement."""
+def _done_and_groups(con: duckdb.DuckDBPyConnection, optouts: str, key: str, ids: list[int],
+                     groups: set[str]) -> tuple[set[tuple[int, str]], set[str]]:
+    """(the (id, group) pairs opted out already, which of ``groups`` exist): one statement."""
     rows = con.execute(
-        f"SELECT t.{key}, o.data_group FROM {table} t LEFT JOIN {optouts} o USING ({key})"
-        f" WHERE t.{key} IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()
-    return {r[0] for r in rows}, {(r[0], r[1]) for r in rows if r[1] is not None}
+        f"SELECT {key}, data_group FROM {optouts} WHERE {key} IN (SELECT unnest(?::BIGINT[]))"
+        " UNION ALL SELECT NULL, data_group FROM data_groups"
+        " WHERE data_group IN (SELECT unnest(?::VARCHAR[]))", [ids, sorted(groups)]).fetchall()
+    return ({(r[0], r[1]) for r in rows if r[0] is not None},
+            {r[1] for r in rows if r[0] is None})
 
 
 def _ensure_groups(con: duckdb.DuckDBPyConnection, groups: set[str],

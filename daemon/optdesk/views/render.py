@@ -177,7 +177,8 @@ def card(row: dict) -> str:
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
         f"{source_label(row.get('source'))}{NEVER_INVITED if row.get('source') == 'complaint' else ''}"
         "</div>"
-        f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
+        f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}"
+        f"{_engaged(row.get('last_engaged'))}</div></div>"
     )
 
 
@@ -190,7 +191,15 @@ GRID_COLUMNS = (
     ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
     ("country", "Country", "85px", "country"),
     ("language", "Lang.", "70px", "language"),
+    ("last_engaged", "Last engaged", "140px", None),
 )
+
+
+def _engaged(when) -> str:
+    """The card's note of a last open or click (the contact still reads the releases)."""
+    if when is None:
+        return ""
+    return f" · <span class='optdesk-engaged'>last engaged {fmt_when(when)}</span>"
 
 
 def grid_cells(row: dict) -> str:
@@ -200,7 +209,7 @@ def grid_cells(row: dict) -> str:
         value = row.get(column)
         if column == "reach":
             text = fmt_int(value)
-        elif column == "opted_out_at":
+        elif column in ("opted_out_at", "last_engaged"):
             text = fmt_when(value)
         elif column == "source":
             text = source_label(value)
