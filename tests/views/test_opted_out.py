@@ -317,3 +317,18 @@ def test_the_engaged_filter_and_column(demo_store, tmp_path):
     assert f"{when:%Y-%m-%d %H:%M}" in view.rows[0].html.value
     view.filters.engaged.value = ""
     assert view.total > 1
+
+
+def test_outlets_opted_out_are_listed_and_searched(demo_store):
+    outlet = demo_store.db.frame("SELECT outlet_id, name FROM outlets ORDER BY outlet_id"
+                                 " LIMIT 1").row(0, named=True)
+    demo_store.opt_out_outlet(outlet["outlet_id"], "demo", source="manual", actor="ana",
+                              reason="<i>asked</i>", with_contacts=True)
+    view = OptedOutView(demo_store, "demo", actor="ana", debounce=0)
+    shown = view.outlets_html.value
+    assert "Outlets opted out" in shown and html.escape(outlet["name"]) in shown
+    assert "&lt;i&gt;asked&lt;/i&gt;" in shown and "with its contacts" in shown
+    view.filters.text.value = outlet["name"]
+    assert html.escape(outlet["name"]) in view.outlets_html.value
+    view.filters.text.value = "zzzz-no-such-outlet"
+    assert view.outlets_html.value == ""

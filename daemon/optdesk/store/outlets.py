@@ -223,21 +223,27 @@ class OutletOps:
         words = [w for w in fold(text or "").split() if w]
         cond = "".join(" AND strip_accents(lower(ot.name)) LIKE ?" for _ in words)
         tail = " LIMIT ?" if limit is not None else ""
-        return self.db.frame(
-            "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source, oo.actor,"
-            " oo.reason, oo.with_contacts, oo.opted_out_at,"
-            " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
-            " AS addresses,"
-            " (SELECT count(*) FROM events e WHERE e.kind = 'opt_out' AND e.data_group = ?"
-            "  AND e.outlet_id = ot.outlet_id"
-            "  AND json_extract(e.evidence, '$.outlet_event_id')::BIGINT = oo.event_id)"
-            " AS contacts_opted_out"
-            " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
-            f" WHERE oo.data_group = ?{cond}"
-            f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
-            f" ot.outlet_id{tail}",
-            [data_group, data_group, *[f"%{w}%" for w in words],
-             *([int(limit)] if limit is not None else [])])
+        with self.db.connection() as con:
+            page = con.sql(
+                "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source,"
+                " oo.actor, oo.reason, oo.with_contacts, oo.opted_out_at, oo.event_id,"
+                " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
+                " AS addresses"
+                " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
+                f" WHERE oo.data_group = ?{cond}"
+                f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
+                f" ot.outlet_id{tail}",
+                params=[data_group, *[f"%{w}%" for w in words],
+                        *([int(limit)] if limit is not None else [])]).pl()
+            # the contact opt-outs made with each (their evidence names its event): the page's
+            made = dict(con.execute(
+                "SELECT json_extract(evidence, '$.outlet_event_id')::BIGINT, count(*) FROM events"
+                " WHERE kind = 'opt_out' AND data_group = ?"
+                " AND outlet_id IN (SELECT unnest(?::BIGINT[])) GROUP BY 1",
+                [data_group, page["outlet_id"].to_list()]).fetchall()) if page.height else {}
+        return page.with_columns(
+            pl.col("event_id").replace_strict(made, default=0, return_dtype=pl.Int64)
+            .alias("contacts_opted_out")).drop("event_id")
 
     def outlets_for_emails(self, emails: Iterable[str]) -> dict[str, int]:
         """address → the outlet whose own address it is, for many addresses at once."""
