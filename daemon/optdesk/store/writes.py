@@ -189,13 +189,10 @@ class WriteOps:
         ids = sorted({i["contact_id"] for i in items})
         groups = {i["data_group"] for i in items}
         # an outlet's contacts were just read from contacts: known already
-        unsure = sorted({i["contact_id"] for i in items if not i.get("known")})
-        known = {i["contact_id"] for i in items if i.get("known")}
-        if unsure:
-            known |= {r[0] for r in con.execute(
-                "SELECT contact_id FROM contacts WHERE contact_id IN"
-                " (SELECT unnest(?::BIGINT[]))", [unsure]).fetchall()}
-        done, existing = _done_and_groups(con, "optouts", "contact_id", ids, groups)
+        unsure = {i["contact_id"] for i in items if not i.get("known")}
+        known, done, existing = _lookups(con, "optouts", "contact_id", ids, groups,
+                                         table="contacts" if unsure else None)
+        known |= {i["contact_id"] for i in items if i.get("known")}
         result.missing |= {i["message_hash"] for i in items if i["contact_id"] not in known}
         result.missing_contacts |= {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -229,11 +226,8 @@ class WriteOps:
         outlet already opted out there changes nothing. Returns the contact opt-outs that
         ``with_contacts`` asks for (written next, with the other opt-outs)."""
         ids = sorted({i["outlet_id"] for i in items})
-        known = {r[0] for r in con.execute(
-            "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
-            [ids]).fetchall()}
-        done, existing = _done_and_groups(con, "outlet_optouts", "outlet_id", ids,
-                                          {i["data_group"] for i in items})
+        known, done, existing = _lookups(con, "outlet_optouts", "outlet_id", ids,
+                                         {i["data_group"] for i in items}, table="outlets")
         result.missing |= {i["message_hash"] for i in items if i["outlet_id"] not in known}
         result.missing_outlets |= {i["outlet_id"] for i in items if i["outlet_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -373,15 +367,22 @@ class WriteOps:
                 " last_auto_reply_at = excluded.last_auto_reply_at")
 
 
-def _done_and_groups(con: duckdb.DuckDBPyConnection, optouts: str, key: str, ids: list[int],
-                     groups: set[str]) -> tuple[set[tuple[int, str]], set[str]]:
-    """(the (id, group) pairs opted out already, which of ``groups`` exist): one statement."""
+def _lookups(con: duckdb.DuckDBPyConnection, optouts: str, key: str, ids: list[int],
+             groups: set[str], table: str | None = None
+             ) -> tuple[set[int], set[tuple[int, str]], set[str]]:
+    """In one statement: (the ids ``table`` has — none asked when it is None —, the (id, group)
+    pairs opted out already in ``optouts``, which of ``groups`` exist)."""
+    known = (f" UNION ALL SELECT 'known', {key}, NULL FROM {table}"
+             f" WHERE {key} IN (SELECT unnest($1::BIGINT[]))") if table else ""
     rows = con.execute(
-        f"SELECT {key}, data_group FROM {optouts} WHERE {key} IN (SELECT unnest(?::BIGINT[]))"
-        " UNION ALL SELECT NULL, data_group FROM data_groups"
-        " WHERE data_group IN (SELECT unnest(?::VARCHAR[]))", [ids, sorted(groups)]).fetchall()
-    return ({(r[0], r[1]) for r in rows if r[0] is not None},
-            {r[1] for r in rows if r[0] is None})
+        f"SELECT 'done', {key}, data_group FROM {optouts}"
+        f" WHERE {key} IN (SELECT unnest($1::BIGINT[]))"
+        " UNION ALL SELECT 'group', NULL, data_group FROM data_groups"
+        f" WHERE data_group IN (SELECT unnest($2::VARCHAR[])){known}",
+        [ids, sorted(groups)]).fetchall()
+    return ({r[1] for r in rows if r[0] == "known"},
+            {(r[1], r[2]) for r in rows if r[0] == "done"},
+            {r[2] for r in rows if r[0] == "group"})
 
 
 def _ensure_groups(con: duckdb.DuckDBPyConnection, groups: set[str],
