@@ -51,3 +51,14 @@ def test_engagement_per_distribution_and_list_and_outlet_opt_outs(tmp_path, cont
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Engagement per distribution of the period" in page and "25.00%" in page
     assert "Outlets opted out in the period" in page and "2 opted out with it" in page
+
+
+def test_the_reports_view_shows_engagement_and_outlets(tmp_path, contacts_csv):
+    from optdesk.settings import load_settings
+    from optdesk.views.reports_view import ReportsView
+
+    store = Store(tmp_path / "s.duckdb")
+    store.import_contacts(contacts_csv([contact_row(1, "one@x.example", lists="Tech")]), "g1")
+    view = ReportsView(store, load_settings(env={}), "g1")
+    assert "Engagement per distribution" in view.sections["distributions"].value
+    assert "Outlets opted out in the period" in view.sections["outlets"].value
