@@ -52,7 +52,7 @@ def test_01_opt_out_an_outlet_with_its_contacts(desk_app, browser_page):
     screenshot(page, "desk-01-outlet-record")
     page.locator(".widget-button", has_text="Opt out this outlet").click()
     page.locator(".widget-checkbox", has_text="also opt out its").locator("input").check()
-    page.locator("input[placeholder^='optional, e.g. \\'asked by the editor']").fill(
+    page.locator("input[placeholder^='e.g. \\'asked by the editor']").fill(
         "the editor asked (browser)")
     screenshot(page, "desk-01-outlet-confirm")
     page.locator(".widget-button", has_text="Confirm outlet opt-out").click()

@@ -28,7 +28,7 @@ class OutletPanel(RecordPanel):
 
     CONFIRM = "Confirm outlet opt-out"
     UNDO_CONFIRM = "Confirm outlet undo"
-    UNDO_PLACEHOLDER = "required, e.g. 'wrong outlet'"
+    UNDO_PLACEHOLDER = "required, e.g. 'meant another outlet'"
 
     def __init__(self, store, group: Callable[[], str], *, actor: str,
                  grace: dt.timedelta = DEFAULT_GRACE,
@@ -40,7 +40,7 @@ class OutletPanel(RecordPanel):
         self.undo_button = button("Undo this outlet opt-out…", "warning", "undo")
         self.with_contacts = w.Checkbox(value=False, indent=False,
                                         description="also opt out every contact at it")
-        self.reason = w.Text(placeholder="optional, e.g. 'asked by the editor'",
+        self.reason = w.Text(placeholder="e.g. 'asked by the editor' (optional)",
                              description="Reason", layout=w.Layout(width="420px"))
         self.confirm_box = self.confirm_parts(self.with_contacts, self.reason)
         self.actions = w.HBox([self.optout_button, self.undo_button, self.note],
