@@ -41,6 +41,11 @@ def test_outlet_import_opt_out_with_contacts_record_and_suppressions(tmp_path):
     assert "Five Post — newspaper" in shown and "yes, manual by ana" in shown
     assert "with its contacts" in shown and "outlet opt-out" in shown
     assert "redaktion@five.example" in shown
+    undone = run("--db", db, "undo-opt-out", "--outlet", "5", "--data-group", "g1", "--reason",
+                 "wrong outlet", "--actor", "ana").stdout
+    assert "outlet 5: manual opt-out undone" in undone and "contact opt-outs made with it" in undone
+    assert "redaktion@five.example" not in run(
+        "--db", db, "suppressions", "--data-group", "g1").stdout.split()
 
 
 def test_outlet_errors_are_one_line(tmp_path):

@@ -116,7 +116,8 @@ def test_compliance_known_delays(store):
 def test_tables_on_one_connection(small_generated):
     store, _ = small_generated
     tables = store.report_tables(gen.G, gen.START, gen.END, trend_periods=gen.TRENDS)
-    assert set(tables) == {"summary", "lists", "trend", "list_trend", "compliance", "incidents"}
+    assert set(tables) == {"summary", "lists", "distributions", "outlets", "trend", "list_trend",
+                           "compliance", "incidents"}
     assert tables["lists"].equals(store.report_lists(gen.G, gen.START, gen.END))
     assert tables["trend"].height == gen.TRENDS
 

@@ -158,3 +158,99 @@ def test_add_to_list_creates_then_adds_only_new_members(desk):
     assert (again["list_id"], again["created"], again["added"]) == (first["list_id"], False, 1)
     lists = desk.lists("g1")
     assert lists.filter(pl.col("name") == "Engaged")["members"].to_list() == [3]
+
+
+def test_a_contact_imported_later_and_an_address_that_moves_are_found(desk, tmp_path,
+                                                                     contacts_csv):
+    desk.import_engagement(generic(tmp_path, ROWS), "g1", "launch", GENERIC)
+    assert "nobody@else.example" not in desk.engagers("g1", "launch")["email"].to_list()
+    desk.import_contacts(contacts_csv([
+        contact_row(4, "nobody@else.example", outlet="Weekly", reach=7),
+        contact_row(3, "two@x.example", outlet="Daily", reach=10)]), "g1")
+    rows = {r["contact_id"]: r for r in desk.engagers("g1", "launch").iter_rows(named=True)}
+    assert rows[4]["opens"] == 1 and rows[4]["reach"] == 7
+    assert rows[3]["opens"] == 2 and rows[3]["name"]  # two@ is contact 3's now
+    assert desk.engager_counts("g1", "launch") == {"contacts": 3, "outlet_addresses": 1}
+    assert desk.engager_ids("g1", "launch", event="click") == [1]
+
+
+def test_the_engagers_equal_a_sum_over_the_events(desk, tmp_path):
+    """The totals kept at import give what summing every event gives."""
+    desk.import_engagement(generic(tmp_path, ROWS), "g1", "launch", GENERIC)
+    for prefetch in (False, True):
+        got = desk.engagers("g1", "launch", include_prefetch=prefetch).filter(
+            pl.col("contact_id").is_not_null())
+        want = desk.db.frame(
+            "SELECT a.contact_id, sum(n) FILTER (WHERE event = 'open') AS opens,"
+            " coalesce(sum(n) FILTER (WHERE event = 'click'), 0) AS clicks"
+            " FROM engagement_events e JOIN visible_addresses('g1') a USING (email)"
+            " WHERE (NOT prefetch OR ?) AND event IN ('open', 'click')"
+            " GROUP BY 1 ORDER BY 1", [prefetch])
+        assert got.sort("contact_id").select("contact_id", "opens", "clicks").rows() == \
+            want.rows()
+
+
+REQUESTS = [
+    ["one@x.example", "unsubscribe", "2026-03-01T11:05:00Z", ""],
+    ["two@x.example", "complaint", "2026-03-01T12:05:00Z", ""],
+    ["newsdesk@daily.example", "unsubscribe", "2026-03-02T10:05:00Z", ""],
+    ["stranger@else.example", "unsubscribe", "2026-03-02T10:06:00Z", ""],
+    ["three@x.example", "open", "2026-03-02T10:07:00Z", ""],
+]
+
+
+def test_unsubscribes_and_complaints_of_the_sending_tool_are_applied(desk, tmp_path):
+    counts = desk.import_engagement(generic(tmp_path, REQUESTS), "g1", "launch", GENERIC)
+    assert counts["requests"] == {"unsubscribe": 3, "complaint": 1, "already": 0,
+                                  "superseded": 0}
+    assert counts["opt_outs"] == {"contacts": 2, "outlets": 1, "addresses": 1}
+    assert desk.contact(1, "g1")["optout"]["source"] == "sending_tool"
+    assert desk.contact(2, "g1")["optout"]["source"] == "complaint"
+    assert desk.contact(3, "g1")["optout"] is None  # an open asks for nothing
+    assert desk.outlet(1, "g1")["optout"]["source"] == "sending_tool"
+    for email in ("one@x.example", "two@x.example", "newsdesk@daily.example",
+                  "stranger@else.example"):
+        assert desk.is_suppressed(email, "g1")
+    assert not desk.is_suppressed("one@x.example", "other-group")
+    event = desk.events(1, "g1", kinds=["opt_out"]).row(0, named=True)
+    assert '"distribution": "launch"' in event["evidence"] and event["actor"] == \
+        "engagement import"
+
+
+def test_a_reimport_after_an_opt_in_invents_no_opt_out(desk, tmp_path):
+    path = generic(tmp_path, REQUESTS)
+    desk.import_engagement(path, "g1", "launch", GENERIC)
+    desk.opt_in(1, "g1", source="manual", actor="analyst", reason="asked back in by phone")
+    desk.opt_in_outlet(1, "g1", source="manual", actor="analyst")
+    again = desk.import_engagement(path, "g1", "launch", GENERIC)
+    assert again["opt_outs"] == {"contacts": 0, "outlets": 0, "addresses": 0}
+    assert again["requests"]["already"] == 4
+    assert desk.contact(1, "g1")["optout"] is None and desk.outlet(1, "g1")["optout"] is None
+    # another export whose unsubscribe is older than the opt-in: superseded, not applied
+    old = generic(tmp_path, [["one@x.example", "unsubscribe", "2026-01-01T00:00:00Z", ""]],
+                  "old.csv")
+    counts = desk.import_engagement(old, "g1", "january", GENERIC)
+    assert counts["requests"]["superseded"] == 1 and desk.contact(1, "g1")["optout"] is None
+
+
+def test_opted_out_search_shows_and_filters_who_engaged_lately(desk, tmp_path):
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    recent, old = now - dt.timedelta(days=3), now - dt.timedelta(days=200)
+    desk.import_engagement(generic(tmp_path, [
+        ["one@x.example", "click", recent.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["two@x.example", "open", old.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["three@x.example", "delivered", recent.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        ["three@x.example", "open",  # the proxy, 2 s after delivery
+         (recent + dt.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), APPLE]]),
+        "g1", "launch", GENERIC)
+    for c in (1, 2, 3):
+        desk.opt_out(c, "g1", source="reply", actor="daemon")
+    everyone = desk.opted_out("g1", sort_by="name")
+    last = dict(zip(everyone["contact_id"], everyone["last_engaged"], strict=True))
+    assert last[1] == recent.replace(microsecond=0) and last[2] == old.replace(microsecond=0)
+    assert last[3] is None  # a privacy proxy's open is not a reader's
+    assert desk.opted_out("g1", engaged_within_days=30)["contact_id"].to_list() == [1]
+    assert sorted(desk.opted_out("g1", engaged_within_days=365)["contact_id"]) == [1, 2]
+    assert desk.opted_out("g1", engaged_within_days=30, limit=None)["total"].to_list() == [1]

@@ -76,3 +76,34 @@ def test_notebook_runs_and_adds_to_a_list_in_the_kernel(tmp_path, contacts_csv, 
     nb = run(NOTEBOOK.name, store, tmp_path, monkeypatch, extra=(
         "view.group.value = 'g1'\nprint(view.add_to_list('From the kernel'))"))
     assert "'created': True, 'added': 2" in text_of(nb.cells[-1])
+
+
+def test_an_export_is_imported_from_the_view_and_its_clickers_listed(tmp_path, contacts_csv):
+    import datetime as dt
+
+    store = _store(tmp_path, contacts_csv)
+    view = EngagementView(store, "g1")
+    content = (b"email,event,timestamp\none@x.example,click,2026-04-01 10:00:00\n"
+               b"two@x.example,unsubscribe,2026-04-01 10:05:00\n"
+               b"<i>x</i>@nobody.example,open,2026-04-01 10:06:00\n")
+    view.importer.upload.value = ({"name": "april <b>.csv", "type": "text/csv",
+                                   "size": len(content), "content": memoryview(content),
+                                   "last_modified": dt.datetime(2026, 4, 2)},)
+    view.importer.name.value = "april"
+    view.importer.import_button.click()
+    shown = view.importer.status.text
+    assert "april &lt;b&gt;.csv: 3 rows imported into april" in shown, shown
+    assert "1 contacts, 0 outlets" in shown
+    assert view.distribution.value == "april"
+    assert store.contact(2, "g1")["optout"]["source"] == "sending_tool"
+    view.event.value = "click"
+    view.add_to_list("April clickers")
+    members = store.db.frame("SELECT contact_id FROM list_members JOIN media_lists USING"
+                             " (list_id) WHERE name = 'April clickers'")
+    assert members["contact_id"].to_list() == [1]
+
+
+def test_the_import_asks_for_a_file(tmp_path, contacts_csv):
+    view = EngagementView(_store(tmp_path, contacts_csv), "g1")
+    view.importer.import_button.click()
+    assert "Choose the export file first" in view.importer.status.text

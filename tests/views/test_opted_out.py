@@ -295,3 +295,40 @@ def test_export_carries_addresses_and_iso_times_and_a_served_link(demo_store, tm
     assert {"email", "addresses", "opted_out_at"} <= set(frame.columns)
     assert all("@" in e for e in frame["email"])
     assert all(t.endswith("Z") and "T" in t and "." not in t for t in frame["opted_out_at"])
+
+
+def test_the_engaged_filter_and_column(demo_store, tmp_path):
+    import datetime as dt
+
+    from optdesk.engagement.presets import preset
+
+    row = demo_store.opted_out("demo", limit=1).row(0, named=True)
+    email = demo_store.primary_emails([row["contact_id"]], "demo")[row["contact_id"]]
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    export = tmp_path / "e.csv"
+    export.write_text(f"email,event,timestamp\n{email},click,{when:%Y-%m-%dT%H:%M:%SZ}\n",
+                      encoding="utf-8")
+    demo_store.import_engagement(export, "demo", "launch", preset("generic"))
+    view = OptedOutView(demo_store, "demo", actor="ana", debounce=0)
+    view.filters.engaged.value = 7
+    assert view.total == 1 and view.page_ids == [row["contact_id"]]
+    assert f"last engaged {when:%Y-%m-%d %H:%M}" in view.rows[0].html.value
+    view.view_mode.value = "grid"
+    assert f"{when:%Y-%m-%d %H:%M}" in view.rows[0].html.value
+    view.filters.engaged.value = ""
+    assert view.total > 1
+
+
+def test_outlets_opted_out_are_listed_and_searched(demo_store):
+    outlet = demo_store.db.frame("SELECT outlet_id, name FROM outlets ORDER BY outlet_id"
+                                 " LIMIT 1").row(0, named=True)
+    demo_store.opt_out_outlet(outlet["outlet_id"], "demo", source="manual", actor="ana",
+                              reason="<i>asked</i>", with_contacts=True)
+    view = OptedOutView(demo_store, "demo", actor="ana", debounce=0)
+    shown = view.outlets_html.value
+    assert "Outlets opted out" in shown and html.escape(outlet["name"]) in shown
+    assert "&lt;i&gt;asked&lt;/i&gt;" in shown and "with its contacts" in shown
+    view.filters.text.value = outlet["name"]
+    assert html.escape(outlet["name"]) in view.outlets_html.value
+    view.filters.text.value = "zzzz-no-such-outlet"
+    assert view.outlets_html.value == ""

@@ -242,3 +242,65 @@ def test_a_journalists_opt_out_has_no_undo_and_a_complaint_no_invitation(demo_st
     reply = demo_store.opted_out("demo", sources=["reply"], limit=1).row(0, named=True)
     view.show_contact(reply["contact_id"])
     assert view.undo_button.layout.display == "none" and view.optin_button.layout.display == ""
+
+
+def an_outlet_with_contacts(store) -> dict:
+    """An outlet of the demo with its own addresses and several contacts, not opted out."""
+    return store.db.frame(
+        "SELECT o.outlet_id, o.name FROM outlets o WHERE o.outlet_id IN"
+        " (SELECT outlet_id FROM outlet_addresses) AND (SELECT count(*) FROM contacts c"
+        " WHERE c.outlet_id = o.outlet_id) >= 2 AND o.outlet_id NOT IN"
+        " (SELECT outlet_id FROM outlet_optouts) ORDER BY o.reach DESC LIMIT 1").row(0, named=True)
+
+
+def test_outlets_in_the_type_ahead_and_their_opt_out_with_contacts(demo_store):
+    target = an_outlet_with_contacts(demo_store)
+    view = view_of(demo_store)
+    view.search.value = target["name"].lower()
+    value = f"outlet:{target['outlet_id']}"
+    labels = dict((v, label) for label, v in view.results.options)
+    assert labels[value].startswith("OUTLET · ") and "outlet" in view.hint.value
+    assert isinstance(view.results.options[0][1], int), "contacts first: Enter opens a contact"
+    view.results.value = value
+    record = demo_store.outlet(target["outlet_id"], "demo")
+    shown = view.outlet_panel.record_html.value
+    assert html.escape(target["name"]) in shown
+    for email in record["addresses"]["email"]:
+        assert email in shown
+    for name in record["contacts"]["name"].head(20):
+        assert html.escape(name) in shown
+    assert view.panel.widget.layout.display == "none"
+    panel = view.outlet_panel
+    panel.optout_button.click()
+    assert panel.confirm_box.layout.display == ""
+    assert f"its {record['contacts'].height} contacts" in panel.with_contacts.description
+    panel.with_contacts.value = True
+    panel.reason.value = "the editor asked <b>"
+    panel.confirm_button.click()
+    assert "is opted out of demo with" in panel.status.text
+    after = demo_store.outlet(target["outlet_id"], "demo")
+    assert after["optout"]["with_contacts"] and after["optout"]["actor"] == "ana@desk"
+    assert after["contacts"]["opted_out"].all()
+    assert "the editor asked &lt;b&gt;" in panel.record_html.value
+    assert "OPTED OUT" in dict((v, label) for label, v in view.results.options)[value]
+    panel.undo_button.click()
+    panel.undo_reason.value = "wrong outlet"
+    panel.undo_confirm_button.click()
+    assert "is undone" in panel.status.text
+    assert demo_store.outlet(target["outlet_id"], "demo")["optout"] is None
+    view.open_first()
+    assert view.contact_id is not None and view.outlet_panel.widget.layout.display == "none"
+
+
+def test_an_outlet_opt_out_without_its_contacts_leaves_them(demo_store):
+    target = an_outlet_with_contacts(demo_store)
+    view = view_of(demo_store)
+    view.show_outlet(target["outlet_id"])
+    view.outlet_panel.optout_button.click()
+    view.outlet_panel.confirm_button.click()
+    after = demo_store.outlet(target["outlet_id"], "demo")
+    assert after["optout"] is not None and not after["optout"]["with_contacts"]
+    before = demo_store.db.scalar(
+        "SELECT count(*) FROM events WHERE kind = 'opt_out' AND outlet_id = ?",
+        [target["outlet_id"]])
+    assert before == 0 and "contacts are unchanged" in view.outlet_panel.status.text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 
 from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 
@@ -45,7 +46,8 @@ def cmd_import_engagement(args, settings) -> int:
 
     counts = open_store(settings, create=True).import_engagement(
         args.file, group(args, settings), args.distribution,
-        preset(args.preset).with_map(args.map), progress=lambda m: stderr(f"import: {m}"))
+        preset(args.preset).with_map(args.map), progress=lambda m: stderr(f"import: {m}"),
+        actor=f"{getpass.getuser()} (engagement import)")
     kinds = ", ".join(f"{n:,} {k}" for k, n in counts["events"].items()) or "no events"
     print(f"imported {counts['rows']:,} rows into distribution {args.distribution!r}: {kinds}; "
           f"{counts['prefetch']:,} opens by a privacy proxy (not counted); "
@@ -55,6 +57,12 @@ def cmd_import_engagement(args, settings) -> int:
         more = counts["unknown"] - len(shown)
         print(f"{counts['unknown']:,} addresses are no contact's or outlet's (kept, not "
               "counted for anyone): " + ", ".join(shown) + (f" … and {more:,} more" if more else ""))
+    asked, new = counts["requests"], counts["opt_outs"]
+    if asked["unsubscribe"] or asked["complaint"] or asked["already"] or asked["superseded"]:
+        print(f"{asked['unsubscribe']:,} unsubscribes and {asked['complaint']:,} complaints "
+              f"applied: {new['contacts']:,} contacts, {new['outlets']:,} outlets and "
+              f"{new['addresses']:,} addresses newly opted out; {asked['already']:,} applied by "
+              f"an earlier import, {asked['superseded']:,} older than an opt-in (not applied)")
     return 0
 
 

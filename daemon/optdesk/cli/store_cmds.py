@@ -53,7 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("undo-opt-out",
                        help="undo an analyst's manual opt-out within the grace period")
-    p.add_argument("--contact", type=int, required=True)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--contact", type=int)
+    who.add_argument("--outlet", type=int,
+                     help="an outlet's manual opt-out, and the contact opt-outs made with it")
     add_group(p)
     p.add_argument("--reason", required=True)
     p.add_argument("--actor", default=None, help="who did it (default: $USER)")
@@ -136,10 +139,15 @@ def cmd_undo_opt_out(args, settings) -> int:
     import getpass
 
     actor = args.actor or getpass.getuser()
+    grace = dt.timedelta(hours=settings.undo_grace_hours)
+    if args.outlet is not None:
+        done = open_store(settings).undo_outlet_opt_out(
+            args.outlet, group(args, settings), actor=actor, reason=args.reason, grace=grace)
+        print(f"outlet {args.outlet}: manual opt-out undone (event {done['event_id']}), "
+              f"{done['contacts']} contact opt-outs made with it lifted")
+        return 0
     event_id = open_store(settings).undo_opt_out(
-        args.contact, group(args, settings), actor=actor, reason=args.reason,
-        grace=dt.timedelta(hours=settings.undo_grace_hours),
-    )
+        args.contact, group(args, settings), actor=actor, reason=args.reason, grace=grace)
     print(f"contact {args.contact}: manual opt-out undone (event {event_id})")
     return 0
 

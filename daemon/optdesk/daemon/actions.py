@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from optdesk.classify.decision import Decision
 from optdesk.sources import RawMessage
-from optdesk.store.writes import Writes
+from optdesk.store.writes import Writes, opt_out_target
 
 if TYPE_CHECKING:
     from optdesk.store import Store
@@ -142,13 +142,15 @@ def _plan_opt_out(plan: Plan, decision: Decision, owners: dict[str, list[int]], 
         plan.status, plan.review_reason = "review", f"{decision.kind} without an address"
         return
     plan.status = "applied"
-    if plan.outlet_id is not None:  # the outlet's own address: the outlet, not a contact
+    outlets = {address: plan.outlet_id} if plan.outlet_id is not None else {}
+    whom, which = opt_out_target(address, owners, outlets)
+    if whom == "outlet":  # the outlet's own address: the outlet, not a contact
         plan.contact_id = None
         plan.steps.append(f"opt out outlet {plan.outlet_id} in {group!r} ({source})")
         return
-    if len(ids) == 1:
-        plan.contact_id = ids[0]
-        plan.steps.append(f"opt out contact {ids[0]} in {group!r} ({source})")
+    if whom == "contact":
+        plan.contact_id = int(which)
+        plan.steps.append(f"opt out contact {which} in {group!r} ({source})")
         return
     plan.contact_id = None
     plan.steps.append(f"suppress address {address} in {group!r} ({source})")

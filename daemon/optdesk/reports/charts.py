@@ -16,6 +16,7 @@ PALETTE = {
     "list_unsubscribe": "#009E73",
     "complaint": "#D55E00",
     "one_click": "#CC79A7",
+    "sending_tool": "#56B4E9",
     "opt_ins": "#7F7F7F",
 }
 LABELS = {
@@ -24,6 +25,7 @@ LABELS = {
     "list_unsubscribe": "list-unsubscribe",
     "complaint": "complaint",
     "one_click": "one-click",
+    "sending_tool": "sending tool",
     "opt_ins": "opt-ins",
 }
 FONT = "font-family=\"system-ui, 'DejaVu Sans', Arial, sans-serif\""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from optdesk.reports.charts import LABELS, PALETTE, e, line_chart, sparkline, stacked_bars
+from optdesk.reports.engagement_html import distributions_table, outlets_table
 from optdesk.store.base import SOURCES
 
 TOP_LISTS_CHART = 20
@@ -163,6 +164,8 @@ _GROUPS = [
                        ("bounces_soft", "soft bounces")]),
     ("now", [("undeliverable_addresses", "undeliverable")]),
     ("invitations", [("invitations_sent", "sent"), ("invitations_accepted", "accepted")]),
+    ("engagement in the period", [("opens", "opens"), ("clicks", "clicks"),
+                                  ("engaged", "engaged members")]),
 ]
 _COLUMNS = [c for _, cols in _GROUPS for c in cols]
 
@@ -211,6 +214,9 @@ def sections(report) -> dict[str, str]:
         "incidents": "<h2>Sending incidents: our mail refused or lost, in the period</h2>"
                      + incidents_table(report),
         "lists": "<h2>Media lists</h2>" + lists_table(report),
+        "distributions": "<h2>Engagement per distribution of the period</h2>"
+                         + distributions_table(report),
+        "outlets": "<h2>Outlets opted out in the period</h2>" + outlets_table(report),
     }
 
 
@@ -227,7 +233,8 @@ def render_html(report) -> str:
         f"<h1>{e(title)}</h1>"
         f'<p class="sub">{e(f"Period {report.period.label} · generated {generated}")}</p>'
         + parts["summary"] + parts["lists_chart"] + parts["trend_chart"]
-        + parts["compliance"] + parts["incidents"] + parts["lists"]
+        + parts["compliance"] + parts["incidents"] + parts["lists"] + parts["distributions"]
+        + parts["outlets"]
         + f'<p class="note">Sources: {legend}. Times are UTC; the period includes both days shown.</p>'
         + "</body></html>"
     )

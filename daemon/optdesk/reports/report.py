@@ -25,7 +25,8 @@ from optdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TABLES = ("summary", "lists", "trend", "list_trend", "compliance", "incidents")
+TABLES = ("summary", "lists", "distributions", "outlets", "trend", "list_trend", "compliance",
+          "incidents")
 
 
 def utcnow() -> dt.datetime:
@@ -157,7 +158,7 @@ def report_email(report: Report, html: str, sender: str, recipients: tuple[str, 
         f"Opt-outs per media list — data group {report.data_group}, {report.period.label}\n\n"
         f"New opt-outs: {s['new_opt_outs']:,} (reply {s['new_reply']:,}, manual {s['new_manual']:,}, "
         f"list-unsubscribe {s['new_list_unsubscribe']:,}, complaint {s['new_complaint']:,}, "
-        f"one-click {s['new_one_click']:,})\n"
+        f"one-click {s['new_one_click']:,}, sending tool {s['new_sending_tool']:,})\n"
         f"Opt-ins: {s['opt_ins']:,}\nOpted out now: {s['opted_out']:,}\n"
         f"{_incident_lines(report)}\n"
         "The full report is the HTML part of this message.\n"

@@ -56,7 +56,7 @@ class AdminQueries:
     def opted_out_contacts(self, data_group: str, contact_ids: Sequence[int]) -> pl.DataFrame:
         """The opted-out rows (as ``opted_out`` gives them, without ``total``) of these contacts."""
         ids = sorted({int(i) for i in contact_ids})
-        return self.db.frame(
+        rows = self.db.frame(
             "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
             " c.language, o.source, o.actor, o.reason, o.opted_out_at"
             " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
@@ -65,6 +65,9 @@ class AdminQueries:
             " ORDER BY c.name, c.contact_id",
             [data_group, ids],
         )
+        engaged = self.last_engaged(rows["contact_id"].to_list(), data_group)
+        return rows.with_columns(pl.col("contact_id").replace_strict(
+            engaged, default=None, return_dtype=pl.Datetime("us")).alias("last_engaged"))
 
     def opted_out_export(self, data_group: str, contact_ids: Sequence[int]) -> pl.DataFrame:
         """The rows of an analyst's export: the opted-out rows of ``opted_out_contacts``, with

@@ -13,7 +13,7 @@ from optdesk.store.db import Database
 from optdesk.store.migrations import migrate
 
 # where an opt-out or an address suppression came from (the table opt_out_sources holds the database to it)
-SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click")
+SOURCES = ("reply", "manual", "list_unsubscribe", "complaint", "one_click", "sending_tool")
 EVENT_KINDS = (
     "opt_out", "opt_in", "invitation_sent", "invitation_accepted", "invitation_declined",
     "invitation_expired", "invitation_refused", "bounce_hard", "bounce_soft", "auto_reply",

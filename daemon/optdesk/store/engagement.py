@@ -17,6 +17,8 @@ import polars as pl
 from optdesk.engagement.exports import read_engagement
 from optdesk.engagement.presets import Preset
 from optdesk.store.base import utcnow
+from optdesk.store.engagement_requests import plan_requests, requests_of
+from optdesk.store.engagement_totals import ensure_totals, refresh_distribution
 
 ENGAGER_SORTS = {
     "engagement": "clicks DESC, opens DESC, last_event DESC NULLS LAST",
@@ -30,11 +32,13 @@ class EngagementOps:
     """Mixin: engagement. Needs ``self.db`` and StoreBase."""
 
     def import_engagement(self, path: str | pathlib.Path, data_group: str, distribution: str,
-                          preset: Preset, progress=None) -> dict:
+                          preset: Preset, progress=None, actor: str = "engagement import") -> dict:
         """Import an export into one distribution of a data group (all or nothing; a re-import
         of the same export replaces its rows). Returns counts: rows, events (by kind),
         prefetch, skipped, unknown (the number of addresses that are no contact's or
-        outlet's) and unknown_addresses (all of them, sorted)."""
+        outlet's) and unknown_addresses (all of them, sorted), and what its unsubscribe and
+        complaint rows did (``store/engagement_requests.py``): requests (applied now: per
+        event, already, superseded) and opt_outs (new: contacts, outlets, addresses)."""
         say = progress or (lambda message: None)
         if not distribution or not distribution.strip():
             raise ValueError("a distribution name is required")
@@ -62,11 +66,18 @@ class EngagementOps:
                     " ORDER BY 1", [data_group]).fetchall()]
             finally:
                 con.unregister("stage_engagement")
+            refresh_distribution(con, data_group, distribution)
+            writes, asked = plan_requests(self, con, requests_of(rows), data_group,
+                                          distribution, actor)
+            result = self.apply_writes(writes)
         say("engagement written")
         kinds = rows.group_by("event").agg(pl.col("n").sum()).sort("event")
         return {"rows": rows.height, "events": dict(kinds.iter_rows()),
                 "prefetch": int(rows["prefetch"].sum()), "skipped": skipped,
-                "unknown": len(unknown), "unknown_addresses": unknown}
+                "unknown": len(unknown), "unknown_addresses": unknown, "requests": asked,
+                "opt_outs": {"contacts": len(result.opted_out),
+                             "outlets": len(result.outlets_opted_out),
+                             "addresses": len(result.suppressed)}}
 
     def distributions(self, data_group: str) -> pl.DataFrame:
         """The distributions of a data group: distribution, events, opens, clicks, last."""
@@ -83,53 +94,81 @@ class EngagementOps:
         """Who opened or clicked (``event``: only those who did that), one row per contact,
         and one per outlet address that engaged. Columns: contact_id (null for an outlet's
         own address), name, outlet, reach, email, opens, clicks, last_event, opted_out.
-        ``lists``: only contacts in one of these media lists."""
+        ``lists``: only contacts in one of these media lists. Reads the totals the imports keep
+        (``store/engagement_totals.py``); names and opt-outs of the rows returned are read by key."""
         if sort_by not in ENGAGER_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(ENGAGER_SORTS)}")
+        tail = " LIMIT ?" if limit is not None else ""
+        with self.db.connection() as con:
+            sql, params = self._engagers_sql(con, data_group, distribution, event, lists,
+                                             include_prefetch)
+            page = con.sql(
+                f"SELECT contact_id, outlet, reach, email, opens, clicks, last_event FROM ({sql})"
+                f" ORDER BY {ENGAGER_SORTS[sort_by]}, contact_id NULLS LAST, email{tail}",
+                params=[*params, *([int(limit)] if limit is not None else [])]).pl()
+            ids = page["contact_id"].drop_nulls().to_list()
+            names, opted = {}, set()
+            if ids:
+                names = dict(con.execute(
+                    "SELECT contact_id, name FROM contacts"
+                    " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall())
+                opted = {r[0] for r in con.execute(
+                    "SELECT contact_id FROM optouts WHERE data_group = ?"
+                    " AND contact_id IN (SELECT unnest(?::BIGINT[]))",
+                    [data_group, ids]).fetchall()}
+        return page.select(
+            "contact_id",
+            pl.col("contact_id").replace_strict(names, default=None, return_dtype=pl.String)
+            .alias("name"),
+            "outlet", "reach", "email", "opens", "clicks", "last_event",
+            pl.col("contact_id").is_in(list(opted)).fill_null(False).alias("opted_out"))
+
+    def engager_counts(self, data_group: str, distribution: str, *, event: str | None = None,
+                       lists: Sequence[str] | None = None,
+                       include_prefetch: bool = False) -> dict:
+        """How many ``engagers`` there are: {"contacts": n, "outlet_addresses": n}."""
+        with self.db.connection() as con:
+            sql, params = self._engagers_sql(con, data_group, distribution, event, lists,
+                                             include_prefetch)
+            contacts, outlets = con.execute(
+                f"SELECT count(contact_id), count(*) - count(contact_id) FROM ({sql})",
+                params).fetchall()[0]
+        return {"contacts": int(contacts), "outlet_addresses": int(outlets)}
+
+    def engager_ids(self, data_group: str, distribution: str, *, event: str | None = None,
+                    lists: Sequence[str] | None = None,
+                    include_prefetch: bool = False) -> list[int]:
+        """The contact ids of every ``engagers`` row (to add them all to a list)."""
+        with self.db.connection() as con:
+            sql, params = self._engagers_sql(con, data_group, distribution, event, lists,
+                                             include_prefetch)
+            rows = con.execute(f"SELECT contact_id FROM ({sql}) WHERE contact_id IS NOT NULL"
+                               " ORDER BY contact_id", params).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _engagers_sql(self, con, data_group: str, distribution: str, event: str | None,
+                      lists: Sequence[str] | None, include_prefetch: bool) -> tuple[str, list]:
+        """The engagers of one distribution as a subquery with its parameters (one definition
+        for the page, the counts and the ids)."""
         if event not in (None, "open", "click"):
             raise ValueError(f"event must be open or click, not {event!r}")
-        having = {"open": " WHERE opens > 0", "click": " WHERE clicks > 0"}.get(event or "",
-                                                                             "")
-        params: list = [data_group, distribution, include_prefetch, data_group, data_group]
-        in_lists = ""
+        ensure_totals(con)
+        opens = "opens + proxy_opens" if include_prefetch else "opens"
+        last = "last_any" if include_prefetch else "last_event"
+        where = {"open": " AND opens > 0", "click": " AND clicks > 0"}.get(event or "", "")
+        params: list = [data_group, distribution]
         if lists:
-            in_lists = (" AND r.contact_id IN (SELECT m.contact_id FROM list_members m"
-                        " JOIN media_lists l USING (list_id) WHERE l.data_group = ?"
-                        " AND list_contains(?, l.name))")
-            params += [data_group, list(lists)]
-        tail = " LIMIT ?" if limit is not None else ""
-        params += [int(limit)] if limit is not None else []
-        return self.db.frame(f"""
-            WITH e AS (
-                SELECT email, sum(n) FILTER (WHERE event = 'open') AS opens,
-                       sum(n) FILTER (WHERE event = 'click') AS clicks,
-                       max(occurred_at) AS last_event
-                FROM engagement_events
-                WHERE data_group = ? AND distribution = ? AND event IN ('open', 'click')
-                  AND (NOT prefetch OR ?)
-                GROUP BY email),
-            owners AS (SELECT DISTINCT email, contact_id FROM visible_addresses(?)),
-            r AS (
-                SELECT o.contact_id, min(e.email) AS email,
-                       coalesce(sum(e.opens), 0) AS opens, coalesce(sum(e.clicks), 0) AS clicks,
-                       max(e.last_event) AS last_event
-                FROM e JOIN owners o USING (email) GROUP BY o.contact_id),
-            rows AS (
-                SELECT r.contact_id, c.name, ot.name AS outlet, c.reach, r.email, r.opens,
-                       r.clicks, r.last_event, op.contact_id IS NOT NULL AS opted_out
-                FROM r JOIN contacts c ON c.contact_id = r.contact_id
-                LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id
-                LEFT JOIN optouts op ON op.contact_id = r.contact_id AND op.data_group = ?
-                WHERE true{in_lists}
-                UNION ALL
-                SELECT NULL, NULL, ot.name, ot.reach, e.email, coalesce(e.opens, 0),
-                       coalesce(e.clicks, 0), e.last_event, false
-                FROM e JOIN outlet_addresses oa USING (email)
-                JOIN outlets ot ON ot.outlet_id = oa.outlet_id
-                WHERE {"false" if lists else "true"})
-            SELECT * FROM rows{having}
-            ORDER BY {ENGAGER_SORTS[sort_by]}, contact_id NULLS LAST, email{tail}
-        """, params)
+            ids = [r[0] for r in con.execute(
+                "SELECT list_id FROM media_lists WHERE data_group = ? AND list_contains(?, name)"
+                " ORDER BY 1", [data_group, list(lists)]).fetchall()]
+            # the list ids as values (not a subquery): list_members is read by zone maps
+            where += (" AND contact_id IN (SELECT contact_id FROM list_members WHERE list_id IN"
+                      f" ({', '.join('?' for _ in ids) or 'NULL'}))")
+            params += ids
+        return (f"SELECT * FROM (SELECT contact_id, outlet, reach, email, {opens} AS opens,"
+                f" clicks, {last} AS last_event FROM engagers"
+                " WHERE data_group = ? AND distribution = ?)"
+                f" WHERE opens + clicks > 0{where}"), params
 
     def add_to_list(self, data_group: str, name: str, contact_ids: Sequence[int]) -> dict:
         """Add contacts to the group's media list ``name`` (created when absent). Returns

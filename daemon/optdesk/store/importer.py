@@ -21,6 +21,7 @@ import polars as pl
 from optdesk import addresses, tabular
 from optdesk.errors import ImportFailed
 from optdesk.store.base import utcnow
+from optdesk.store.engagement_totals import refresh_engagers
 
 COLUMNS = (
     "contact_id", "first_name", "last_name", "outlet", "outlet_reach", "title", "email",
@@ -170,4 +171,5 @@ class ContactImport:
                 counts = bulk.apply_stage(con, data_group, utcnow(), say)
             finally:
                 con.unregister("stage")
+            refresh_engagers(con)  # an address may belong to someone else now
         return counts

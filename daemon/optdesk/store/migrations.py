@@ -419,6 +419,39 @@ CREATE TABLE engagement_events (
 );
 """
 
+# Engagement read fast and applied (issue 15): ``engagement_totals`` one row per (data group,
+# distribution, address) with its counts, kept by the import; ``engagers`` one row per contact
+# (or outlet address) that engaged, resolved through ``visible_addresses`` and refreshed by the
+# engagement, contact and outlet imports (optdesk.store.engagement_totals). An unsubscribe row of
+# the team's sending tool is the journalist's own request: source ``sending_tool``.
+ENGAGEMENT_TOTALS = """
+INSERT INTO opt_out_sources VALUES ('sending_tool');
+CREATE TABLE engagement_totals (
+    data_group VARCHAR NOT NULL,
+    distribution VARCHAR NOT NULL,
+    email VARCHAR NOT NULL,
+    opens BIGINT NOT NULL,
+    proxy_opens BIGINT NOT NULL,
+    clicks BIGINT NOT NULL,
+    last_event TIMESTAMP,
+    last_any TIMESTAMP
+);
+CREATE TABLE engagers (
+    data_group VARCHAR NOT NULL,
+    distribution VARCHAR NOT NULL,
+    contact_id BIGINT,
+    outlet_id BIGINT,
+    email VARCHAR NOT NULL,
+    opens BIGINT NOT NULL,
+    proxy_opens BIGINT NOT NULL,
+    clicks BIGINT NOT NULL,
+    last_event TIMESTAMP,
+    last_any TIMESTAMP,
+    reach BIGINT,
+    outlet VARCHAR
+);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -430,6 +463,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0007_search_tokens", SEARCH_TOKENS),
     ("0008_search_emails", SEARCH_EMAILS),
     ("0009_correction_kinds", CORRECTION_KINDS),
+    ("0011_engagement_totals", ENGAGEMENT_TOTALS),
 ]
 
 

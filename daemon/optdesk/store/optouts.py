@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from optdesk.errors import NotFound
-from optdesk.store.base import normalise_email
+from optdesk.store.base import normalise_email, utcnow
 from optdesk.store.contacts import fold
 from optdesk.store.writes import Writes
 
@@ -104,6 +104,7 @@ class OptOutOps:
         countries: Sequence[str] | None = None,
         languages: Sequence[str] | None = None,
         text: str | None = None,
+        engaged_within_days: int | None = None,
         sort_by: str = "name",
         descending: bool = False,
         limit: int | None = 50,
@@ -112,14 +113,20 @@ class OptOutOps:
         """Everyone opted out of the data group, filtered (filters combine) and sorted.
 
         Columns: contact_id, name, outlet, reach, title, country, language, source, actor,
-        reason, opted_out_at, total (the count of all matching rows, before limit/offset).
-        ``until`` given as a date includes that whole day.
+        reason, opted_out_at, last_engaged (the last open or click of any distribution of the
+        group, privacy-proxy opens not counted), total (the count of all matching rows, before
+        limit/offset). ``until`` given as a date includes that whole day;
+        ``engaged_within_days``: only those who opened or clicked in the last N days.
         """
         if sort_by not in SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(SORTS)}")
         where, params = self._opted_out_filters(
             data_group, lists, outlets, sources, since, until, countries, languages, text
         )
+        if engaged_within_days is not None:
+            where.append("o.contact_id IN (SELECT contact_id FROM engagers WHERE data_group = ?"
+                         " AND last_event >= ?)")
+            params += [data_group, utcnow() - dt.timedelta(days=int(engaged_within_days))]
         direction = "DESC" if descending else "ASC"
         matching = (
             " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
@@ -137,7 +144,23 @@ class OptOutOps:
                 page = self.db.frame(
                     _page_sql(matching, SORTS[sort_by], direction),
                     [*params, int(limit), int(offset), data_group])
-        return page.with_columns(pl.lit(total, dtype=pl.Int64).alias("total"))
+            engaged = self.last_engaged(page["contact_id"].to_list(), data_group)
+        return page.with_columns(
+            pl.col("contact_id").replace_strict(engaged, default=None,
+                                                return_dtype=pl.Datetime("us"))
+            .alias("last_engaged"),
+            pl.lit(total, dtype=pl.Int64).alias("total"))
+
+    def last_engaged(self, contact_ids, data_group: str) -> dict[int, dt.datetime]:
+        """contact → its last open or click in any distribution of the group (``engagers``)."""
+        ids = sorted({int(i) for i in contact_ids})
+        if not ids:
+            return {}
+        rows = self.db.rows(
+            "SELECT contact_id, max(last_event) FROM engagers WHERE data_group = ?"
+            " AND contact_id IN (SELECT unnest(?::BIGINT[])) AND last_event IS NOT NULL"
+            " GROUP BY 1", [data_group, ids])
+        return {int(r[0]): r[1] for r in rows}
 
     @staticmethod
     def _opted_out_filters(data_group, lists, outlets, sources, since, until, countries,

@@ -18,7 +18,9 @@ import polars as pl
 from optdesk.errors import ImportFailed, NotFound
 from optdesk.store.base import evidence_json, normalise_email, utcnow
 from optdesk.store.contacts import fold
+from optdesk.store.engagement_totals import refresh_engagers
 from optdesk.store.outlet_import import read_outlets_file
+from optdesk.store.search import query_words
 from optdesk.store.writes import Writes
 
 OUTLET_SORTS = {"name": "ot.name", "reach": "ot.reach", "opted_out_at": "oo.opted_out_at"}
@@ -70,6 +72,7 @@ class OutletOps:
                     " DO UPDATE SET outlet_id = excluded.outlet_id", [now])
             finally:
                 con.unregister("stage_emails")
+            refresh_engagers(con)  # outlet names and addresses may have changed
         say("outlets and their addresses written")
         return {"rows": df.height, "outlets": outlets.height, "new_outlets": after - before,
                 "addresses": emails.height}
@@ -106,23 +109,36 @@ class OutletOps:
                         source=source, reason=reason, outlet_id=int(outlet_id),
                         evidence={"outlet_event_id": outlet_event,
                                   "with_contacts": with_contacts})
-            lifted = []
+            lifted = 0
             if with_contacts:
-                lifted = con.execute(
-                    "DELETE FROM optouts WHERE data_group = ? AND event_id IN ("
-                    " SELECT event_id FROM events WHERE kind = 'opt_out' AND data_group = ?"
-                    " AND outlet_id = ?"
-                    " AND json_extract(evidence, '$.outlet_event_id')::BIGINT = ?)"
-                    " RETURNING contact_id",
-                    [data_group, data_group, int(outlet_id), outlet_event]).fetchall()
-                con.execute(
-                    "INSERT INTO events (occurred_at, kind, contact_id, data_group, source, actor,"
-                    " reason, evidence, outlet_id) SELECT ?, 'opt_in', c, ?, ?, ?, ?, ?, ?"
-                    " FROM (SELECT unnest(?::BIGINT[]) AS c) ORDER BY c",
-                    [utcnow(), data_group, source, actor, reason or "outlet opt-in",
-                     evidence_json({"outlet_event_id": outlet_event}), int(outlet_id),
-                     [r[0] for r in lifted]])
-        return {"changed": True, "contacts": len(lifted)}
+                lifted = self._lift_outlet_contacts(
+                    con, outlet_id, data_group, outlet_event, kind="opt_in", source=source,
+                    actor=actor, reason=reason or "outlet opt-in",
+                    evidence={"outlet_event_id": outlet_event})
+        return {"changed": True, "contacts": lifted}
+
+    def _lift_outlet_contacts(self, con, outlet_id: int, data_group: str, outlet_event: int, *,
+                              kind: str, source: str | None, actor: str, reason: str,
+                              evidence: dict) -> int:
+        """Lift the contact opt-outs an outlet opt-out made (their evidence names its event),
+        each with its own ``kind`` event (``evidence`` plus ``undoes``: its opt-out event).
+        Inside the caller's transaction; returns how many."""
+        lifted = con.execute(
+            "DELETE FROM optouts WHERE data_group = ? AND event_id IN ("
+            " SELECT event_id FROM events WHERE kind = 'opt_out' AND data_group = ?"
+            " AND outlet_id = ?"
+            " AND json_extract(evidence, '$.outlet_event_id')::BIGINT = ?)"
+            " RETURNING contact_id, event_id",
+            [data_group, data_group, int(outlet_id), outlet_event]).fetchall()
+        lifted.sort()
+        con.execute(
+            "INSERT INTO events (occurred_at, kind, contact_id, data_group, source, actor,"
+            " reason, evidence, outlet_id) SELECT ?, ?, c, ?, ?, ?, ?, e, ?"
+            " FROM (SELECT unnest(?::BIGINT[]) AS c, unnest(?::VARCHAR[]) AS e) ORDER BY c",
+            [utcnow(), kind, data_group, source, actor, reason, int(outlet_id),
+             [r[0] for r in lifted],
+             [evidence_json({**evidence, "undoes": r[1]}) for r in lifted]])
+        return len(lifted)
 
     def outlet(self, outlet_id: int, data_group: str) -> dict:
         """The record of one outlet as seen from one data group. Keys: outlet (dict), optout
@@ -171,6 +187,31 @@ class OutletOps:
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
             [data_group, *[f"%{w}%" for w in words], int(limit)])
 
+    def search_outlets(self, text: str, data_group: str, limit: int = 3) -> pl.DataFrame:
+        """Outlets for the type-ahead of 01, biggest reach first: every word typed starts a word
+        of the outlet's name (folded as the contact search folds, ``search.query_words``), or
+        text with ``@`` starts one of its own addresses. Columns: outlet_id, name, type, reach,
+        country, opted_out."""
+        text = (text or "").strip()
+        if "@" in text:
+            cond = ("ot.outlet_id IN (SELECT outlet_id FROM outlet_addresses"
+                    " WHERE starts_with(email, ?))")
+            params = [text.lower()]
+        else:
+            words = query_words(text)
+            if not words or any(len(w) < 2 for w in words):
+                return _no_outlets()
+            cond = " AND ".join(
+                "(' ' || regexp_replace(strip_accents(lower(ot.name)), '[^a-z0-9]+', ' ', 'g'))"
+                " LIKE ?" for _ in words)
+            params = [f"% {w}%" for w in words]
+        return self.db.frame(
+            "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
+            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
+            f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
+            [data_group, *params, int(limit)])
+
     def opted_out_outlets(self, data_group: str, *, text: str | None = None,
                           sort_by: str = "name", descending: bool = False,
                           limit: int | None = 50) -> pl.DataFrame:
@@ -182,21 +223,27 @@ class OutletOps:
         words = [w for w in fold(text or "").split() if w]
         cond = "".join(" AND strip_accents(lower(ot.name)) LIKE ?" for _ in words)
         tail = " LIMIT ?" if limit is not None else ""
-        return self.db.frame(
-            "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source, oo.actor,"
-            " oo.reason, oo.with_contacts, oo.opted_out_at,"
-            " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
-            " AS addresses,"
-            " (SELECT count(*) FROM events e WHERE e.kind = 'opt_out' AND e.data_group = ?"
-            "  AND e.outlet_id = ot.outlet_id"
-            "  AND json_extract(e.evidence, '$.outlet_event_id')::BIGINT = oo.event_id)"
-            " AS contacts_opted_out"
-            " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
-            f" WHERE oo.data_group = ?{cond}"
-            f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
-            f" ot.outlet_id{tail}",
-            [data_group, data_group, *[f"%{w}%" for w in words],
-             *([int(limit)] if limit is not None else [])])
+        with self.db.connection() as con:
+            page = con.sql(
+                "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source,"
+                " oo.actor, oo.reason, oo.with_contacts, oo.opted_out_at, oo.event_id,"
+                " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
+                " AS addresses"
+                " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
+                f" WHERE oo.data_group = ?{cond}"
+                f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
+                f" ot.outlet_id{tail}",
+                params=[data_group, *[f"%{w}%" for w in words],
+                        *([int(limit)] if limit is not None else [])]).pl()
+            # the contact opt-outs made with each (their evidence names its event): the page's
+            made = dict(con.execute(
+                "SELECT json_extract(evidence, '$.outlet_event_id')::BIGINT, count(*) FROM events"
+                " WHERE kind = 'opt_out' AND data_group = ?"
+                " AND outlet_id IN (SELECT unnest(?::BIGINT[])) GROUP BY 1",
+                [data_group, page["outlet_id"].to_list()]).fetchall()) if page.height else {}
+        return page.with_columns(
+            pl.col("event_id").replace_strict(made, default=0, return_dtype=pl.Int64)
+            .alias("contacts_opted_out")).drop("event_id")
 
     def outlets_for_emails(self, emails: Iterable[str]) -> dict[str, int]:
         """address → the outlet whose own address it is, for many addresses at once."""
@@ -207,3 +254,8 @@ class OutletOps:
             "SELECT email, outlet_id FROM outlet_addresses"
             " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [wanted])
         return {r[0]: int(r[1]) for r in rows}
+
+
+def _no_outlets() -> pl.DataFrame:
+    return pl.DataFrame(schema={"outlet_id": pl.Int64, "name": pl.String, "type": pl.String,
+                                "reach": pl.Int64, "country": pl.String, "opted_out": pl.Boolean})

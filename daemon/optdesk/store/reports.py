@@ -38,6 +38,7 @@ import polars as pl
 
 from optdesk.store.base import SOURCES
 from optdesk.store.incidents import summary as incident_summary
+from optdesk.store.report_engagement import engagement_tables, with_list_engagement
 
 PER_CONTACT_COLUMNS = (
     "opted_out", *(f"new_{s}" for s in SOURCES), "new_opt_outs", "opt_ins",
@@ -206,7 +207,8 @@ class ReportQueries:
     def report_tables(
         self, data_group: str, start: dt.datetime, end: dt.datetime, trend_periods: int = 8
     ) -> dict[str, pl.DataFrame]:
-        """Every table of the report on one connection: summary, lists, trend, list_trend,
+        """Every table of the report on one connection: summary, lists (with its members'
+        engagement), distributions, outlets (store/report_engagement.py), trend, list_trend,
         compliance, incidents. The trend uses ``trend_periods`` periods as long as
         ``end - start``."""
         period = end - start
@@ -225,9 +227,13 @@ class ReportQueries:
             trend = _trend(con, data_group, end, period, trend_periods)
             compliance = _frame(con, _COMPLIANCE, [data_group, start, end] * 2)
             incidents = incident_summary(con, start, end, data_group)
+            engagement = engagement_tables(con, data_group, start, end)
         return {
             "summary": _summary(totals, names.height, in_lists),
-            "lists": _lists(names, members, per_list),
+            "lists": with_list_engagement(_lists(names, members, per_list),
+                                          engagement["list_engagement"]),
+            "distributions": engagement["distributions"],
+            "outlets": engagement["outlets"],
             "trend": trend,
             "list_trend": _list_trend(per_list, first, period),
             "compliance": compliance,

@@ -24,7 +24,8 @@ def _hours(delta: dt.timedelta) -> str:
 
 
 class UndoOps:
-    """Mixin: ``undo_opt_out``, ``undoable_opt_out``, ``undo_list_removal``, ``reopen_review``."""
+    """Mixin: ``undo_opt_out``, ``undoable_opt_out`` (and their outlet versions),
+    ``undo_list_removal``, ``reopen_review``. Needs OutletOps' ``_lift_outlet_contacts``."""
 
     def undoable_opt_out(self, contact_id: int, data_group: str, *,
                          grace: dt.timedelta = DEFAULT_GRACE,
@@ -44,28 +45,47 @@ class UndoOps:
         Raises Refused (with the reason) for any other source or an older opt-out, NotFound when
         the contact is not opted out of the group.
         """
-        if not (reason or "").strip():
-            raise ValueError("a reason is required to undo an opt-out")
         now = now or utcnow()
         with self.db.transaction() as con:
-            rows = con.execute(
-                "SELECT source, opted_out_at, event_id, actor, reason FROM optouts"
-                " WHERE contact_id = ? AND data_group = ?", [int(contact_id), data_group],
-            ).fetchall()
-            if not rows:
-                raise NotFound(f"contact #{contact_id} is not opted out of {data_group}")
-            source, at, event_id, by, why = rows[0]
-            ok, detail = _judge(source, at, grace, now)
-            if not ok:
-                raise Refused(f"contact #{contact_id} in {data_group}: {detail}")
-            con.execute("DELETE FROM optouts WHERE contact_id = ? AND data_group = ?",
-                        [int(contact_id), data_group])
+            source, at, event_id, by, why, _ = _lift(con, "optouts", "contact_id", contact_id,
+                                                     data_group, reason, grace, now)
             return self._event(
                 con, "opt_out_undone", actor=actor, at=now, contact_id=int(contact_id),
                 data_group=data_group, source=source, reason=reason.strip(),
                 evidence={"undoes": event_id, "opted_out_at": at, "opted_out_by": by,
                           "opt_out_reason": why},
             )
+
+    def undoable_outlet_opt_out(self, outlet_id: int, data_group: str, *,
+                                grace: dt.timedelta = DEFAULT_GRACE,
+                                now: dt.datetime | None = None) -> tuple[bool, str]:
+        """As ``undoable_opt_out``, for an outlet's opt-out (the same rule, ``_judge``)."""
+        rows = self.db.rows(
+            "SELECT source, opted_out_at FROM outlet_optouts WHERE outlet_id = ?"
+            " AND data_group = ?", [int(outlet_id), data_group])
+        if not rows:
+            return False, f"outlet #{outlet_id} is not opted out of {data_group}"
+        return _judge(rows[0][0], rows[0][1], grace, now or utcnow())
+
+    def undo_outlet_opt_out(self, outlet_id: int, data_group: str, *, actor: str, reason: str,
+                            grace: dt.timedelta = DEFAULT_GRACE,
+                            now: dt.datetime | None = None) -> dict:
+        """Lift a manual outlet opt-out made within ``grace`` and the contact opt-outs it made
+        with it (each its own ``opt_out_undone`` event); refused as ``undo_opt_out`` refuses.
+        Returns {"event_id": the outlet's undo event, "contacts": n lifted}."""
+        now = now or utcnow()
+        with self.db.transaction() as con:
+            source, at, event_id, by, why, with_contacts = _lift(
+                con, "outlet_optouts", "outlet_id", outlet_id, data_group, reason, grace, now)
+            undone = self._event(
+                con, "opt_out_undone", actor=actor, at=now, outlet_id=int(outlet_id),
+                data_group=data_group, source=source, reason=reason.strip(),
+                evidence={"undoes": event_id, "opted_out_at": at, "opted_out_by": by,
+                          "opt_out_reason": why, "with_contacts": with_contacts})
+            contacts = self._lift_outlet_contacts(
+                con, outlet_id, data_group, event_id, kind="opt_out_undone", source=source,
+                actor=actor, reason=reason.strip(), evidence={"outlet_undo_event_id": undone})
+        return {"event_id": undone, "contacts": contacts}
 
     def list_removals(self, data_group: str, contact_ids=None, *,
                       grace: dt.timedelta = DEFAULT_GRACE,
@@ -160,6 +180,31 @@ class UndoOps:
             " WHERE kind = 'review_resolved' AND message_hash IN (SELECT unnest(?::VARCHAR[]))"
             " GROUP BY message_hash", [hashes])
         return {r[0]: r[1] for r in rows}
+
+
+_WHO = {"contact_id": "contact", "outlet_id": "outlet"}
+
+
+def _lift(con, table: str, key: str, value: int, data_group: str, reason: str,
+          grace: dt.timedelta, now: dt.datetime) -> tuple:
+    """Delete the opt-out row of a contact (``optouts``) or an outlet (``outlet_optouts``) when
+    ``_judge`` allows its undo; return (source, opted_out_at, event_id, actor, reason,
+    with_contacts or None). Inside the caller's transaction."""
+    if not (reason or "").strip():
+        raise ValueError("a reason is required to undo an opt-out")
+    extra = "with_contacts" if table == "outlet_optouts" else "NULL"
+    rows = con.execute(
+        f"SELECT source, opted_out_at, event_id, actor, reason, {extra} FROM {table}"
+        f" WHERE {key} = ? AND data_group = ?", [int(value), data_group]).fetchall()
+    who = f"{_WHO[key]} #{value}"
+    if not rows:
+        raise NotFound(f"{who} is not opted out of {data_group}")
+    ok, detail = _judge(rows[0][0], rows[0][1], grace, now)
+    if not ok:
+        raise Refused(f"{who} in {data_group}: {detail}")
+    con.execute(f"DELETE FROM {table} WHERE {key} = ? AND data_group = ?",
+                [int(value), data_group])
+    return rows[0]
 
 
 def _judge(source: str, at: dt.datetime, grace: dt.timedelta, now: dt.datetime) -> tuple[bool, str]:

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from optdesk.bounce_scoring import BounceScoring
-from optdesk.store.base import check_source, evidence_json, normalise_email, utcnow
+from optdesk.store.base import StoreBase, check_source, evidence_json, normalise_email, utcnow
 from optdesk.store.incidents import incident_row, insert_incidents
 
 EVENT_SCHEMA = pa.schema([
@@ -102,6 +102,21 @@ class Writes:
                 + len(self.suppress) + len(self.incidents) + len(self.outlet_opt_outs))
 
 
+def opt_out_target(address: str, owners: dict[str, list[int]],
+                   outlets: dict[str, int]) -> tuple[str, int | str]:
+    """Whom a request to be removed that names only an address opts out: ("outlet", id) for an
+    outlet's own address, ("contact", id) for the one contact owning it, else ("address",
+    address): suppressed as an address (it belongs to no contact, or to several). The one
+    rule of the daemon (replies) and of the engagement import (a sending tool's unsubscribes)."""
+    address = normalise_email(address)
+    if address in outlets:
+        return "outlet", outlets[address]
+    ids = owners.get(address, [])
+    if len(ids) == 1:
+        return "contact", ids[0]
+    return "address", address
+
+
 @dataclass
 class WriteResult:
     """What ``apply_writes`` changed."""
@@ -142,14 +157,15 @@ class WriteOps:
             return result
         with self.db.transaction() as con:
             events: list[dict] = []
+            ensured: set[str] = set()  # data groups made sure of in this transaction
             opt_outs = ops.opt_outs
             if ops.outlet_opt_outs:
                 opt_outs = opt_outs + self._write_outlet_opt_outs(con, ops.outlet_opt_outs, at,
-                                                                  result)
+                                                                  result, ensured)
             if opt_outs:
-                self._write_opt_outs(con, opt_outs, at, result)
+                self._write_opt_outs(con, opt_outs, at, result, ensured)
             if ops.suppress:
-                self._write_suppressions(con, ops.suppress, at, result)
+                self._write_suppressions(con, ops.suppress, at, result, ensured)
             if ops.hard:
                 result.undeliverable = self._write_hard(con, ops.hard, at)
                 events += _event_rows("bounce_hard", ops.hard, at)
@@ -168,14 +184,15 @@ class WriteOps:
         return result
 
     def _write_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                        at: dt.datetime, result: WriteResult) -> None:
+                        at: dt.datetime, result: WriteResult,
+                        ensured: set[str] | None = None) -> None:
         ids = sorted({i["contact_id"] for i in items})
-        known = {r[0] for r in con.execute(
-            "SELECT contact_id FROM contacts WHERE contact_id IN (SELECT unnest(?::BIGINT[]))",
-            [ids]).fetchall()}
-        done = {(r[0], r[1]) for r in con.execute(
-            "SELECT contact_id, data_group FROM optouts"
-            " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        groups = {i["data_group"] for i in items}
+        # an outlet's contacts were just read from contacts: known already
+        unsure = {i["contact_id"] for i in items if not i.get("known")}
+        known, done, existing = _lookups(con, "optouts", "contact_id", ids, groups,
+                                         table="contacts" if unsure else None)
+        known |= {i["contact_id"] for i in items if i.get("known")}
         result.missing |= {i["message_hash"] for i in items if i["contact_id"] not in known}
         result.missing_contacts |= {i["contact_id"] for i in items if i["contact_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -186,8 +203,7 @@ class WriteOps:
         result.opted_out |= set(fresh)
         if not fresh:
             return
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh} - existing, ensured)
         rows = _event_rows("opt_out", list(fresh.values()), at)
         returned = _insert(con, "events", EVENT_SCHEMA, rows,
                            returning="event_id, contact_id, data_group")
@@ -204,17 +220,14 @@ class WriteOps:
         _insert_table(con, "optouts", optouts)
 
     def _write_outlet_opt_outs(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                               at: dt.datetime, result: WriteResult) -> list[dict]:
+                               at: dt.datetime, result: WriteResult,
+                               ensured: set[str] | None = None) -> list[dict]:
         """The first opt-out per (outlet, group) adds a row and an ``outlet_opt_out`` event; an
         outlet already opted out there changes nothing. Returns the contact opt-outs that
         ``with_contacts`` asks for (written next, with the other opt-outs)."""
         ids = sorted({i["outlet_id"] for i in items})
-        known = {r[0] for r in con.execute(
-            "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
-            [ids]).fetchall()}
-        done = {(r[0], r[1]) for r in con.execute(
-            "SELECT outlet_id, data_group FROM outlet_optouts"
-            " WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()}
+        known, done, existing = _lookups(con, "outlet_optouts", "outlet_id", ids,
+                                         {i["data_group"] for i in items}, table="outlets")
         result.missing |= {i["message_hash"] for i in items if i["outlet_id"] not in known}
         result.missing_outlets |= {i["outlet_id"] for i in items if i["outlet_id"] not in known}
         fresh: dict[tuple[int, str], dict] = {}
@@ -225,8 +238,9 @@ class WriteOps:
         result.outlets_opted_out = set(fresh)
         if not fresh:
             return []
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh} - existing, ensured)
+        if ensured is not None:
+            ensured |= existing
         returned = _insert(con, "events", EVENT_SCHEMA,
                            _event_rows("outlet_opt_out", list(fresh.values()), at),
                            returning="event_id, outlet_id, data_group")
@@ -252,7 +266,7 @@ class WriteOps:
             for (oid, group), item in fresh.items():
                 if oid == outlet_id and item["with_contacts"]:
                     out.append({
-                        "contact_id": int(contact_id), "data_group": group,
+                        "contact_id": int(contact_id), "data_group": group, "known": True,
                         "source": item["source"], "reason": OUTLET_CONTACT_REASON,
                         "evidence": {"outlet_id": outlet_id,
                                      "outlet_event_id": event_of[(oid, group)],
@@ -262,7 +276,8 @@ class WriteOps:
         return out
 
     def _write_suppressions(self, con: duckdb.DuckDBPyConnection, items: list[dict],
-                            at: dt.datetime, result: WriteResult) -> None:
+                            at: dt.datetime, result: WriteResult,
+                            ensured: set[str] | None = None) -> None:
         """Like ``suppress_address``: the first request per (address, group) adds a row and an
         ``address_suppressed`` event; an address already suppressed changes nothing."""
         emails = sorted({i["email"] for i in items})
@@ -277,8 +292,7 @@ class WriteOps:
         result.suppressed = set(fresh)
         if not fresh:
             return
-        for group in {g for _, g in fresh}:
-            self._ensure_group(con, group)
+        _ensure_groups(con, {g for _, g in fresh}, ensured)
         returned = _insert(con, "events", EVENT_SCHEMA,
                            _event_rows("address_suppressed", list(fresh.values()), at),
                            returning="event_id, email, data_group")
@@ -351,6 +365,34 @@ class WriteOps:
                 " SELECT email, until, ts FROM batch_rows ON CONFLICT (email) DO UPDATE SET"
                 " away_until = excluded.away_until,"
                 " last_auto_reply_at = excluded.last_auto_reply_at")
+
+
+def _lookups(con: duckdb.DuckDBPyConnection, optouts: str, key: str, ids: list[int],
+             groups: set[str], table: str | None = None
+             ) -> tuple[set[int], set[tuple[int, str]], set[str]]:
+    """In one statement: (the ids ``table`` has — none asked when it is None —, the (id, group)
+    pairs opted out already in ``optouts``, which of ``groups`` exist)."""
+    known = (f" UNION ALL SELECT 'known', {key}, NULL FROM {table}"
+             f" WHERE {key} IN (SELECT unnest($1::BIGINT[]))") if table else ""
+    rows = con.execute(
+        f"SELECT 'done', {key}, data_group FROM {optouts}"
+        f" WHERE {key} IN (SELECT unnest($1::BIGINT[]))"
+        " UNION ALL SELECT 'group', NULL, data_group FROM data_groups"
+        f" WHERE data_group IN (SELECT unnest($2::VARCHAR[])){known}",
+        [ids, sorted(groups)]).fetchall()
+    return ({r[1] for r in rows if r[0] == "known"},
+            {(r[1], r[2]) for r in rows if r[0] == "done"},
+            {r[2] for r in rows if r[0] == "group"})
+
+
+def _ensure_groups(con: duckdb.DuckDBPyConnection, groups: set[str],
+                   ensured: set[str] | None) -> None:
+    """``StoreBase._ensure_group`` for the groups not yet made sure of in this transaction
+    (``ensured``, kept by ``apply_writes``; None: every group)."""
+    for group in sorted(groups - (ensured or set())):
+        StoreBase._ensure_group(con, group)
+        if ensured is not None:
+            ensured.add(group)
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> None:

@@ -31,6 +31,7 @@ SOURCE_LABELS = {
     "list_unsubscribe": "list-unsubscribe",
     "complaint": "complaint",
     "one_click": "one-click",
+    "sending_tool": "sending tool",
 }
 
 STYLE = """<style>

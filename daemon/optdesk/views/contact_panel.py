@@ -14,54 +14,32 @@ import ipywidgets as w
 
 from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
-from optdesk.views.common import Status, button, esc
+from optdesk.views.common import button, esc
+from optdesk.views.record_panel import RecordPanel
 from optdesk.views.selection import set_selection
 
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
 NEVER_INVITED = "complaint"  # a spam complaint: the contact is never invited back
 
 
-def _box(*children) -> w.VBox:
-    return w.VBox(list(children), layout=w.Layout(display="none", border="1px solid #b42318",
-                                                  padding="6px"))
-
-
-class ContactPanel:
+class ContactPanel(RecordPanel):
     """The record of ``contact_id`` in the data group ``group()``; ``on_change(contact_id)`` is
     called after an action changed the contact's state."""
 
     def __init__(self, store, group: Callable[[], str], *, actor: str, origin: str,
                  grace: dt.timedelta = DEFAULT_GRACE, selection_path=None,
                  on_change: Callable[[int], None] | None = None) -> None:
-        self.store = store
-        self.group = group
-        self.actor = actor
+        super().__init__(store, group, actor=actor, grace=grace, on_change=on_change)
         self.origin = origin
-        self.grace = grace
         self.selection_path = selection_path
-        self.on_change = on_change or (lambda _cid: None)
         self.contact_id: int | None = None
-        self.record: dict | None = None
-        self.status = Status()
         g = self.status.guard
         self.optout_button = button("Opt out from email", "danger", "ban")
         self.optin_button = button("Request to opt back in", "info", "envelope")
         self.undo_button = button("Undo this opt-out…", "warning", "undo")
-        self.note = w.HTML("")
         self.reason = w.Text(placeholder="optional, e.g. 'asked by phone'", description="Reason",
                              layout=w.Layout(width="420px"))
-        self.confirm_button = button("Confirm opt-out", "danger", "check")
-        self.cancel_button = button("Cancel")
-        self.confirm_text = w.HTML("")
-        self.confirm_box = _box(self.confirm_text, self.reason,
-                                w.HBox([self.confirm_button, self.cancel_button]))
-        self.undo_reason = w.Text(placeholder="required, e.g. 'wrong Amélie Dupont'",
-                                  description="Why undo", layout=w.Layout(width="420px"))
-        self.undo_confirm_button = button("Confirm undo", "warning", "check")
-        self.undo_cancel_button = button("Cancel")
-        self.undo_text = w.HTML("")
-        self.undo_box = _box(self.undo_text, self.undo_reason,
-                             w.HBox([self.undo_confirm_button, self.undo_cancel_button]))
+        self.confirm_box = self.confirm_parts(self.reason)
         self.restore_list = w.Dropdown(description="Put back on", layout=w.Layout(width="420px"))
         self.restore_reason = w.Text(placeholder="required, e.g. 'removed from the wrong list'",
                                      description="Why", layout=w.Layout(width="420px"))
@@ -73,28 +51,11 @@ class ContactPanel:
         self.restore_button.on_click(g(self.undo_removal))
         self.actions = w.HBox([self.optout_button, self.optin_button, self.undo_button, self.note],
                               layout=w.Layout(display="none", align_items="center"))
-        self.record_html = w.HTML("")
         self.optout_button.on_click(g(self.ask_opt_out))
-        self.confirm_button.on_click(g(self.confirm_opt_out))
-        self.cancel_button.on_click(g(lambda _b: self._hide_boxes()))
         self.optin_button.on_click(g(self.request_opt_in))
         self.undo_button.on_click(g(self.ask_undo))
-        self.undo_confirm_button.on_click(g(self.confirm_undo))
-        self.undo_cancel_button.on_click(g(lambda _b: self._hide_boxes()))
         self.widget = w.VBox([self.actions, self.status.widget, self.confirm_box, self.undo_box,
                               self.restore_box, self.record_html])
-
-    @property
-    def data_group(self) -> str:
-        return self.group()
-
-    @property
-    def is_opted_out(self) -> bool:
-        return self.record is not None and self.record["optout"] is not None
-
-    def _hide_boxes(self) -> None:
-        self.confirm_box.layout.display = "none"
-        self.undo_box.layout.display = "none"
 
     def show(self, contact_id: int, *, keep_status: bool = False) -> None:
         """Show one contact's record and the actions that fit its state."""
@@ -179,13 +140,10 @@ class ContactPanel:
         if self.record is None or self.record["optout"] is None:
             return
         o = self.record["optout"]
-        self.undo_text.value = (
+        self._show_undo(
             f"Undo the manual opt-out of <b>{esc(self.record['contact']['name'])}</b> made by "
             f"{esc(o['actor'])} ({esc(o['reason'])})? The contact can be mailed again; the undo "
             "is recorded with your name and reason.")
-        self.undo_reason.value = ""
-        self.confirm_box.layout.display = "none"
-        self.undo_box.layout.display = ""
 
     def confirm_undo(self, _button=None) -> None:
         if self.contact_id is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from optdesk.views.common import STYLE, Status, View, button, esc, fmt_int, fmt_when
+from optdesk.views.engagement_import import EngagementImport
 from optdesk.views.render import table
 
 SHOWN = 200  # engagers listed at once
@@ -54,15 +55,22 @@ class EngagementView(View):
                                     description="List", ensure_option=False)
         self.add_button = button("Add engagers to list", "primary", "plus")
         self.frame = None
+        self.importer = EngagementImport(store, lambda: self.group.value, self.show_distribution)
         for control in (self.distribution, self.event, self.sort, self.lists, self.prefetch):
             control.observe(g(lambda _c: self.refresh()), names="value")
         self.group.observe(g(lambda _c: self.load_choices()), names="value")
         self.add_button.on_click(g(lambda _b: self.add_to_list(self.list_name.value)))
         self.widget = w.VBox([
-            w.HTML(STYLE), w.HBox([self.group, self.distribution]),
+            w.HTML(STYLE), self.importer.widget, w.HBox([self.group, self.distribution]),
             w.HBox([self.event, self.sort, self.prefetch]), self.lists, self.summary,
             w.HBox([self.list_name, self.add_button]), self.status.widget, self.grid])
         g(self.load_choices)()
+
+    def show_distribution(self, name: str) -> None:
+        """After an import: offer the distributions again and show this one."""
+        self.load_choices()
+        if name in self.distribution.options:
+            self.distribution.value = name
 
     def load_choices(self) -> None:
         group = self.group.value
@@ -74,6 +82,11 @@ class EngagementView(View):
         self.distribution.value = names[0] if names else None
         self.refresh()
 
+    def _query(self) -> dict:
+        """The store's arguments for the current choices."""
+        return {"event": self.event.value or None, "lists": list(self.lists.value) or None,
+                "include_prefetch": self.prefetch.value}
+
     def refresh(self) -> None:
         if not self.distribution.value:
             self.frame = None
@@ -81,27 +94,26 @@ class EngagementView(View):
                                  "data group yet (optdesk import engagement).</span>"
             self.grid.value = ""
             return
-        self.frame = self.store.engagers(
-            self.group.value, self.distribution.value, event=self.event.value or None,
-            lists=list(self.lists.value) or None, sort_by=self.sort.value,
-            include_prefetch=self.prefetch.value)
-        contacts = self.frame["contact_id"].drop_nulls().len()
-        shown = f" (the first {SHOWN:,} shown)" if self.frame.height > SHOWN else ""
+        query = self._query()
+        self.frame = self.store.engagers(self.group.value, self.distribution.value,
+                                         sort_by=self.sort.value, limit=SHOWN, **query)
+        counts = self.store.engager_counts(self.group.value, self.distribution.value, **query)
+        contacts, outlets = counts["contacts"], counts["outlet_addresses"]
+        shown = f" (the first {SHOWN:,} shown)" if contacts + outlets > SHOWN else ""
         self.summary.value = (f"<b>{fmt_int(contacts)}</b> contacts and "
-                              f"<b>{fmt_int(self.frame.height - contacts)}</b> outlet addresses "
+                              f"<b>{fmt_int(outlets)}</b> outlet addresses "
                               f"engaged with <b>{esc(self.distribution.value)}</b>{shown}")
-        self.grid.value = table(HEADERS, engager_rows(self.frame.head(SHOWN)),
-                                empty="nobody engaged")
+        self.grid.value = table(HEADERS, engager_rows(self.frame), empty="nobody engaged")
 
     def add_to_list(self, name: str) -> dict | None:
-        """Add every contact shown (all of them, not only the first SHOWN) to the list."""
+        """Add every engaged contact the choices select (not only the first SHOWN) to the list."""
         if self.frame is None:
             self.status.error("Choose a distribution first.")
             return None
         if not name or not name.strip():
             self.status.error("Name the list to add the engagers to.")
             return None
-        ids = self.frame["contact_id"].drop_nulls().to_list()
+        ids = self.store.engager_ids(self.group.value, self.distribution.value, **self._query())
         result = self.store.add_to_list(self.group.value, name, ids)
         how = "created" if result["created"] else "existing list"
         self.status.ok(f"{name.strip()} ({how}): {result['added']:,} contacts added.")

@@ -23,6 +23,7 @@ from optdesk.views.opted_out_filters import BadFilter, Filters
 
 PROFILE, GRID = "profile", "grid"
 CARDS_LAYOUT = "repeat(auto-fill, minmax(330px, 1fr))"
+OUTLET_ROWS = 10  # outlets opted out shown above the contacts
 
 
 class Row:
@@ -70,6 +71,7 @@ class OptedOutView(View):
         self.body = w.GridBox([r.box for r in self.rows],
                               layout=w.Layout(grid_template_columns=CARDS_LAYOUT))
         self.summary = w.HTML("")
+        self.outlets_html = w.HTML("")  # the outlets opted out whose name matches the text
         self.prev_button = button("Previous", icon="chevron-left")
         self.next_button = button("Next", icon="chevron-right")
         self.refresh_button = button("Refresh", icon="refresh")
@@ -89,7 +91,8 @@ class OptedOutView(View):
             self.group, self.filters.widget,
             w.HBox([self.view_mode, self.prev_button, self.next_button, self.refresh_button,
                     self.summary], layout=w.Layout(align_items="center")),
-            self.status.widget, self.header, self.body, self.record_box, self.selection_label,
+            self.status.widget, self.outlets_html, self.header, self.body, self.record_box,
+            self.selection_label,
             self.actions.widget,
         ])
         self.refresh()
@@ -164,6 +167,9 @@ class OptedOutView(View):
         self.frame = frame
         self.total = int(frame["total"][0]) if frame.height else 0
         self.status.clear()
+        self.outlets_html.value = render.opted_out_outlets(self.store.opted_out_outlets(
+            self.data_group, text=kwargs["text"], sort_by="opted_out_at", descending=True,
+            limit=OUTLET_ROWS + 1), OUTLET_ROWS)
         if self.filters.outlet_pending():
             self.status.info("The outlet filter is not applied: choose an outlet from the "
                              "suggestions.")

@@ -17,6 +17,9 @@ SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "
 DESCENDING_FIRST = ("reach", "opted_out_at")  # biggest, newest first when first chosen
 ANY = ""  # "no filter" (a Dropdown treats the value None as "nothing chosen")
 OUTLET_CHOICES = 50
+ENGAGED_CHOICES = [("engaged or not", ANY), ("engaged in the last 7 days", 7),
+                   ("engaged in the last 30 days", 30), ("engaged in the last 90 days", 90),
+                   ("engaged in the last 365 days", 365)]
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -54,6 +57,8 @@ class Filters:
         self.until = DateBox("To")
         self.country = w.Dropdown(**_narrow("Country", "200px"))
         self.language = w.Dropdown(**_narrow("Language", "200px"))
+        self.engaged = w.Dropdown(options=ENGAGED_CHOICES, value=ANY,
+                                  **_narrow("Engaged", "300px"))
         self.text = w.Text(placeholder="name or outlet contains…", continuous_update=True,
                            **_narrow("Text", "420px"))
         self.sort_by = w.Dropdown(options=SORT_CHOICES, value="name", **_narrow("Sort by"))
@@ -64,13 +69,13 @@ class Filters:
         self._typing = Debouncer(on_change, debounce)
         self._outlet_typing = Debouncer(self._outlet_typed, debounce)
         for widget in (self.lists, self.more_lists, self.source, self.since, self.until,
-                       self.country, self.language, self.order):
+                       self.country, self.language, self.engaged, self.order):
             widget.observe(self._changed, names="value")
         self.sort_by.observe(self._sort_chosen, names="value")
         self.text.observe(self._typing.trigger, names="value")
         self.outlet.observe(self._outlet_typing.trigger, names="value")
         self.widget = w.VBox([
-            w.HBox([self.lists, self.outlet, self.source]),
+            w.HBox([self.lists, self.outlet, self.source, self.engaged]),
             w.HBox([self.more_lists]),
             w.HBox([self.since.widget, self.until.widget, self.country, self.language]),
             w.HBox([self.text, self.sort_by, self.order]),
@@ -157,6 +162,7 @@ class Filters:
             "countries": one(self.country.value),
             "languages": one(self.language.value),
             "text": self.text.value.strip() or None,
+            "engaged_within_days": None if self.engaged.value == ANY else int(self.engaged.value),
             "sort_by": self.sort_by.value,
             "descending": bool(self.order.value),
         }

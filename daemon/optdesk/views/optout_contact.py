@@ -1,5 +1,6 @@
-"""Notebook 01: find a contact (name and outlet words, an email address or a contact id), see
-the record, opt them out, undo an analyst's mistake, or ask them back in.
+"""Notebook 01: find a contact (name and outlet words, an email address or a contact id) or an
+outlet (its name's words, one of its own addresses), see the record, opt them out, undo an
+analyst's mistake, or ask them back in.
 
     from optdesk.views.optout_contact import OptOutContactView
     view = OptOutContactView.from_settings()
@@ -17,9 +18,12 @@ from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
 from optdesk.views.common import STYLE, Debouncer, Status, View, button, default_actor, esc
 from optdesk.views.contact_panel import ContactPanel
+from optdesk.views.outlet_panel import OutletPanel
 
 ORIGIN = "01-opt-out-a-contact"
 PLACEHOLDER = "Name and outlet words, an email address or a contact id, e.g. 'dup daily her'"
+OUTLET = "outlet:"  # the value of an outlet among the results: OUTLET + its id
+OUTLETS_SHOWN = 3  # outlets listed after the first page of contacts
 START_HINT = ("Type name and outlet words (“matteo esposito daily trib”), an email address or a "
               "contact id; Enter opens the first match, arrow keys move in the list.")
 
@@ -59,6 +63,8 @@ class OptOutContactView(View):
         self.panel = ContactPanel(store, lambda: self.group.value, actor=self.actor,
                                   origin=ORIGIN, grace=grace, selection_path=selection_path,
                                   on_change=self._relabel)
+        self.outlet_panel = OutletPanel(store, lambda: self.group.value, actor=self.actor,
+                                        grace=grace, on_change=self._relabel_outlet)
         self.search = w.Text(placeholder=PLACEHOLDER, description="Contact",
                              continuous_update=True, layout=w.Layout(width="520px"))
         self.hint = w.HTML(f"<span class='optdesk-muted'>{esc(START_HINT)}</span>")
@@ -79,7 +85,7 @@ class OptOutContactView(View):
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>"
                    "</span>"),
             w.HBox([self.group, self.search]), self.hint, self.results, self.pager,
-            self.status.widget, self.panel.widget,
+            self.status.widget, self.panel.widget, self.outlet_panel.widget,
         ])
         self.widget.add_class("optdesk-view")
 
@@ -120,6 +126,11 @@ class OptOutContactView(View):
         options = [] if found is None else [
             (render.contact_label(r), int(r["contact_id"])) for r in found.rows.iter_rows(named=True)
         ]
+        outlets = (self.store.search_outlets(text, self.data_group, limit=OUTLETS_SHOWN)
+                   if found is not None and found.by != "id" and self.offset == 0 else None)
+        if outlets is not None:
+            options += [(render.outlet_label(r), f"{OUTLET}{r['outlet_id']}")
+                        for r in outlets.iter_rows(named=True)]
         self._quiet = True
         try:
             self.results.index = None
@@ -132,8 +143,12 @@ class OptOutContactView(View):
         if found is None:
             self.hint.value = f"<span class='optdesk-muted'>{esc(START_HINT)}</span>"
         else:
-            self.hint.value = page_hint(text, found.total, found.offset, len(options), found.by,
-                                        found.exact)
+            self.hint.value = page_hint(text, found.total, found.offset, found.rows.height,
+                                        found.by, found.exact)
+            if outlets is not None and outlets.height:
+                self.hint.value += (f" <span class='optdesk-muted'>· {outlets.height} outlet"
+                                    f"{'s' if outlets.height != 1 else ''} (marked OUTLET, "
+                                    "after the contacts)</span>")
         self.pager.layout.display = "" if self.total > self.limit else "none"
         self.prev_button.disabled = self.offset == 0
         self.next_button.disabled = self.offset + self.limit >= self.total
@@ -145,27 +160,44 @@ class OptOutContactView(View):
         if not self.results.options:
             return
         chosen = self.results.value if self.results.value is not None else self.results.options[0][1]
-        self.show_contact(int(chosen))
+        self._show(chosen)
         self._quiet = True
         try:
-            self.results.value = int(chosen)
+            self.results.value = chosen
         finally:
             self._quiet = False
 
     def _on_pick(self, change) -> None:
         if self._quiet or change["new"] is None:
             return
-        self.show_contact(int(change["new"]))
+        self._show(change["new"])
+
+    def _show(self, value) -> None:
+        """A contact id, or OUTLET + an outlet id."""
+        if isinstance(value, str) and value.startswith(OUTLET):
+            self.show_outlet(int(value[len(OUTLET):]))
+        else:
+            self.show_contact(int(value))
 
     def _on_group(self, _change) -> None:
         self.refresh_results()
-        if self.contact_id is not None:
+        if self.outlet_panel.outlet_id is not None:
+            self.show_outlet(self.outlet_panel.outlet_id)
+        elif self.contact_id is not None:
             self.show_contact(self.contact_id)
 
     # -- the record --------------------------------------------------------------------------
     def show_contact(self, contact_id: int) -> None:
         """Show one contact's record and the actions that fit its state."""
+        self.outlet_panel.clear()
         self.panel.show(contact_id)
+        self.panel.widget.layout.display = ""
+
+    def show_outlet(self, outlet_id: int) -> None:
+        """Show one outlet's record (its addresses, its contacts) and its actions."""
+        self.panel.clear()
+        self.panel.widget.layout.display = "none"
+        self.outlet_panel.show(outlet_id)
 
     def ask_opt_out(self, _button=None) -> None:
         self.panel.ask_opt_out()
@@ -183,14 +215,22 @@ class OptOutContactView(View):
         """Mark the contact's line in the results as the record now shows it (no new search)."""
         c = self.record["contact"]
         emails = self.record["addresses"]["email"]
-        label = render.contact_label({**c, "opted_out": self.is_opted_out,
-                                      "email": emails[0] if len(emails) else None})
-        options = [(label if v == contact_id else text, v) for text, v in self.results.options]
+        self._set_label(contact_id, render.contact_label(
+            {**c, "opted_out": self.is_opted_out, "email": emails[0] if len(emails) else None}))
+
+    def _relabel_outlet(self, outlet_id: int) -> None:
+        """Mark the outlet's line in the results as its record now shows it."""
+        row = {**self.outlet_panel.record["outlet"], "opted_out": self.outlet_panel.is_opted_out}
+        self._set_label(f"{OUTLET}{outlet_id}", render.outlet_label(row))
+
+    def _set_label(self, value, label: str) -> None:
+        """Give the result ``value`` this label and keep it highlighted."""
+        options = [(label if v == value else text, v) for text, v in self.results.options]
         self._quiet = True
         try:
             self.results.index = None
             self.results.options = options
-            if any(v == contact_id for _, v in options):
-                self.results.value = contact_id
+            if any(v == value for _, v in options):
+                self.results.value = value
         finally:
             self._quiet = False

@@ -22,7 +22,11 @@ EVENT_LABELS = {
     "address_suppressed": "address suppressed",
     "review_resolved": "review resolved",
     "list_member_removed": "removed from a list",
+    "outlet_opt_out": "outlet opted out",
+    "outlet_opt_in": "outlet opted back in",
+    "opt_out_undone": "opt-out undone",
 }
+OUTLET_CONTACT_ROWS = 100
 
 HISTORY_ROWS = 50
 NEVER_INVITED = " · <b>never invited</b> (a spam complaint)"
@@ -115,6 +119,69 @@ def contact_record(record: dict, data_group: str) -> str:
     )
 
 
+def outlet_label(row: dict) -> str:
+    """One line for an outlet among the search results (plain text), marked as an outlet."""
+    facts = ", ".join(str(v) for v in (row.get("type"), row.get("country")) if v)
+    reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
+    flag = " · OPTED OUT" if row.get("opted_out") else ""
+    return f"OUTLET · {row['name']} — {facts or 'outlet'}{reach}{flag}  [outlet #{row['outlet_id']}]"
+
+
+def outlet_optout_state(optout: dict | None, data_group: str) -> str:
+    if optout is None:
+        return optout_state(None, data_group)
+    also = (" · <b>with its contacts</b>" if optout.get("with_contacts")
+            else " · its own addresses only")
+    return optout_state(optout, data_group) + also
+
+
+def outlet_record(record: dict, data_group: str) -> str:
+    """The whole record of one outlet as notebook 01 shows it."""
+    o = record["outlet"]
+    facts = " · ".join(esc(v) for v in (o.get("type"), o.get("country"), o.get("language")) if v)
+    addresses = table(["address", "suppressed here", "delivery"], [
+        [esc(a["email"]), "yes" if a["suppressed"] else "no",
+         "<span class='optdesk-err'>undeliverable</span>" if a["undeliverable"] else "ok"]
+        for a in record["addresses"].iter_rows(named=True)], "no address of its own")
+    contacts = record["contacts"]
+    rows = [[esc(c["name"]), esc(c["title"]),
+             (f"<span class='optdesk-badge out'>opted out</span> {source_label(c['source'])}"
+              f" {fmt_when(c['opted_out_at'])}" if c["opted_out"]
+              else "<span class='optdesk-badge in'>can be mailed</span>"),
+             f"#{esc(c['contact_id'])}"]
+            for c in contacts.head(OUTLET_CONTACT_ROWS).iter_rows(named=True)]
+    more = contacts.height - OUTLET_CONTACT_ROWS
+    tail = f"<div class='optdesk-muted'>and {more:,} more contacts</div>" if more > 0 else ""
+    out = int(contacts["opted_out"].sum() or 0) if contacts.height else 0
+    return (
+        f"<div class='optdesk-record optdesk-outlet'><h3 style='margin:4px 0'>"
+        f"<span class='optdesk-badge'>outlet</span> {esc(o['name'])}</h3>"
+        f"<div class='optdesk-muted'>{facts} · reach {fmt_int(o.get('reach'))} · "
+        f"outlet #{esc(o['outlet_id'])}</div>"
+        f"<h4>Opt-out</h4><div class='optdesk-state'>"
+        f"{outlet_optout_state(record['optout'], data_group)}</div>"
+        f"<h4>Its own addresses</h4>{addresses}"
+        f"<h4>Contacts at it ({contacts.height:,}; {out:,} opted out of {esc(data_group)})</h4>"
+        f"{table(['name', 'title', 'opt-out', 'contact'], rows, 'no contact at this outlet')}"
+        f"{tail}<h4>History</h4>{history_table(record['history'])}</div>"
+    )
+
+
+def opted_out_outlets(frame: pl.DataFrame, shown: int) -> str:
+    """The outlets opted out (02, above the contacts): newest first, at most ``shown``."""
+    if frame.height == 0:
+        return ""
+    rows = [[esc(r["name"]), esc(r["type"]), source_label(r["source"]), esc(r["actor"]),
+             esc(r["reason"]),
+             (f"with its contacts ({fmt_int(r['contacts_opted_out'])})" if r["with_contacts"]
+              else "its own addresses only"), fmt_when(r["opted_out_at"])]
+            for r in frame.head(shown).iter_rows(named=True)]
+    more = " (the newest shown)" if frame.height > shown else ""
+    return (f"<div class='optdesk-outlets'><b>Outlets opted out</b>{esc(more, '')}"
+            + table(["outlet", "type", "source", "by", "reason", "covers", "when (UTC)"], rows)
+            + "</div>")
+
+
 def card(row: dict) -> str:
     """A profile card of an opted-out contact (02, profile view)."""
     return (
@@ -125,7 +192,8 @@ def card(row: dict) -> str:
         f"<div class='optdesk-muted'>reach {fmt_int(row.get('reach'))} · "
         f"{source_label(row.get('source'))}{NEVER_INVITED if row.get('source') == 'complaint' else ''}"
         "</div>"
-        f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}</div></div>"
+        f"<div class='optdesk-muted'>opted out {fmt_when(row.get('opted_out_at'))}"
+        f"{_engaged(row.get('last_engaged'))}</div></div>"
     )
 
 
@@ -138,7 +206,15 @@ GRID_COLUMNS = (
     ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
     ("country", "Country", "85px", "country"),
     ("language", "Lang.", "70px", "language"),
+    ("last_engaged", "Last engaged", "140px", None),
 )
+
+
+def _engaged(when) -> str:
+    """The card's note of a last open or click (the contact still reads the releases)."""
+    if when is None:
+        return ""
+    return f" · <span class='optdesk-engaged'>last engaged {fmt_when(when)}</span>"
 
 
 def grid_cells(row: dict) -> str:
@@ -148,7 +224,7 @@ def grid_cells(row: dict) -> str:
         value = row.get(column)
         if column == "reach":
             text = fmt_int(value)
-        elif column == "opted_out_at":
+        elif column in ("opted_out_at", "last_engaged"):
             text = fmt_when(value)
         elif column == "source":
             text = source_label(value)

@@ -70,7 +70,7 @@ class ReportsView(View):
         self.save_button = button("Write files", icon="save")
         self.sections = {name: w.HTML() for name in
                          ("summary", "lists_chart", "trend_chart", "compliance", "incidents",
-                          "lists")}
+                          "lists", "distributions", "outlets")}
         g = self.status.guard
         for control in (self.group, self.since, self.until, self.trend, self.rows):
             control.observe(g(self.refresh), names="value")
