@@ -7,7 +7,15 @@ from collections.abc import Callable
 
 import duckdb
 
+from optdesk.contact_exports.mapping import CONTACT_FIELDS
 from optdesk.store.search import rebuild_search_tokens
+
+# a contact field of the file -> how an existing contact takes it (only the file's fields)
+_UPDATES = {"first_name": "first_name = excluded.first_name",
+            "last_name": "last_name = excluded.last_name",
+            "outlet": "outlet_id = excluded.outlet_id", "title": "title = excluded.title",
+            "country": "country = excluded.country", "language": "language = excluded.language",
+            "reach": "reach = excluded.reach"}
 
 TOKENS_SELECT = """
     SELECT tok.token, c.contact_id, c.name, o.name AS outlet, c.reach
@@ -36,9 +44,12 @@ def rebuild_name_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fals
 
 
 def apply_stage(
-    con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None]
+    con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None],
+    fields: tuple[str, ...] = CONTACT_FIELDS,
 ) -> dict:
-    """Upsert outlets, contacts, addresses, lists and memberships from ``stage``."""
+    """Upsert outlets, contacts, addresses, lists and memberships from ``stage`` (internal key
+    ``contact_id``, the team's ``external_id``). A contact that exists has only ``fields``
+    updated (the fields the file carries)."""
     before = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     con.execute("""
         INSERT INTO outlets (outlet_id, name, reach)
@@ -54,13 +65,20 @@ def apply_stage(
         WHERE outlets.name = s.outlet AND s.reach IS NOT NULL
     """)
     say("outlets written")
-    con.execute("""
-        INSERT OR REPLACE INTO contacts
+    updated = [_UPDATES[f] for f in fields if f in _UPDATES]
+    if {"first_name", "last_name"} & set(fields):
+        first, last = (f"excluded.{f}" if f in fields else f"contacts.{f}"
+                       for f in ("first_name", "last_name"))
+        updated.append(f"name = trim(concat_ws(' ', nullif({first}, ''), nullif({last}, '')))")
+    con.execute(f"""
+        INSERT INTO contacts (contact_id, first_name, last_name, name, outlet_id, title, country,
+                              language, reach, updated_at, external_id)
         SELECT s.contact_id, s.first_name, s.last_name,
                trim(concat_ws(' ', nullif(s.first_name, ''), nullif(s.last_name, ''))),
-               o.outlet_id, s.title, s.country, s.language, s.reach, ?
+               o.outlet_id, s.title, s.country, s.language, s.reach, ?, s.external_id
         FROM (SELECT DISTINCT ON (contact_id) * FROM stage ORDER BY contact_id, _row) s
         LEFT JOIN outlets o ON o.name = s.outlet
+        ON CONFLICT (contact_id) DO UPDATE SET {", ".join([*updated, "updated_at = excluded.updated_at"])}
     """, [now])
     total = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     say(f"contacts written ({total - before} new)")

@@ -419,6 +419,16 @@ CREATE TABLE engagement_events (
 );
 """
 
+# The team's own contact ids (optdesk.store.contact_ids): text, unique across the store (contacts
+# and their system addresses are shared by every data group), next to the internal integer key
+# every table joins on. Every existing contact's id is its integer key as text, so an integer-id
+# store and its files keep working unchanged.
+EXTERNAL_IDS = """
+ALTER TABLE contacts ADD COLUMN external_id VARCHAR;
+UPDATE contacts SET external_id = CAST(contact_id AS VARCHAR);
+CREATE UNIQUE INDEX contacts_external_id ON contacts (external_id);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -430,6 +440,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0007_search_tokens", SEARCH_TOKENS),
     ("0008_search_emails", SEARCH_EMAILS),
     ("0009_correction_kinds", CORRECTION_KINDS),
+    ("0010_external_ids", EXTERNAL_IDS),
 ]
 
 

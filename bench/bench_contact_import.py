@@ -1,0 +1,154 @@
+"""Contact import benchmarks: a 1 M-row export into a fresh store and again (issue 15).
+
+Run: .venv/bin/python bench/bench_contact_import.py [--contacts N] [--reuse PATH]
+         [--baseline-json FILE] [--only-long] [--json FILE] [--out docs/benchmarks/contact_import.md]
+
+From a demo store (1,000,000 contacts, or --reuse) it writes the exports and imports each into
+a fresh store through the public Store API, then imports it again (every contact updated):
+
+- long CSV, integer ids: one row per (contact, address), 1,000,000 rows (the shape the import
+  read before issue 15; ``--only-long`` measures only this, so the script runs on the code
+  before the change too, and ``--json`` keeps its figures for ``--baseline-json``);
+- long CSV, text ids (``c-<n>``): the same rows;
+- wide CSV: one row per contact with three address columns (Email, Email 2, Personal Email),
+  1,000,000 rows;
+- wide XLSX: the first 100,000 rows of the wide CSV (written with xlsxwriter through polars);
+- the dry run of the wide CSV against the store it was imported into (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+import duckdb
+
+from optdesk.store import Store
+
+WIDE_MAP = ["Contact ID=contact_id", "First Name=first_name", "Last Name=last_name",
+            "Outlet=outlet", "Email=email_primary", "Email 2=email_system",
+            "Personal Email=email_private"]
+
+
+def export(store: Store, workdir: pathlib.Path, only_long: bool) -> dict[str, pathlib.Path]:
+    store.release()
+    con = duckdb.connect(str(store.path), read_only=True)
+    files = {"long": workdir / "long.csv"}
+    long_sql = """
+        SELECT {id} AS contact_id, c.first_name, c.last_name, o.name AS outlet,
+               o.reach AS outlet_reach, c.title, a.email, a.kind AS email_kind,
+               '' AS lists, c.country, c.language, c.reach
+        FROM contacts c JOIN outlets o USING (outlet_id) JOIN addresses a USING (contact_id)
+        WHERE a.kind = 'system' ORDER BY c.contact_id LIMIT 1000000"""
+    con.execute(f"COPY ({long_sql.format(id='c.contact_id')}) TO '{files['long']}' (HEADER)")
+    if not only_long:
+        files["long_text"] = workdir / "long_text.csv"
+        con.execute(f"COPY ({long_sql.format(id=chr(39) + 'c-' + chr(39) + ' || c.contact_id')})"
+                    f" TO '{files['long_text']}' (HEADER)")
+        files["wide"] = workdir / "wide.csv"
+        con.execute(f"""
+            COPY (SELECT 'c-' || c.contact_id AS "Contact ID", c.first_name AS "First Name",
+                         c.last_name AS "Last Name", o.name AS "Outlet",
+                         a.email AS "Email", 'b.' || a.email AS "Email 2",
+                         'home.' || a.email AS "Personal Email"
+                  FROM contacts c JOIN outlets o USING (outlet_id)
+                  JOIN addresses a ON a.contact_id = c.contact_id AND a.is_primary
+                   AND a.kind = 'system'
+                  ORDER BY c.contact_id LIMIT 1000000) TO '{files['wide']}' (HEADER)""")
+        files["wide_xlsx"] = workdir / "wide.xlsx"
+        con.sql(f"SELECT * FROM read_csv('{files['wide']}', all_varchar = true) LIMIT 100000"
+                ).pl().write_excel(files["wide_xlsx"])
+    con.close()
+    return files
+
+
+def run(files: dict[str, pathlib.Path], workdir: pathlib.Path) -> dict[str, float]:
+    out = {}
+    for name, path in files.items():
+        target = Store(workdir / f"{name}.duckdb")
+        kwargs = {"mapping": WIDE_MAP} if name.startswith("wide") else {}
+        start = time.perf_counter()
+        counts = target.import_contacts(path, "imported", **kwargs)
+        out[f"{name}: fresh"] = time.perf_counter() - start
+        out[f"{name}: rows"] = counts["rows"]
+        start = time.perf_counter()
+        target.import_contacts(path, "imported", **kwargs)
+        out[f"{name}: again"] = time.perf_counter() - start
+        if name == "wide":
+            start = time.perf_counter()
+            target.import_contacts(path, "imported", dry_run=True, **kwargs)
+            out["wide: dry run"] = time.perf_counter() - start
+        target.release()
+        (workdir / f"{name}.duckdb").unlink()
+    return out
+
+
+ROWS = [
+    ("long CSV, integer ids, 1,000,000 rows", "long"),
+    ("long CSV, text ids (c-<n>), 1,000,000 rows", "long_text"),
+    ("wide CSV (3 address columns), 1,000,000 rows / 3,000,000 addresses", "wide"),
+    ("wide XLSX (3 address columns), 100,000 rows", "wide_xlsx"),
+]
+
+
+def table(now: dict[str, float], before: dict[str, float]) -> str:
+    lines = ["| export | fresh store | again (all updates) | before issue 15a: fresh / again |",
+             "|---|---|---|---|"]
+    for label, key in ROWS:
+        if f"{key}: fresh" not in now:
+            continue
+        was = (f"{before[key + ': fresh']:.1f} s / {before[key + ': again']:.1f} s"
+               if f"{key}: fresh" in before else "— (not readable before)")
+        lines.append(f"| {label} | {now[key + ': fresh']:.1f} s | {now[key + ': again']:.1f} s"
+                     f" | {was} |")
+    if "wide: dry run" in now:
+        lines.append(f"| dry run of the wide CSV against its store (nothing written) | — | "
+                     f"{now['wide: dry run']:.1f} s | — |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--reuse", help="an existing demo store to copy instead of building one")
+    parser.add_argument("--only-long", action="store_true")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--baseline-json", help="figures of the code before the change")
+    parser.add_argument("--out", default="docs/benchmarks/contact_import.md")
+    args = parser.parse_args()
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="optdesk-bench-"))
+    path = workdir / "bench.duckdb"
+    if args.reuse:
+        shutil.copy(args.reuse, path)
+    else:
+        Store(path).init_demo(args.contacts)
+    files = export(Store(path), workdir, args.only_long)
+    now = run(files, workdir)
+    print(json.dumps(now, indent=1))
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(now), encoding="utf-8")
+    if not args.only_long:
+        before = json.loads(pathlib.Path(args.baseline_json).read_text()) if args.baseline_json else {}
+        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.out).write_text(
+            "## Contact import (the team's own exports)\n\n"
+            f"`python bench/bench_contact_import.py --contacts {args.contacts}` on 2 cores, "
+            f"{time.strftime('%Y-%m-%d')}, through `Store.import_contacts` (the CLI's call),\n"
+            "each file into a fresh store and then again into the same store (every contact\n"
+            "updated). The exports are written from the demo store; the wide ones carry three\n"
+            "address columns mapped by `--map` (Email → email_primary, Email 2 → email_system,\n"
+            "Personal Email → email_private). *Before issue 15a*: the same script with\n"
+            "`--only-long` on the code before the change (integer ids, CSV only), on the same\n"
+            "machine the same day.\n\n"
+            f"{table(now, before)}\n", encoding="utf-8")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
