@@ -26,6 +26,7 @@ import polars as pl
 from optdesk.errors import NotFound
 
 _WHOLE = r"^[1-9][0-9]{0,17}$"
+_LOOKUP = 1_000  # up to this many ids: index lookups; more: one join
 
 
 def normalise(value: object) -> str:
@@ -34,8 +35,18 @@ def normalise(value: object) -> str:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, ids: pl.Series) -> pl.DataFrame:
-    """(external_id, contact_id) for each distinct id, contact_id null for an unknown one."""
-    wanted = pl.DataFrame({"external_id": ids.cast(pl.String).str.strip_chars()}).unique()
+    """(external_id, contact_id) for each distinct id, contact_id null for an unknown one.
+    A few ids are looked up by the unique index; a file's column is joined."""
+    wanted = pl.DataFrame({"external_id": ids.cast(pl.String).str.strip_chars()}).unique(
+        maintain_order=True)
+    if wanted.height <= _LOOKUP:
+        values = wanted["external_id"].drop_nulls().to_list()
+        found = con.execute(
+            "SELECT external_id, contact_id FROM contacts WHERE external_id IN"
+            f" ({', '.join('?' for _ in values)})", values).fetchall() if values else []
+        known = pl.DataFrame(found, schema={"external_id": pl.String, "contact_id": pl.Int64},
+                             orient="row")
+        return wanted.join(known, on="external_id", how="left")
     con.register("wanted_ids", wanted)
     try:
         return con.sql(
@@ -81,6 +92,14 @@ def assign(con: duckdb.DuckDBPyConnection, ids: pl.Series) -> pl.DataFrame:
     return found.sort("_seen").select("external_id", "contact_id", "new")
 
 
+def for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """A frame written for people (an export, a report file) names each contact by the team's
+    id: its ``contact_id`` column holds ``external_id``, the internal key is left out."""
+    if "external_id" not in df.columns:
+        return df
+    return df.with_columns(pl.col("external_id").alias("contact_id")).drop("external_id")
+
+
 class ContactIds:
     """Mixin: the team's ids. Needs ``self.db`` (a Database)."""
 
@@ -97,7 +116,7 @@ class ContactIds:
             known = dict(resolve(con, pl.Series(wanted, dtype=pl.String)).iter_rows())
         for value in wanted:
             if known.get(value) is None:
-                raise NotFound(f"no contact with id {value!r}")
+                raise NotFound(f"no contact with id {value}")
         return [int(known[v]) for v in wanted]
 
     def external_ids(self, keys) -> dict[int, str]:

@@ -72,7 +72,7 @@ class ContactQueries:
 # part of the record → (SQL with the contact id first, whether the data group follows)
 _RECORD_QUERIES = {
     "contact": (
-        "SELECT c.contact_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
+        "SELECT c.contact_id, c.external_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
         " o.reach AS outlet_reach, c.title, c.country, c.language, c.reach"
         " FROM contacts c LEFT JOIN outlets o USING (outlet_id) WHERE c.contact_id = ?", False),
     "addresses": (

@@ -111,8 +111,8 @@ class OptOutOps:
     ) -> pl.DataFrame:
         """Everyone opted out of the data group, filtered (filters combine) and sorted.
 
-        Columns: contact_id, name, outlet, reach, title, country, language, source, actor,
-        reason, opted_out_at, total (the count of all matching rows, before limit/offset).
+        Columns: contact_id (the internal key), external_id (the team's id), name, outlet,
+        reach, title, country, language, source, actor, reason, opted_out_at, total (the count of all matching rows, before limit/offset).
         ``until`` given as a date includes that whole day.
         """
         if sort_by not in SORTS:
@@ -226,8 +226,8 @@ class OptOutOps:
 
 
 _COLUMNS = (
-    "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
-    " c.language, o.source, o.actor, o.reason, o.opted_out_at"
+    "SELECT c.contact_id, c.external_id, c.name, ot.name AS outlet, c.reach, c.title,"
+    " c.country, c.language, o.source, o.actor, o.reason, o.opted_out_at"
 )
 
 
