@@ -82,7 +82,7 @@ class EngagementOps:
                  include_prefetch: bool = False, limit: int | None = None) -> pl.DataFrame:
         """Who opened or clicked (``event``: only those who did that), one row per contact,
         and one per outlet address that engaged. Columns: contact_id (null for an outlet's
-        own address), name, outlet, reach, email, opens, clicks, last_event, opted_out.
+        own address), external_id (the team's id), name, outlet, reach, email, opens, clicks, last_event, opted_out.
         ``lists``: only contacts in one of these media lists."""
         if sort_by not in ENGAGER_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(ENGAGER_SORTS)}")
@@ -115,14 +115,14 @@ class EngagementOps:
                        max(e.last_event) AS last_event
                 FROM e JOIN owners o USING (email) GROUP BY o.contact_id),
             rows AS (
-                SELECT r.contact_id, c.name, ot.name AS outlet, c.reach, r.email, r.opens,
+                SELECT r.contact_id, c.external_id, c.name, ot.name AS outlet, c.reach, r.email, r.opens,
                        r.clicks, r.last_event, op.contact_id IS NOT NULL AS opted_out
                 FROM r JOIN contacts c ON c.contact_id = r.contact_id
                 LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id
                 LEFT JOIN optouts op ON op.contact_id = r.contact_id AND op.data_group = ?
                 WHERE true{in_lists}
                 UNION ALL
-                SELECT NULL, NULL, ot.name, ot.reach, e.email, coalesce(e.opens, 0),
+                SELECT NULL, NULL, NULL, ot.name, ot.reach, e.email, coalesce(e.opens, 0),
                        coalesce(e.clicks, 0), e.last_event, false
                 FROM e JOIN outlet_addresses oa USING (email)
                 JOIN outlets ot ON ot.outlet_id = oa.outlet_id
