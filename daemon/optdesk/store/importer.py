@@ -153,8 +153,8 @@ class ContactImport:
         preset: str | None = None, mapping: list[str] | tuple[str, ...] = (),
         dry_run: bool = False,
     ) -> dict:
-        """Import a contacts file into a data group; all or nothing. Returns counts (rows,
-        contacts, new_contacts). With ``dry_run`` nothing is written and the counts are what
+        """Import a contacts file into a data group; all or nothing. Returns counts (rows of the
+        file, addresses, contacts, new_contacts). With ``dry_run`` nothing is written and the counts are what
         would change (``optdesk.store.import_preview``)."""
         say = progress or (lambda message: None)
         source = str(path)
@@ -167,7 +167,7 @@ class ContactImport:
         rows = export.rows.filter(~pl.col("contact_id").is_in(refused.to_list())
                                   & ~pl.col("_line").is_in(found["_line"].to_list()))
         rows = clean(rows)
-        say(f"validated {rows.height} rows")
+        say(f"validated {export.lines} rows ({rows.height} addresses)")
         if dry_run:
             from optdesk.store.import_preview import preview
 
@@ -175,7 +175,9 @@ class ContactImport:
                 return preview(con, self._keyed(con, rows), data_group, export, found, source)
         with self.db.transaction() as con:
             self._ensure_group(con, data_group)
-            return self._apply(con, self._keyed(con, rows), data_group, export.fields, say)
+            counts = self._apply(con, self._keyed(con, rows), data_group, export.fields, say)
+        return {"rows": export.lines, "addresses": counts["rows"],
+                "contacts": counts["contacts"], "new_contacts": counts["new_contacts"]}
 
     @staticmethod
     def _keyed(con, rows: pl.DataFrame) -> pl.DataFrame:

@@ -423,10 +423,27 @@ CREATE TABLE engagement_events (
 # and their system addresses are shared by every data group), next to the internal integer key
 # every table joins on. Every existing contact's id is its integer key as text, so an integer-id
 # store and its files keep working unchanged.
+# (The table is rebuilt: DuckDB cannot index a column updated in the same transaction.)
 EXTERNAL_IDS = """
-ALTER TABLE contacts ADD COLUMN external_id VARCHAR;
-UPDATE contacts SET external_id = CAST(contact_id AS VARCHAR);
-CREATE UNIQUE INDEX contacts_external_id ON contacts (external_id);
+CREATE TABLE contacts_keyed (
+    contact_id BIGINT PRIMARY KEY,
+    first_name VARCHAR,
+    last_name VARCHAR,
+    name VARCHAR NOT NULL,
+    outlet_id BIGINT,
+    title VARCHAR,
+    country VARCHAR,
+    language VARCHAR,
+    reach BIGINT,
+    updated_at TIMESTAMP,
+    external_id VARCHAR NOT NULL UNIQUE
+);
+INSERT INTO contacts_keyed
+SELECT contact_id, first_name, last_name, name, outlet_id, title, country, language, reach,
+       updated_at, CAST(contact_id AS VARCHAR)
+FROM contacts;
+DROP TABLE contacts;
+ALTER TABLE contacts_keyed RENAME TO contacts;
 """
 
 # (name, SQL). Order is the order of application.
