@@ -3,25 +3,12 @@ names a contact: run as a user runs them (the console script), on real files."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import polars as pl
 import pytest
 
+from fixtures.cli import run
+from fixtures.exports import WIDE, WIDE_MAP, wide_rows, write_xlsx
 from fixtures.store import contact_row, write_contacts_csv
-from store.test_import_shapes import WIDE, WIDE_MAP, wide_rows, write_xlsx
-
-OPTDESK = [sys.executable, "-m", "optdesk"]
-
-
-def run(*args, check=True, env=None):
-    proc = subprocess.run([*OPTDESK, *args], capture_output=True, text=True, timeout=120,
-                          env=None if env is None else {**os.environ, **env})
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture

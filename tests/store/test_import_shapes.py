@@ -3,40 +3,13 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import polars as pl
 import pytest
-import xlsxwriter
 
+from fixtures.exports import WIDE, WIDE_MAP, wide_rows, write_xlsx
 from fixtures.store import contact_row
 from optdesk.contact_exports.mapping import FIELDS, check, mapping_for, preset, presets
 from optdesk.errors import ImportFailed
-
-WIDE = ["Contact ID", "First Name", "Last Name", "Outlet", "Job Title", "Personal Email",
-        "Email 2", "Email"]
-WIDE_MAP = ["Contact ID=contact_id", "First Name=first_name", "Last Name=last_name",
-            "Outlet=outlet", "Job Title=title", "Email=email_primary", "Email 2=email_system",
-            "Personal Email=email_private"]
-
-
-def write_xlsx(path: pathlib.Path, header: list[str], rows: list[list]) -> pathlib.Path:
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet()
-    sheet.write_row(0, 0, header)
-    for i, row in enumerate(rows, start=1):
-        sheet.write_row(i, 0, row)
-    book.close()
-    return path
-
-
-def wide_rows() -> list[list]:
-    return [
-        ["003Aa00000XyZ12", "Ann", "One", "Daily", "Editor", "ann@home.example",
-         "ann.one@daily.example", "ann@daily.example"],
-        ["c-1234", "Bob", "Two", "Weekly", "", "", "", "bob@weekly.example"],
-        [17, "Cy", "Three", "Daily", "Reporter", "", "cy@daily.example", ""],
-    ]
 
 
 def counts(store) -> dict:
