@@ -332,7 +332,7 @@ class InvitationsView(View):
                 stop=self._stop.is_set)
         finally:
             self.stop_button.layout.display = "none"
-        self.results_html.value = results_table(self.results)
+        self.results_html.value = results_table(self.results, self.shown_ids)
         counts = inv.summary(self.results)
         message = ", ".join(f"{n} {status}" for status, n in counts.items())
         (self.status.error if counts.get("failed") else self.status.ok)(message)
@@ -430,8 +430,10 @@ def preview_card(p: inv.Preview, shown_id: str | None = None) -> str:
             f"<details><summary class='optdesk-muted'>details</summary>{details}</details></div>")
 
 
-def results_table(results: list[inv.InviteResult]) -> str:
-    rows = [[esc(r.contact_id), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
+def results_table(results: list[inv.InviteResult], shown_ids: dict[int, str] | None = None) -> str:
+    """The results, each contact named by the team's id (``shown_ids``) when known."""
+    shown_ids = shown_ids or {}
+    rows = [[esc(shown_ids.get(r.contact_id, r.contact_id)), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
              esc(r.invitation_id)] for r in results]
     return table(["#", "contact", "address", "result", "why", "invitation"], rows,
                  empty="no contacts")
