@@ -192,3 +192,29 @@ def test_long_csv_with_text_ids_and_lists_dry_run(store, contacts_csv):
     rows = [contact_row("c-1", "a@x.example", lists="Tech;Paris", reach=99)]
     plan = store.import_contacts(contacts_csv(rows), "g1", dry_run=True)
     assert plan["updated"] == 1 and plan["changes"] == {"reach": 1, "lists": 1}
+
+
+def test_an_outlet_id_links_the_contact_to_the_imported_outlet(store, tmp_path):
+    from fixtures.store import outlet_row, write_outlets_csv
+
+    store.import_outlets(write_outlets_csv(tmp_path / "o.csv", [
+        outlet_row(7, "desk@seven.example", name="Seven Post"),
+        outlet_row(8, "desk@eight.example", name="Eight Times")]), "g1")
+    header = ["Contact ID", "Last Name", "Account ID", "Email"]
+    path = write_xlsx(tmp_path / "c.xlsx", header, [["c-1", "One", 7, "a@seven.example"]])
+    mapping = ["Contact ID=contact_id", "Last Name=last_name", "Account ID=outlet_id",
+               "Email=email_primary"]
+    store.import_contacts(path, "g1", mapping=mapping)
+    key = store.contact_key("c-1")
+    assert store.contact(key, "g1")["contact"]["outlet"] == "Seven Post"
+    assert store.outlet(7, "g1")["contacts"]["external_id"].to_list() == ["c-1"]
+    moved = write_xlsx(tmp_path / "m.xlsx", header, [["c-1", "One", 8, "a@seven.example"]])
+    plan = store.import_contacts(moved, "g1", mapping=mapping, dry_run=True)
+    assert plan["updated"] == 1 and plan["changes"] == {"Account ID": 1}
+    bad = write_xlsx(tmp_path / "b.xlsx", header, [["c-1", "One", 8, "a@seven.example"],
+                                                   ["c-2", "Two", 99, "b@x.example"]])
+    with pytest.raises(ImportFailed, match=r"row 2, column Account ID: no outlet with this id "
+                                           r"in the store .* \(got '99'\)"):
+        store.import_contacts(bad, "g1", mapping=mapping)
+    assert store.contact(key, "g1")["contact"]["outlet"] == "Seven Post"
+    assert store.db.scalar("SELECT count(*) FROM outlets") == 2

@@ -12,10 +12,11 @@ import yaml
 from optdesk.errors import ImportFailed
 
 HERE = pathlib.Path(__file__).resolve().parent
-CONTACT_FIELDS = ("contact_id", "first_name", "last_name", "outlet", "outlet_reach", "title",
-                  "lists", "country", "language", "reach")
+CONTACT_FIELDS = ("contact_id", "first_name", "last_name", "outlet", "outlet_id", "outlet_reach",
+                  "title", "lists", "country", "language", "reach")
 # the fields a contact's other rows must repeat unchanged (outlet_reach is the outlet's)
-RECORD_FIELDS = ("first_name", "last_name", "outlet", "title", "country", "language", "reach")
+RECORD_FIELDS = ("first_name", "last_name", "outlet", "outlet_id", "title", "country", "language",
+                 "reach")
 LONG_FIELDS = ("email", "email_kind")  # one row per address, its kind in a column
 WIDE_FIELDS = ("email_primary", "email_system", "email_private")  # one column per address
 FIELDS = CONTACT_FIELDS + LONG_FIELDS + WIDE_FIELDS

@@ -13,7 +13,8 @@ from optdesk.store.search import rebuild_search_tokens
 # a contact field of the file -> how an existing contact takes it (only the file's fields)
 _UPDATES = {"first_name": "first_name = excluded.first_name",
             "last_name": "last_name = excluded.last_name",
-            "outlet": "outlet_id = excluded.outlet_id", "title": "title = excluded.title",
+            "outlet": "outlet_id = excluded.outlet_id",
+            "outlet_id": "outlet_id = excluded.outlet_id", "title": "title = excluded.title",
             "country": "country = excluded.country", "language": "language = excluded.language",
             "reach": "reach = excluded.reach"}
 
@@ -56,7 +57,7 @@ def apply_stage(
         SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name),
                name, reach
         FROM (SELECT outlet AS name, max(outlet_reach) AS reach FROM stage
-              WHERE outlet IS NOT NULL AND outlet <> '' GROUP BY outlet) s
+              WHERE outlet IS NOT NULL AND outlet <> '' AND outlet_id IS NULL GROUP BY outlet) s
         WHERE NOT EXISTS (SELECT 1 FROM outlets o WHERE o.name = s.name)
     """)
     con.execute("""
@@ -65,7 +66,7 @@ def apply_stage(
         WHERE outlets.name = s.outlet AND s.reach IS NOT NULL
     """)
     say("outlets written")
-    updated = [_UPDATES[f] for f in fields if f in _UPDATES]
+    updated = list(dict.fromkeys(_UPDATES[f] for f in fields if f in _UPDATES))
     if {"first_name", "last_name"} & set(fields):
         first, last = (f"excluded.{f}" if f in fields else f"contacts.{f}"
                        for f in ("first_name", "last_name"))
@@ -75,7 +76,8 @@ def apply_stage(
                               language, reach, updated_at, external_id)
         SELECT s.contact_id, s.first_name, s.last_name,
                trim(concat_ws(' ', nullif(s.first_name, ''), nullif(s.last_name, ''))),
-               o.outlet_id, s.title, s.country, s.language, s.reach, ?, s.external_id
+               coalesce(s.outlet_id, o.outlet_id), s.title, s.country, s.language, s.reach, ?,
+               s.external_id
         FROM (SELECT DISTINCT ON (contact_id) * FROM stage ORDER BY contact_id, _row) s
         LEFT JOIN outlets o ON o.name = s.outlet
         ON CONFLICT (contact_id) DO UPDATE SET {", ".join([*updated, "updated_at = excluded.updated_at"])}

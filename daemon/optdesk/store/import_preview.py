@@ -14,7 +14,8 @@ import polars as pl
 
 from optdesk.contact_exports.reading import Export
 
-FIELDS = ("first_name", "last_name", "outlet", "title", "country", "language", "reach")
+FIELDS = ("first_name", "last_name", "outlet", "outlet_id", "title", "country", "language",
+          "reach")
 SHOWN = 10
 
 

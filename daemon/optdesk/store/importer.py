@@ -59,6 +59,8 @@ CHECKS = (
     ("email_kind", ~_blank("email_kind")
      & ~pl.col("email_kind").str.to_lowercase().is_in(["system", "private"]),
      "must be 'system' or 'private'"),
+    ("outlet_id", ~_blank("outlet_id") & ~pl.col("outlet_id").str.contains(_INT),
+     "must be a whole number (an outlet_id of optdesk import outlets)"),
     ("outlet_reach", ~_blank("outlet_reach") & ~pl.col("outlet_reach").str.contains(_INT),
      "must be a whole number"),
     ("reach", ~_blank("reach") & ~pl.col("reach").str.contains(_INT), "must be a whole number"),
@@ -127,6 +129,20 @@ def _quoted(column: str) -> pl.Expr:
         pl.format("'{}'", pl.col(column)))
 
 
+def _unknown_outlets(con, export: Export) -> pl.DataFrame:
+    """Rows whose outlet_id is no outlet of the store (``optdesk import outlets`` makes them)."""
+    if "outlet_id" not in export.fields:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    ids = export.rows.filter(pl.col("outlet_id").str.contains(_INT).fill_null(False))
+    wanted = ids["outlet_id"].cast(pl.Int64).unique().to_list()
+    known = {r[0] for r in con.execute(
+        "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
+        [wanted]).fetchall()} if wanted else set()
+    hit = ids.filter(~pl.col("outlet_id").cast(pl.Int64).is_in(list(known)))
+    return _named(hit, export, "outlet_id", "no outlet with this id in the store (optdesk "
+                  "import outlets adds outlets)", len(CHECKS) + 99).drop("_order")
+
+
 def message(found: pl.DataFrame, source: str, i: int = 0) -> str:
     p = found.row(i, named=True)
     return (f"{source}: row {p['_line']}, column {p['column']}: {p['reason']} "
@@ -140,6 +156,7 @@ def clean(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("contact_id").str.strip_chars(),
         pl.col("email").str.to_lowercase(),
         pl.col("email_kind").fill_null("system").replace("", "system").str.to_lowercase(),
+        pl.col("outlet_id").replace("", None).cast(pl.Int64),
         pl.col("outlet_reach").replace("", None).cast(pl.Int64),
         pl.col("reach").replace("", None).cast(pl.Int64),
     )
@@ -160,24 +177,35 @@ class ContactImport:
         source = str(path)
         export = read_export(path, mapping_for(preset, list(mapping)))
         say(f"read {export.lines} rows from {path}")
-        found = problems(export)
-        if found.height and not dry_run:
-            raise ImportFailed(message(found, source))
-        refused = found["contact_id"].unique().drop_nulls()
-        rows = export.rows.filter(~pl.col("contact_id").is_in(refused.to_list())
-                                  & ~pl.col("_line").is_in(found["_line"].to_list()))
-        rows = clean(rows)
-        say(f"validated {export.lines} rows ({rows.height} addresses)")
+        file_found = problems(export)
+        if file_found.height and not dry_run:
+            raise ImportFailed(message(file_found, source))
         if dry_run:
             from optdesk.store.import_preview import preview
 
             with self.db.connection() as con:
+                found, rows = self._checked(con, export, file_found)
+                say(f"validated {export.lines} rows ({rows.height} addresses)")
                 return preview(con, self._keyed(con, rows), data_group, export, found, source)
         with self.db.transaction() as con:
+            found, rows = self._checked(con, export, file_found)
+            if found.height:
+                raise ImportFailed(message(found, source))
+            say(f"validated {export.lines} rows ({rows.height} addresses)")
             self._ensure_group(con, data_group)
             counts = self._apply(con, self._keyed(con, rows), data_group, export.fields, say)
         return {"rows": export.lines, "addresses": counts["rows"],
                 "contacts": counts["contacts"], "new_contacts": counts["new_contacts"]}
+
+    @staticmethod
+    def _checked(con, export: Export, found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(every refusal, with those that need the store; the clean rows of the contacts
+        not refused)."""
+        found = pl.concat([found, _unknown_outlets(con, export)]).sort("_line", maintain_order=True)
+        refused = found["contact_id"].unique().drop_nulls()
+        rows = export.rows.filter(~pl.col("contact_id").is_in(refused.to_list())
+                                  & ~pl.col("_line").is_in(found["_line"].to_list()))
+        return found, clean(rows)
 
     @staticmethod
     def _keyed(con, rows: pl.DataFrame) -> pl.DataFrame:
