@@ -171,8 +171,8 @@ class ContactImport:
         dry_run: bool = False,
     ) -> dict:
         """Import a contacts file into a data group; all or nothing. Returns counts (rows of the
-        file, addresses, contacts, new_contacts). With ``dry_run`` nothing is written and the counts are what
-        would change (``optdesk.store.import_preview``)."""
+        file, addresses, contacts, new_contacts). With ``dry_run`` nothing is written and the
+        counts say what would change (``optdesk.store.import_preview``)."""
         say = progress or (lambda message: None)
         source = str(path)
         export = read_export(path, mapping_for(preset, list(mapping)))
