@@ -13,7 +13,13 @@ a fresh store through the public Store API, then imports it again (every contact
 - wide CSV: one row per contact with three address columns (Email, Email 2, Personal Email),
   1,000,000 rows;
 - wide XLSX: the first 100,000 rows of the wide CSV (written with xlsxwriter through polars);
-- the dry run of the wide CSV against the store it was imported into (nothing written).
+- the dry run of the wide CSV against the store it was imported into (nothing written);
+- on the demo store: the search box given a contact's id and a name prefix (which now first
+  asks whether the word is an id), warm, and migration 0010 of the 1 M store (the store with
+  its ``external_id`` column taken away and the migration unrecorded, then opened).
+
+``--imports-json FILE`` takes the import figures from an earlier run's ``--json`` instead of
+measuring them again (the search and migration figures are measured).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import json
 import pathlib
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -88,6 +95,49 @@ def run(files: dict[str, pathlib.Path], workdir: pathlib.Path) -> dict[str, floa
     return out
 
 
+def search_and_migration(path: pathlib.Path, workdir: pathlib.Path) -> dict[str, float]:
+    store = Store(path)
+    out = {}
+    for name, text in (("search: by id", "#123457"), ("search: name prefix", "dup")):
+        store.search_contacts(text, "demo")
+        samples = []
+        with store.db.connection():  # warm: one burst, as while typing
+            for _ in range(30):
+                start = time.perf_counter()
+                store.search_contacts(text, "demo")
+                samples.append((time.perf_counter() - start) * 1000)
+        out[name] = statistics.median(samples)
+    samples = []
+    with store.db.connection():
+        for _ in range(30):
+            start = time.perf_counter()
+            store._id_key("dupont")
+            samples.append((time.perf_counter() - start) * 1000)
+    out["search: id check of one word"] = statistics.median(samples)
+    store.release()
+    old = workdir / "old.duckdb"
+    shutil.copy(path, old)
+    con = duckdb.connect(str(old))
+    con.execute("""
+        CREATE TABLE contacts_old AS SELECT contact_id, first_name, last_name, name, outlet_id,
+            title, country, language, reach, updated_at FROM contacts;
+        DROP TABLE contacts;
+        CREATE TABLE contacts (contact_id BIGINT PRIMARY KEY, first_name VARCHAR,
+            last_name VARCHAR, name VARCHAR NOT NULL, outlet_id BIGINT, title VARCHAR,
+            country VARCHAR, language VARCHAR, reach BIGINT, updated_at TIMESTAMP);
+        INSERT INTO contacts SELECT * FROM contacts_old;
+        DROP TABLE contacts_old;
+        DELETE FROM schema_migrations WHERE name = '0010_external_ids';
+        CHECKPOINT;
+    """)
+    con.close()
+    start = time.perf_counter()
+    Store(old).release()
+    out["migration 0010 of the 1 M store"] = time.perf_counter() - start
+    old.unlink()
+    return out
+
+
 ROWS = [
     ("long CSV, integer ids, 1,000,000 rows", "long"),
     ("long CSV, text ids (c-<n>), 1,000,000 rows", "long_text"),
@@ -109,6 +159,16 @@ def table(now: dict[str, float], before: dict[str, float]) -> str:
     if "wide: dry run" in now:
         lines.append(f"| dry run of the wide CSV against its store (nothing written) | — | "
                      f"{now['wide: dry run']:.1f} s | — |")
+    if "search: by id" in now:
+        lines += ["", "| on the 1 M demo store | result |", "|---|---|",
+                  f"| search box, a contact's id (`#123457`), warm, median of 30 | "
+                  f"{now['search: by id']:.1f} ms |",
+                  f"| search box, a name prefix (`dup`: first asked whether it is an id), warm, "
+                  f"median of 30 | {now['search: name prefix']:.1f} ms |",
+                  f"| the id check of one word alone (the unique index), warm, median of 30 | "
+                  f"{now['search: id check of one word']:.1f} ms |",
+                  f"| migration 0010 (`external_id` for 1,000,000 contacts, the table rebuilt) | "
+                  f"{now['migration 0010 of the 1 M store']:.1f} s |"]
     return "\n".join(lines)
 
 
@@ -119,6 +179,7 @@ def main() -> int:
     parser.add_argument("--only-long", action="store_true")
     parser.add_argument("--json", help="write the figures as JSON here")
     parser.add_argument("--baseline-json", help="figures of the code before the change")
+    parser.add_argument("--imports-json", help="import figures of an earlier run (--json)")
     parser.add_argument("--out", default="docs/benchmarks/contact_import.md")
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="optdesk-bench-"))
@@ -127,8 +188,12 @@ def main() -> int:
         shutil.copy(args.reuse, path)
     else:
         Store(path).init_demo(args.contacts)
-    files = export(Store(path), workdir, args.only_long)
-    now = run(files, workdir)
+    if args.imports_json:
+        now = json.loads(pathlib.Path(args.imports_json).read_text())
+    else:
+        now = run(export(Store(path), workdir, args.only_long), workdir)
+    if not args.only_long:
+        now.update(search_and_migration(path, workdir))
     print(json.dumps(now, indent=1))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(now), encoding="utf-8")
