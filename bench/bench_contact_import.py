@@ -172,6 +172,16 @@ def table(now: dict[str, float], before: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def paired(runs: list[dict[str, float]]) -> str:
+    """The long CSV (integer ids) imported by the code before, after, and before again, back
+    to back: the load of the shared machine moves the figures more than the change does."""
+    cells = " | ".join(f"{r['long: fresh']:.1f} s / {r['long: again']:.1f} s" for r in runs)
+    return ("\nThe long CSV with integer ids (the one shape both versions read), run back to back "
+            "on the\nsame machine (`--only-long`; fresh store / again):\n\n"
+            "| before the change | after it | before it, again |\n|---|---|---|\n"
+            f"| {cells} |\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -180,6 +190,10 @@ def main() -> int:
     parser.add_argument("--json", help="write the figures as JSON here")
     parser.add_argument("--baseline-json", help="figures of the code before the change")
     parser.add_argument("--imports-json", help="import figures of an earlier run (--json)")
+    parser.add_argument("--note", default="", help="a paragraph on the conditions of the run")
+    parser.add_argument("--paired-json", nargs=3, metavar=("BEFORE", "AFTER", "BEFORE_AGAIN"),
+                        help="--only-long figures of runs back to back: the code before the "
+                        "change, after it, before it again")
     parser.add_argument("--out", default="docs/benchmarks/contact_import.md")
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="optdesk-bench-"))
@@ -210,7 +224,10 @@ def main() -> int:
             "Personal Email → email_private). *Before issue 15a*: the same script with\n"
             "`--only-long` on the code before the change (integer ids, CSV only), on the same\n"
             "machine the same day.\n\n"
-            f"{table(now, before)}\n", encoding="utf-8")
+            + (f"{args.note}\n\n" if args.note else "")
+            + f"{table(now, before)}\n"
+            + (paired([json.loads(pathlib.Path(f).read_text()) for f in args.paired_json])
+               if args.paired_json else ""), encoding="utf-8")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
