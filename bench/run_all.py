@@ -15,13 +15,14 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ORDER = ["store", "search", "classify", "newtext", "bounces", "imap", "daemon", "memory", "admin",
-         "invitations", "reports", "serve", "outlets", "engagement"]
+         "invitations", "reports", "serve", "outlets", "engagement", "contact_import"]
 SCRIPTS = {"store": "bench_store.py", "search": "bench_search.py", "classify": "bench_classify.py",
            "newtext": "bench_newtext.py",
            "bounces": "bench_bounces.py", "imap": "bench_imap.py",
            "daemon": "bench_ingest.py", "memory": "bench_memory.py", "admin": "bench_admin.py",
            "invitations": "bench_invitations.py", "reports": "bench_reports.py",
-           "serve": "bench_serve.py", "outlets": "bench_outlets.py", "engagement": "bench_engagement.py"}
+           "serve": "bench_serve.py", "outlets": "bench_outlets.py", "engagement": "bench_engagement.py",
+           "contact_import": "bench_contact_import.py"}
 
 HEADER = """# Benchmarks
 

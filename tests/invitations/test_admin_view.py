@@ -100,7 +100,7 @@ def test_errors_are_messages_and_nothing_is_sent(view, inv_store):
     v.source.value = SOURCES[2]
     v.ids.value = "1, abc"
     v.load_button.click()
-    assert "contact ids must be numbers; not: abc" in v.status.text
+    assert "no contact with id abc" in v.status.text  # ids are the team's, text
     v.ids.value = "1 6"
     v.subject.value = "Hi\r\nBcc: all@example.org"
     v.send_button.click()
@@ -188,3 +188,21 @@ def test_time_left():
     assert time_left(10, 160, 2.0) == " · about 30 s left"
     assert time_left(100, 15000, 20.0) == " · about 50 min left"
     assert time_left(0, 10, 1.0) == "" and time_left(10, 10, 5.0) == ""
+
+
+def test_contacts_are_typed_and_shown_by_the_teams_text_id(view, inv_store, tmp_path):
+    from fixtures.store import contact_row, write_contacts_csv
+
+    v, sink, _ = view
+    csv = write_contacts_csv(tmp_path / "team.csv", [
+        contact_row("c-1234", "c1234@news.example", first_name="Tess", language="en")])
+    inv_store.import_contacts(csv, GROUP)
+    key = inv_store.contact_key("c-1234")
+    inv_store.opt_out(key, GROUP, source="reply", actor="daemon")
+    v.source.value = SOURCES[2]
+    v.ids.value = "c-1234, 1"
+    v.load_button.click()
+    assert v.contact_ids == [key, 1]
+    v.send()
+    assert "<td>c-1234</td><td>Tess Lastc-1234</td>" in v.results_html.value
+    assert {m["rcpt_tos"][0] for m in sink.messages} == {"c1234@news.example", "a1@news.example"}

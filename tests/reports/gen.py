@@ -137,6 +137,10 @@ def load(store, rows: dict[str, list[dict]]) -> None:
             if not data:
                 continue
             frame = pl.DataFrame(data, infer_schema_length=None)
+            if table == "contacts" and "external_id" not in frame.columns:
+                # the team's id (migration 0010): here the key as text, as for an old store
+                frame = frame.with_columns(pl.col("contact_id").cast(pl.String)
+                                           .alias("external_id"))
             con.register("gen_rows", frame)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM gen_rows")
             con.unregister("gen_rows")

@@ -54,7 +54,7 @@ def test_import_opt_out_contact_suppressions_export(db, tmp_path):
     run("--db", db, "export", "opted-out", "--data-group", "g1", "--format", "parquet",
         "--out", str(exported))
     frame = pl.read_parquet(exported)
-    assert frame["contact_id"].to_list() == [10] and frame["source"].to_list() == ["manual"]
+    assert frame["contact_id"].to_list() == ["10"] and frame["source"].to_list() == ["manual"]
 
 
 def test_bad_import_exits_2_naming_row_and_column(db, tmp_path):

@@ -76,7 +76,7 @@ def test_parquet_export_keeps_the_values(tmp_path):
     out = tmp_path / "out.parquet"
     assert main(["--db", db, "export", "opted-out", "--data-group", GROUP, "--format", "parquet",
                  "--out", str(out)]) == 0
-    frame = pl.read_parquet(out).filter(pl.col("contact_id") == 1)
+    frame = pl.read_parquet(out).filter(pl.col("contact_id") == "1")  # the team's id, text
     assert frame["name"][0] == LINK and frame["reason"][0] == "\rcarriage"
 
 

@@ -51,7 +51,9 @@ def test_primary_and_private_addresses(store, contacts_csv):
     [
         ({"email": "not-an-address"}, 3, "email"),
         ({"email": "a@b.example\r\nBcc: x@y.example"}, 3, "email"),
-        ({"contact_id": "12a"}, 3, "contact_id"),
+        ({"contact_id": ""}, 3, "contact_id"),
+        ({"contact_id": "c\x07d"}, 3, "contact_id"),
+        ({"contact_id": "x" * 256}, 3, "contact_id"),
         ({"email_kind": "secret"}, 3, "email_kind"),
         ({"reach": "-5"}, 3, "reach"),
         ({"first_name": "", "last_name": ""}, 3, "first_name"),

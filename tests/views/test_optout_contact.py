@@ -304,3 +304,20 @@ def test_an_outlet_opt_out_without_its_contacts_leaves_them(demo_store):
         "SELECT count(*) FROM events WHERE kind = 'opt_out' AND outlet_id = ?",
         [target["outlet_id"]])
     assert before == 0 and "contacts are unchanged" in view.outlet_panel.status.text
+
+
+def test_a_contact_is_found_and_shown_by_the_teams_text_id(store, tmp_path):
+    from fixtures.store import contact_row, write_contacts_csv
+
+    csv = write_contacts_csv(tmp_path / "team.csv", [
+        contact_row("003Aa00000XyZ12", "ann@daily.example", first_name="Ann"),
+        contact_row("c-1234", "bob@weekly.example", first_name="Bob")])
+    store.import_contacts(csv, "demo")
+    view = view_of(store)
+    view.search.value = "003Aa00000XyZ12"
+    [(label, key)] = view.results.options
+    assert label.endswith("[#003Aa00000XyZ12]") and key == store.contact_key("003Aa00000XyZ12")
+    pick(view, key)
+    assert "contact #003Aa00000XyZ12" in view.record_html.value
+    view.search.value = "#c-1234"
+    assert [v for _, v in view.results.options] == [store.contact_key("c-1234")]

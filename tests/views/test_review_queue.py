@@ -162,3 +162,15 @@ def test_evidence_reads_as_sentences_with_the_words_marked(demo_store):
     said = " ".join(review_evidence.sentences(bounce))
     assert "Delivery to <b>a@b.example</b> failed: no such user (mailbox)" in said
     assert "no reply text" in said
+
+
+def test_the_resolved_contact_is_named_by_the_teams_id():
+    from optdesk.views.review_queue import item_detail
+
+    row = {"contact_id": 41, "contact_external_id": "c-1234", "contact_name": "Ann One",
+           "sender": "ann@x.example", "subject": "remove me", "received_at": None,
+           "review_reason": "low confidence", "kind": "opt_out", "stage": "intent",
+           "rule": "r", "confidence": 0.5, "data_group": "g1", "error": None,
+           "review_state": "open", "evidence": None, "new_text": "remove me"}
+    shown = item_detail(row)
+    assert "(contact #c-1234)" in shown and "#41" not in shown

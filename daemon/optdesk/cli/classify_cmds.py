@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("list-unsubscribe",
                        help="List-Unsubscribe header values for a send to one contact")
-    p.add_argument("--contact", type=int, required=True, help="contact id")
+    p.add_argument("--contact", required=True, metavar="ID",
+                   help="the contact, by the team's own id")
     add_group(p)
     p.add_argument("--email", help="address the send goes to (default: the primary address)")
     p.add_argument("--public-url", "--https-url", dest="public_url", metavar="URL",
@@ -165,11 +166,12 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _primary_email(settings: Settings, contact_id: int, data_group: str) -> str:
-    info = open_store(settings).contact(contact_id, data_group)
+def _primary_email(store, contact_id: int, data_group: str) -> str:
+    info = store.contact(contact_id, data_group)
     addresses = info["addresses"]
     if addresses.height == 0:
-        raise NotFound(f"contact {contact_id} has no address in data group {data_group!r}")
+        raise NotFound(f"contact {info['contact']['external_id']} has no address in data group "
+                       f"{data_group!r}")
     primary = addresses.filter(addresses["is_primary"])
     row = (primary if primary.height else addresses).row(0, named=True)
     return str(row["email"])
@@ -181,12 +183,14 @@ def cmd_list_unsubscribe(args: argparse.Namespace, settings: Settings) -> int:
 
     key = signing_key(settings, create=False)  # a read-only command: it creates no key file
     data_group = group(args, settings)
-    email = args.email or _primary_email(settings, args.contact, data_group)
+    store = open_store(settings)
+    contact_id = store.contact_key(args.contact)
+    email = args.email or _primary_email(store, contact_id, data_group)
     try:
         base = public_url(args.public_url or settings.public_url)
     except ValueError as exc:
         raise OptdeskError(f"--public-url {args.public_url!r}: {exc}") from None
-    headers = list_unsubscribe_headers(key, args.contact, data_group, email,
+    headers = list_unsubscribe_headers(key, contact_id, data_group, email,
                                        settings.unsubscribe_domain, base)
     for name, value in headers.items():
         print(f"{name}: {value}")

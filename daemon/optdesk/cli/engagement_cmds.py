@@ -67,11 +67,14 @@ def cmd_import_engagement(args, settings) -> int:
 
 
 def cmd_engagement(args, settings) -> int:
+    from optdesk.store.contact_ids import for_people
+
     store = open_store(settings)
     g = group(args, settings)
     rows = store.engagers(g, args.distribution, event=args.event, sort_by=args.sort,
                           include_prefetch=args.include_prefetch)
-    print_frame(rows.select("contact_id", "name", "outlet", "opens", "clicks", "last_event"))
+    print_frame(for_people(rows.select("contact_id", "external_id", "name", "outlet", "opens",
+                                       "clicks", "last_event")))
     if args.add_to_list:
         ids = [c for c in rows["contact_id"].to_list() if c is not None]
         result = store.add_to_list(g, args.add_to_list, ids)

@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Prints one result line per contact; exits 2 sending nothing when a field is refused, "
         "1 when a send failed.")
     add_group(p)
-    p.add_argument("--contact", dest="contacts", type=int, action="append", required=True,
-                   metavar="ID", help="a contact id (repeat for several)")
+    p.add_argument("--contact", dest="contacts", action="append", required=True,
+                   metavar="ID", help="a contact, by the team's own id (repeat for several)")
     p.add_argument("--sender-name", help="display name in From (default: settings)")
     p.add_argument("--sender-email", help="address in From (default: settings)")
     p.add_argument("--subject", help="subject (default: the language's, naming the organisation)")
@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_group(p)
     p.add_argument("--status", action="append",
                    help="pending, sent, failed, accepted, declined or expired (repeatable)")
-    p.add_argument("--contact", dest="contacts", type=int, action="append", metavar="ID")
+    p.add_argument("--contact", dest="contacts", action="append", metavar="ID",
+                   help="a contact, by the team's own id (repeatable)")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_invitations)
 
@@ -55,21 +56,24 @@ def cmd_invite(args, settings) -> int:
     from optdesk.outgoing.invitations import preview, send_invitations, summary
 
     store, fields = open_store(settings), _fields(args, settings)
+    keys = store.contact_keys(args.contacts)
+    shown = {k: v for k, v in zip(keys, args.contacts, strict=True)}
     if args.preview:
         # a preview creates no key file; without a key its tokens use a throwaway one (the
         # token differs at the send anyway)
         key = find_signing_key(settings) or os.urandom(32)
-        for item in preview(store, settings, group(args, settings), args.contacts, fields,
+        for item in preview(store, settings, group(args, settings), keys, fields,
                             limit=args.preview, key=key):
-            print(f"=== contact {item.contact_id}"
+            print(f"=== contact {shown[item.contact_id]}"
                   + (f": skipped: {item.skip_reason}" if item.skip_reason else ""))
             if item.message is not None:
                 print(item.text)
         return 0
     results = send_invitations(
-        store, settings, group(args, settings), args.contacts, fields,
+        store, settings, group(args, settings), keys, fields,
         actor=args.actor or getpass.getuser(), dry_run=args.dry_run, rate=args.rate,
-        progress=lambda done, total, result: print(result.line(), flush=True))
+        progress=lambda done, total, result: print(result.line(shown[result.contact_id]),
+                                                   flush=True))
     counts = summary(results)
     stderr(("dry run: " if args.dry_run else "")
            + ", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -77,11 +81,15 @@ def cmd_invite(args, settings) -> int:
 
 
 def cmd_invitations(args, settings) -> int:
-    df = open_store(settings).invitations(group(args, settings), statuses=args.status,
-                                          contact_ids=args.contacts, limit=args.limit)
+    store = open_store(settings)
+    keys = store.contact_keys(args.contacts) if args.contacts else None
+    df = store.invitations(group(args, settings), statuses=args.status, contact_ids=keys,
+                           limit=args.limit)
+    shown = store.external_ids(df["contact_id"])
     for r in df.iter_rows(named=True):
         when = r["answered_at"] or r["sent_at"] or r["created_at"]
-        print(f"invitation {r['invitation_id']}: contact {r['contact_id']} <{r['email']}> "
+        print(f"invitation {r['invitation_id']}: contact {shown.get(r['contact_id'])} "
+              f"<{r['email']}> "
               f"{r['status']} {when:%Y-%m-%d %H:%M} (expires {r['expires_at']:%Y-%m-%d})"
               + (f": {r['error']}" if r["error"] else ""))
     if df.height == 0:

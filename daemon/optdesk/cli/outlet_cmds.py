@@ -45,6 +45,8 @@ def opt_out_outlet(args, settings, actor: str) -> int:
 
 
 def cmd_outlet(args, settings) -> int:
+    from optdesk.store.contact_ids import for_people
+
     record = open_store(settings).outlet(args.outlet_id, group(args, settings))
     o = record["outlet"]
     print(f"{o['name']} — {o['type'] or 'type unknown'} (reach {o['reach']}, {o['country']}, "
@@ -57,5 +59,5 @@ def cmd_outlet(args, settings) -> int:
     print("its own addresses:")
     print_frame(record["addresses"])
     print("contacts:")
-    print_frame(record["contacts"])
+    print_frame(for_people(record["contacts"]))
     return 0

@@ -20,10 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="import data")
     isub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    c = isub.add_parser("contacts", help="contacts from CSV or Parquet")
-    c.add_argument("file")
-    add_group(c)
-    c.set_defaults(func=cmd_import_contacts)
+    add_import_contacts(isub)
     outlet_cmds.add_import(isub)
     engagement_cmds.add_import(isub)
 
@@ -42,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("opt-out", help="opt a contact or an outlet out by hand (source: manual)")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--contact", type=int)
+    who.add_argument("--contact", metavar="ID", help="the contact, by the team's own id")
     who.add_argument("--outlet", type=int, help="an outlet: its own addresses")
     p.add_argument("--with-contacts", action="store_true",
                    help="with --outlet: every contact at the outlet as well")
@@ -54,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("undo-opt-out",
                        help="undo an analyst's manual opt-out within the grace period")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--contact", type=int)
+    who.add_argument("--contact", metavar="ID", help="the contact, by the team's own id")
     who.add_argument("--outlet", type=int,
                      help="an outlet's manual opt-out, and the contact opt-outs made with it")
     add_group(p)
@@ -63,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_undo_opt_out)
 
     p = sub.add_parser("contact", help="show a contact's record")
-    p.add_argument("contact_id", type=int)
+    p.add_argument("contact_id", metavar="ID", help="the contact, by the team's own id")
     add_group(p)
     p.set_defaults(func=cmd_contact)
 
@@ -82,19 +79,63 @@ def cmd_init(args, settings) -> int:
     return 0
 
 
+def add_import_contacts(isub: argparse._SubParsersAction) -> None:
+    from optdesk.contact_exports.mapping import FIELDS, presets
+
+    c = isub.add_parser("contacts", help="contacts from the team's export (CSV, XLSX or "
+                        "Parquet): one row per address, or per contact with address columns")
+    c.add_argument("file")
+    add_group(c)
+    c.add_argument("--preset", choices=list(presets()), default="generic",
+                   help="the export's columns (default: generic, optdesk's own; "
+                   "daemon/optdesk/contact_exports/presets.yaml)")
+    c.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                   help=f"read COLUMN as FIELD ({', '.join(FIELDS)}); repeatable")
+    c.add_argument("--dry-run", action="store_true",
+                   help="show what would change (new, updated, unchanged, refused, per column); "
+                   "write nothing")
+    c.set_defaults(func=cmd_import_contacts)
+
+
 def cmd_import_contacts(args, settings) -> int:
-    store = open_store(settings, create=True)
+    store = open_store(settings, create=not args.dry_run)
     counts = store.import_contacts(args.file, group(args, settings),
-                                   progress=lambda m: stderr(f"import: {m}"))
+                                   progress=lambda m: stderr(f"import: {m}"),
+                                   preset=args.preset, mapping=args.map, dry_run=args.dry_run)
+    if args.dry_run:
+        print(import_preview_text(counts, group(args, settings)))
+        return 0
     print(f"imported {counts['rows']:,} rows: {counts['contacts']:,} contacts "
           f"({counts['new_contacts']:,} new) into data group {group(args, settings)!r}")
     return 0
 
 
+def import_preview_text(counts: dict, data_group: str) -> str:
+    """The dry run as lines for people."""
+    lines = [f"dry run, nothing written: {counts['rows']:,} rows, {counts['contacts']:,} "
+             f"contacts for data group {data_group!r}: {counts['new_contacts']:,} new, "
+             f"{counts['updated']:,} updated, {counts['unchanged']:,} unchanged, "
+             f"{counts['refused_contacts']:,} refused ({counts['refused_rows']:,} rows)"]
+    if counts["changes"]:
+        lines.append("updated, per column: " + ", ".join(
+            f"{column} {n:,}" for column, n in counts["changes"].items()))
+    if counts["refused_by_column"]:
+        lines.append("refused, per column: " + ", ".join(
+            f"{column} {n:,}" for column, n in counts["refused_by_column"].items()))
+        lines.extend(counts["problems"])
+        more = counts["problem_count"] - len(counts["problems"])
+        if more:
+            lines.append(f"… and {more:,} more refusals")
+        lines.append("the import would refuse this file: nothing is applied while a row is refused")
+    return "\n".join(lines)
+
+
 def cmd_export_opted_out(args, settings) -> int:
     from optdesk import csv_export  # polars: only for the commands that write CSV
+    from optdesk.store.contact_ids import for_people
 
-    df = open_store(settings).opted_out(group(args, settings), limit=None).drop("total")
+    df = for_people(open_store(settings).opted_out(group(args, settings), limit=None)
+                    .drop("total"))
     if args.format == "parquet":
         if not args.out:
             raise OptdeskError("--format parquet needs --out FILE")
@@ -127,9 +168,10 @@ def cmd_opt_out(args, settings) -> int:
         return outlet_cmds.opt_out_outlet(args, settings, actor)
     if args.with_contacts:
         raise OptdeskError("--with-contacts goes with --outlet")
-    changed = open_store(settings).opt_out(
-        args.contact, group(args, settings), source="manual", actor=actor, reason=args.reason
-    )
+    store = open_store(settings)
+    changed = store.opt_out(
+        store.contact_key(args.contact), group(args, settings), source="manual", actor=actor,
+        reason=args.reason)
     print(f"contact {args.contact}: " + ("opted out" if changed else "already opted out; unchanged"))
     return 0
 
@@ -140,22 +182,25 @@ def cmd_undo_opt_out(args, settings) -> int:
 
     actor = args.actor or getpass.getuser()
     grace = dt.timedelta(hours=settings.undo_grace_hours)
+    store = open_store(settings)
     if args.outlet is not None:
-        done = open_store(settings).undo_outlet_opt_out(
+        done = store.undo_outlet_opt_out(
             args.outlet, group(args, settings), actor=actor, reason=args.reason, grace=grace)
         print(f"outlet {args.outlet}: manual opt-out undone (event {done['event_id']}), "
               f"{done['contacts']} contact opt-outs made with it lifted")
         return 0
-    event_id = open_store(settings).undo_opt_out(
-        args.contact, group(args, settings), actor=actor, reason=args.reason, grace=grace)
+    event_id = store.undo_opt_out(
+        store.contact_key(args.contact), group(args, settings), actor=actor, reason=args.reason,
+        grace=grace)
     print(f"contact {args.contact}: manual opt-out undone (event {event_id})")
     return 0
 
 
 def cmd_contact(args, settings) -> int:
-    record = open_store(settings).contact(args.contact_id, group(args, settings))
+    store = open_store(settings)
+    record = store.contact(store.contact_key(args.contact_id), group(args, settings))
     c = record["contact"]
-    print(f"{c['name']} — {c['title'] or ''}, {c['outlet'] or 'no outlet'} "
+    print(f"{c['name']} (id {c['external_id']}) — {c['title'] or ''}, {c['outlet'] or 'no outlet'} "
           f"(reach {c['reach']}, {c['country']}, {c['language']})")
     o = record["optout"]
     print("opted out: " + (f"yes, {o['source']} by {o['actor']} at {o['opted_out_at']:%Y-%m-%d %H:%M}"

@@ -83,9 +83,10 @@ class InviteResult:
     message_id: str | None = None
     name: str | None = None
 
-    def line(self) -> str:
-        """One line for the CLI: ``contact 12: sent to a@b.org (invitation 3)``."""
-        text = f"contact {self.contact_id}: {self.status}"
+    def line(self, shown_id: str | None = None) -> str:
+        """One line for the CLI: ``contact c-12: sent to a@b.org (invitation 3)``, the contact
+        named by ``shown_id`` (the team's id) when given."""
+        text = f"contact {shown_id if shown_id is not None else self.contact_id}: {self.status}"
         if self.email and self.status in ("sent", "would send", "failed"):
             text += f" to {self.email}"
         if self.invitation_id is not None:

@@ -5,6 +5,7 @@
 
 from optdesk.store.admin import AdminQueries
 from optdesk.store.base import SOURCES, StoreBase, utcnow
+from optdesk.store.contact_ids import ContactIds
 from optdesk.store.contacts import ContactQueries
 from optdesk.store.deliverability import DeliverabilityOps
 from optdesk.store.demo import DemoData
@@ -26,6 +27,7 @@ from optdesk.store.writes import WriteOps
 class Store(
     # every mixin of the store, one per line; keep StoreBase last
     AdminQueries,
+    ContactIds,
     ContactQueries,
     ContactImport,
     DemoData,

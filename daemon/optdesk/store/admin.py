@@ -8,6 +8,7 @@ import polars as pl
 
 from optdesk.errors import NotFound
 from optdesk.store.base import PRIMARY_EMAIL
+from optdesk.store.contact_ids import for_people
 from optdesk.store.contacts import fold
 
 
@@ -57,8 +58,8 @@ class AdminQueries:
         """The opted-out rows (as ``opted_out`` gives them, without ``total``) of these contacts."""
         ids = sorted({int(i) for i in contact_ids})
         rows = self.db.frame(
-            "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
-            " c.language, o.source, o.actor, o.reason, o.opted_out_at"
+            "SELECT c.contact_id, c.external_id, c.name, ot.name AS outlet, c.reach, c.title,"
+            " c.country, c.language, o.source, o.actor, o.reason, o.opted_out_at"
             " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
             " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
             " WHERE o.data_group = ? AND o.contact_id IN (SELECT unnest(?::BIGINT[]))"
@@ -72,14 +73,15 @@ class AdminQueries:
     def opted_out_export(self, data_group: str, contact_ids: Sequence[int]) -> pl.DataFrame:
         """The rows of an analyst's export: the opted-out rows of ``opted_out_contacts``, with
         the contact's primary address and every address the group sees (``;``-separated), times
-        as ISO 8601 text in UTC (``2026-11-30T14:05:00Z``)."""
+        as ISO 8601 text in UTC (``2026-11-30T14:05:00Z``); the contact named by the team's id
+        (``contact_ids.for_people``)."""
         ids = sorted({int(i) for i in contact_ids})
-        return self.db.frame(
+        return for_people(self.db.frame(
             f"WITH mail AS (SELECT contact_id, {PRIMARY_EMAIL} AS email,"
             "   string_agg(email, '; ' ORDER BY is_primary DESC, kind DESC, email) AS addresses"
             "   FROM visible_addresses($2) WHERE contact_id IN (SELECT unnest($1::BIGINT[]))"
             "   GROUP BY contact_id)"
-            " SELECT c.contact_id, c.name, m.email, m.addresses, ot.name AS outlet, c.reach,"
+            " SELECT c.contact_id, c.external_id, c.name, m.email, m.addresses, ot.name AS outlet, c.reach,"
             " c.title, c.country, c.language, o.source, o.actor, o.reason,"
             " strftime(o.opted_out_at, '%Y-%m-%dT%H:%M:%SZ') AS opted_out_at"
             " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
@@ -88,7 +90,7 @@ class AdminQueries:
             " WHERE o.data_group = $2 AND o.contact_id IN (SELECT unnest($1::BIGINT[]))"
             " ORDER BY c.name, c.contact_id",
             [ids, data_group],
-        )
+        ))
 
     def remove_from_list(
         self, media_list: str | int, contact_ids: Sequence[int], data_group: str, *,

@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 import duckdb
 
+from optdesk.contact_exports.mapping import CONTACT_FIELDS
 from optdesk.store.search import rebuild_search_tokens
+
+# a contact field of the file -> how an existing contact takes it (only the file's fields)
+_UPDATES = {"first_name": "first_name = excluded.first_name",
+            "last_name": "last_name = excluded.last_name",
+            "outlet": "outlet_id = excluded.outlet_id",
+            "outlet_id": "outlet_id = excluded.outlet_id", "title": "title = excluded.title",
+            "country": "country = excluded.country", "language": "language = excluded.language",
+            "reach": "reach = excluded.reach"}
 
 TOKENS_SELECT = """
     SELECT tok.token, c.contact_id, c.name, o.name AS outlet, c.reach
@@ -36,16 +45,19 @@ def rebuild_name_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fals
 
 
 def apply_stage(
-    con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None]
+    con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None],
+    fields: tuple[str, ...] = CONTACT_FIELDS,
 ) -> dict:
-    """Upsert outlets, contacts, addresses, lists and memberships from ``stage``."""
+    """Upsert outlets, contacts, addresses, lists and memberships from ``stage`` (internal key
+    ``contact_id``, the team's ``external_id``). A contact that exists has only ``fields``
+    updated (the fields the file carries)."""
     before = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     con.execute("""
         INSERT INTO outlets (outlet_id, name, reach)
         SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name),
                name, reach
         FROM (SELECT outlet AS name, max(outlet_reach) AS reach FROM stage
-              WHERE outlet IS NOT NULL AND outlet <> '' GROUP BY outlet) s
+              WHERE outlet IS NOT NULL AND outlet <> '' AND outlet_id IS NULL GROUP BY outlet) s
         WHERE NOT EXISTS (SELECT 1 FROM outlets o WHERE o.name = s.name)
     """)
     con.execute("""
@@ -54,13 +66,21 @@ def apply_stage(
         WHERE outlets.name = s.outlet AND s.reach IS NOT NULL
     """)
     say("outlets written")
-    con.execute("""
-        INSERT OR REPLACE INTO contacts
+    updated = list(dict.fromkeys(_UPDATES[f] for f in fields if f in _UPDATES))
+    if {"first_name", "last_name"} & set(fields):
+        first, last = (f"excluded.{f}" if f in fields else f"contacts.{f}"
+                       for f in ("first_name", "last_name"))
+        updated.append(f"name = trim(concat_ws(' ', nullif({first}, ''), nullif({last}, '')))")
+    con.execute(f"""
+        INSERT INTO contacts (contact_id, first_name, last_name, name, outlet_id, title, country,
+                              language, reach, updated_at, external_id)
         SELECT s.contact_id, s.first_name, s.last_name,
                trim(concat_ws(' ', nullif(s.first_name, ''), nullif(s.last_name, ''))),
-               o.outlet_id, s.title, s.country, s.language, s.reach, ?
+               coalesce(s.outlet_id, o.outlet_id), s.title, s.country, s.language, s.reach, ?,
+               s.external_id
         FROM (SELECT DISTINCT ON (contact_id) * FROM stage ORDER BY contact_id, _row) s
         LEFT JOIN outlets o ON o.name = s.outlet
+        ON CONFLICT (contact_id) DO UPDATE SET {", ".join([*updated, "updated_at = excluded.updated_at"])}
     """, [now])
     total = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     say(f"contacts written ({total - before} new)")

@@ -20,15 +20,17 @@ class ContactQueries:
     """Mixin: read-side queries about contacts. Needs ``self.db`` (a Database)."""
 
     def find_contacts(self, text: str, data_group: str | None = None, limit: int = 20) -> pl.DataFrame:
-        """The first page of ``search_contacts`` (name and outlet words, email or id), biggest
-        reach first. Columns: contact_id, name, outlet, reach, title, country, language,
-        opted_out (and optout_source, email)."""
+        """The first page of ``search_contacts`` (name and outlet words, email or the team's id),
+        biggest reach first. Columns: contact_id (the internal key), external_id (the team's
+        id), name, outlet, reach, title, country, language, opted_out (and optout_source,
+        email)."""
         return self.search_contacts(text, data_group, limit=limit).rows
 
     def contact(self, contact_id: int, data_group: str) -> dict:
-        """The whole record of one contact as seen from one data group.
+        """The whole record of one contact (by its internal key; ``contact_key`` turns the team's
+        id into it) as seen from one data group.
 
-        Keys: contact (dict), addresses, lists, history, invitations (polars frames),
+        Keys: contact (dict, with external_id, the team's id), addresses, lists, history, invitations (polars frames),
         optout (dict or None).
         """
         with self.db.connection() as con:
@@ -72,7 +74,7 @@ class ContactQueries:
 # part of the record → (SQL with the contact id first, whether the data group follows)
 _RECORD_QUERIES = {
     "contact": (
-        "SELECT c.contact_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
+        "SELECT c.contact_id, c.external_id, c.first_name, c.last_name, c.name, o.name AS outlet,"
         " o.reach AS outlet_reach, c.title, c.country, c.language, c.reach"
         " FROM contacts c LEFT JOIN outlets o USING (outlet_id) WHERE c.contact_id = ?", False),
     "addresses": (

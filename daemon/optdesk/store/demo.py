@@ -90,7 +90,7 @@ def seed_demo(
         SELECT i, f, l, f || ' ' || l, {_h('i', 3, n_outlets)},
                {_lit(TITLES)}[1 + {_h('i', 4, len(TITLES))}],
                {_lit([c for c, _ in COUNTRIES])}[1 + k], {_lit([g for _, g in COUNTRIES])}[1 + k],
-               (pow({_h('i', 5, 1000)} / 1000.0, 3) * 500000)::BIGINT + 100, ?
+               (pow({_h('i', 5, 1000)} / 1000.0, 3) * 500000)::BIGINT + 100, ?, i::VARCHAR
         FROM (SELECT i, {_lit(FIRST)}[1 + {_h('i', 1, len(FIRST))}] AS f,
                      {_lit(LAST)}[1 + {_h('i', 2, len(LAST))}] AS l,
                      {_h('i', 6, len(COUNTRIES))} AS k

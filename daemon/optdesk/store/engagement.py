@@ -93,9 +93,10 @@ class EngagementOps:
                  include_prefetch: bool = False, limit: int | None = None) -> pl.DataFrame:
         """Who opened or clicked (``event``: only those who did that), one row per contact,
         and one per outlet address that engaged. Columns: contact_id (null for an outlet's
-        own address), name, outlet, reach, email, opens, clicks, last_event, opted_out.
-        ``lists``: only contacts in one of these media lists. Reads the totals the imports keep
-        (``store/engagement_totals.py``); names and opt-outs of the rows returned are read by key."""
+        own address), external_id (the team's id), name, outlet, reach, email, opens, clicks,
+        last_event, opted_out. ``lists``: only contacts in one of these media lists. Reads the
+        totals the imports keep (``store/engagement_totals.py``); names and opt-outs of the rows
+        returned are read by key."""
         if sort_by not in ENGAGER_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(ENGAGER_SORTS)}")
         tail = " LIMIT ?" if limit is not None else ""
@@ -107,17 +108,21 @@ class EngagementOps:
                 f" ORDER BY {ENGAGER_SORTS[sort_by]}, contact_id NULLS LAST, email{tail}",
                 params=[*params, *([int(limit)] if limit is not None else [])]).pl()
             ids = page["contact_id"].drop_nulls().to_list()
-            names, opted = {}, set()
+            names, external, opted = {}, {}, set()
             if ids:
-                names = dict(con.execute(
-                    "SELECT contact_id, name FROM contacts"
-                    " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall())
+                found = con.execute(
+                    "SELECT contact_id, name, external_id FROM contacts"
+                    " WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()
+                names = {key: name for key, name, _ in found}
+                external = {key: team_id for key, _, team_id in found}
                 opted = {r[0] for r in con.execute(
                     "SELECT contact_id FROM optouts WHERE data_group = ?"
                     " AND contact_id IN (SELECT unnest(?::BIGINT[]))",
                     [data_group, ids]).fetchall()}
         return page.select(
             "contact_id",
+            pl.col("contact_id").replace_strict(external, default=None, return_dtype=pl.String)
+            .alias("external_id"),
             pl.col("contact_id").replace_strict(names, default=None, return_dtype=pl.String)
             .alias("name"),
             "outlet", "reach", "email", "opens", "clicks", "last_event",

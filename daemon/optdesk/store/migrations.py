@@ -419,6 +419,34 @@ CREATE TABLE engagement_events (
 );
 """
 
+# The team's own contact ids (optdesk.store.contact_ids): text, unique across the store (contacts
+# and their system addresses are shared by every data group), next to the internal integer key
+# every table joins on. Every existing contact's id is its integer key as text, so an integer-id
+# store and its files keep working unchanged.
+# (The table is rebuilt: DuckDB cannot index a column updated in the same transaction.)
+EXTERNAL_IDS = """
+CREATE TABLE contacts_keyed (
+    contact_id BIGINT PRIMARY KEY,
+    first_name VARCHAR,
+    last_name VARCHAR,
+    name VARCHAR NOT NULL,
+    outlet_id BIGINT,
+    title VARCHAR,
+    country VARCHAR,
+    language VARCHAR,
+    reach BIGINT,
+    updated_at TIMESTAMP,
+    external_id VARCHAR NOT NULL UNIQUE
+);
+INSERT INTO contacts_keyed
+SELECT contact_id, first_name, last_name, name, outlet_id, title, country, language, reach,
+       updated_at, CAST(contact_id AS VARCHAR)
+FROM contacts;
+DROP TABLE contacts;
+ALTER TABLE contacts_keyed RENAME TO contacts;
+"""
+
+
 # Engagement read fast and applied (issue 15): ``engagement_totals`` one row per (data group,
 # distribution, address) with its counts, kept by the import; ``engagers`` one row per contact
 # (or outlet address) that engaged, resolved through ``visible_addresses`` and refreshed by the
@@ -463,6 +491,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0007_search_tokens", SEARCH_TOKENS),
     ("0008_search_emails", SEARCH_EMAILS),
     ("0009_correction_kinds", CORRECTION_KINDS),
+    ("0010_external_ids", EXTERNAL_IDS),
     ("0011_engagement_totals", ENGAGEMENT_TOTALS),
 ]
 

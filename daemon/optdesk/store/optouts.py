@@ -112,11 +112,11 @@ class OptOutOps:
     ) -> pl.DataFrame:
         """Everyone opted out of the data group, filtered (filters combine) and sorted.
 
-        Columns: contact_id, name, outlet, reach, title, country, language, source, actor,
-        reason, opted_out_at, last_engaged (the last open or click of any distribution of the
-        group, privacy-proxy opens not counted), total (the count of all matching rows, before
-        limit/offset). ``until`` given as a date includes that whole day;
-        ``engaged_within_days``: only those who opened or clicked in the last N days.
+        Columns: contact_id (the internal key), external_id (the team's id), name, outlet, reach,
+        title, country, language, source, actor, reason, opted_out_at, last_engaged (the last
+        open or click of any distribution of the group, privacy-proxy opens not counted), total
+        (the count of all matching rows, before limit/offset). ``until`` given as a date includes
+        that whole day; ``engaged_within_days``: only those who opened or clicked in the last N days.
         """
         if sort_by not in SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(SORTS)}")
@@ -249,8 +249,8 @@ class OptOutOps:
 
 
 _COLUMNS = (
-    "SELECT c.contact_id, c.name, ot.name AS outlet, c.reach, c.title, c.country,"
-    " c.language, o.source, o.actor, o.reason, o.opted_out_at"
+    "SELECT c.contact_id, c.external_id, c.name, ot.name AS outlet, c.reach, c.title,"
+    " c.country, c.language, o.source, o.actor, o.reason, o.opted_out_at"
 )
 
 

@@ -143,7 +143,7 @@ class OutletOps:
     def outlet(self, outlet_id: int, data_group: str) -> dict:
         """The record of one outlet as seen from one data group. Keys: outlet (dict), optout
         (dict or None), addresses (email, undeliverable, suppressed), contacts (contact_id,
-        name, title, opted_out, source, reason, opted_out_at), history (its events)."""
+        external_id, name, title, opted_out, source, reason, opted_out_at), history (its events)."""
         oid = int(outlet_id)
         with self.db.connection():
             head = self.db.frame(
@@ -161,7 +161,8 @@ class OutletOps:
                 " LEFT JOIN suppressed($2) s USING (email)"
                 " WHERE a.outlet_id = $1 ORDER BY a.email", [oid, data_group])
             contacts = self.db.frame(
-                "SELECT c.contact_id, c.name, c.title, o.contact_id IS NOT NULL AS opted_out,"
+                "SELECT c.contact_id, c.external_id, c.name, c.title,"
+                " o.contact_id IS NOT NULL AS opted_out,"
                 " o.source, o.reason, o.opted_out_at FROM contacts c"
                 " LEFT JOIN optouts o ON o.contact_id = c.contact_id AND o.data_group = ?"
                 " WHERE c.outlet_id = ? ORDER BY c.name, c.contact_id", [data_group, oid])

@@ -16,8 +16,8 @@ STATES = ("open", "resolved")
 
 _COLUMNS = (
     "m.message_hash, m.received_at, m.sender, m.subject, m.kind, m.stage, m.rule, m.confidence,"
-    " m.evidence, m.new_text, m.contact_id, c.name AS contact_name, m.review_reason, m.error,"
-    " m.data_group, m.uid, m.mailbox, m.processed_at, m.review_state, m.resolution,"
+    " m.evidence, m.new_text, m.contact_id, c.name AS contact_name,"
+    " c.external_id AS contact_external_id, m.review_reason, m.error, m.data_group, m.uid, m.mailbox, m.processed_at, m.review_state, m.resolution,"
     " m.resolved_by, m.resolved_at"
 )
 
@@ -29,7 +29,8 @@ class ReviewQueue:
         """Messages flagged for review, oldest first. ``state``: "open", "resolved" or None (all).
 
         Columns: message_hash, received_at, sender, subject, kind, stage, rule, confidence,
-        evidence (JSON text), new_text, contact_id, contact_name, review_reason, error,
+        evidence (JSON text), new_text, contact_id, contact_name, contact_external_id (the
+        team's id), review_reason, error,
         data_group, uid, mailbox, processed_at, review_state, resolution, resolved_by, resolved_at.
         """
         if state is not None and state not in STATES:

@@ -1,4 +1,4 @@
-"""Finding a contact: by name and outlet words together, by email address, by contact id.
+"""Finding a contact: by name and outlet words together, by email address, by the team's id.
 
 The index ``search_tokens`` holds one row per (search key, contact), kept sorted by key so that a
 prefix is a range scan that zone maps narrow to a few row groups. The keys of a word come from
@@ -31,6 +31,7 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": 
 _JOINERS = re.compile(r"['\-.]")
 _SPLIT = re.compile(r"[\s,;/()]+")
 _ID = re.compile(r"#?(\d{1,18})")
+_ONE_WORD = re.compile(r"#?(\S+)")
 MAX_PAGE = 200
 EXACT_UP_TO = 2_000  # matching index rows counted exactly; more: an estimate, shown as "about"
 
@@ -123,18 +124,21 @@ class SearchQueries:
                         offset: int = 0) -> Found:
         """Contacts matching what was typed, biggest reach first, one page of ``limit``.
 
-        A number (``123`` or ``#123``) is a contact id; text with ``@`` an email address (its
-        start); anything else words, each of which must start a word of the contact's name or
-        of its outlet ("matteo esposito daily trib").
+        One word that is a contact's own id (the team's: ``c-1234``, ``003Aa00000XyZ12``,
+        ``17``, also written ``#17``; ``contact_ids.resolve``) finds that contact; another
+        number finds nobody; text with ``@`` an email address (its start); anything else words,
+        each of which must start a word of the contact's name or of its outlet ("matteo
+        esposito daily trib").
         """
         limit = max(1, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
         text = (text or "").strip()
         self._ensure_search_index()
         group = data_group or ""
-        if _ID.fullmatch(text):
+        key = self._id_key(text) if "@" not in text else None
+        if key is not None or _ID.fullmatch(text):
             rows = "SELECT contact_id, reach FROM contacts WHERE contact_id = ?"
-            params, by = [int(_ID.fullmatch(text).group(1))], "id"
+            params, by = [key if key is not None else -1], "id"
         elif "@" in text:
             email = text.lower()
             rows = ("SELECT contact_id, reach FROM search_emails WHERE email >= ? AND email < ?"
@@ -151,6 +155,18 @@ class SearchQueries:
             params, by = [x for w in words for x in (w, w + _TOP)], "name"
         ids, total, exact = self._search_page(rows, params, limit, offset)
         return Found(self._search_rows(ids, group), total, offset, by, exact)
+
+    def _id_key(self, text: str) -> int | None:
+        """The key of the contact whose own id is this one word (with or without ``#``)."""
+        word = _ONE_WORD.fullmatch(text)
+        if word is None:
+            return None
+        from optdesk.store.contact_ids import resolve
+
+        wanted = list(dict.fromkeys([text, word.group(1)]))
+        with self.db.connection() as con:
+            found = dict(resolve(con, pl.Series(wanted, dtype=pl.String)).iter_rows())
+        return next((int(found[w]) for w in wanted if found.get(w) is not None), None)
 
     def _search_page(self, rows: str, params: list, limit: int,
                      offset: int) -> tuple[list[int], int, bool]:
@@ -186,7 +202,8 @@ class SearchQueries:
         marks = ", ".join("?" for _ in ids)
         with self.db.connection() as con:
             people = con.execute(
-                "SELECT contact_id, name, outlet_id, reach, title, country, language FROM contacts"
+                "SELECT contact_id, name, outlet_id, reach, title, country, language, external_id"
+                " FROM contacts"
                 f" WHERE contact_id IN ({marks})", ids).fetchall()
             outlet_ids = sorted({r[2] for r in people if r[2] is not None})
             outlets = dict(con.execute(
@@ -197,7 +214,7 @@ class SearchQueries:
                 [group, *ids]).fetchall())
         emails = self.primary_emails(ids, group)
         by_id = {r[0]: r for r in people}
-        rows = [{"contact_id": cid, "name": r[1], "outlet": outlets.get(r[2]), "reach": r[3],
+        rows = [{"contact_id": cid, "external_id": r[7], "name": r[1], "outlet": outlets.get(r[2]), "reach": r[3],
                  "title": r[4], "country": r[5], "language": r[6], "opted_out": cid in sources,
                  "optout_source": sources.get(cid), "email": emails.get(cid)}
                 for cid in ids if (r := by_id.get(cid)) is not None]
@@ -227,7 +244,7 @@ class SearchQueries:
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema={
-        "contact_id": pl.Int64, "name": pl.String, "outlet": pl.String, "reach": pl.Int64,
+        "contact_id": pl.Int64, "external_id": pl.String, "name": pl.String, "outlet": pl.String, "reach": pl.Int64,
         "title": pl.String, "country": pl.String, "language": pl.String, "opted_out": pl.Boolean,
         "optout_source": pl.String, "email": pl.String,
     })

@@ -26,7 +26,7 @@ def engager_rows(frame) -> list[list[str]]:
     as the outlet's."""
     rows = []
     for r in frame.iter_rows(named=True):
-        who = esc(r["contact_id"]) if r["contact_id"] is not None else "outlet"
+        who = esc(r["external_id"]) if r["contact_id"] is not None else "outlet"
         name = esc(r["name"]) if r["contact_id"] is not None else esc(r["email"])
         if r["opted_out"]:
             name += " <span class='optdesk-muted'>(opted out)</span>"

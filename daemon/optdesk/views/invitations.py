@@ -17,7 +17,7 @@ import time
 
 import ipywidgets as w
 
-from optdesk.errors import InvalidField
+from optdesk.errors import InvalidField, NotFound
 from optdesk.outgoing import invitations as inv
 from optdesk.settings import signing_key
 from optdesk.views.common import (
@@ -50,6 +50,7 @@ class InvitationsView(View):
         self.selection_path, self.connect = selection_path, connect
         self.key = key if key is not None else _signing_key(settings)
         self.contact_ids: list[int] = []
+        self.shown_ids: dict[int, str] = {}  # internal key -> the team's id, as shown
         self.confirmed_ids: list[int] | None = None  # what the confirmation named
         self.results: list[inv.InviteResult] = []
         self.background = background  # send in a thread, so that Stop can be clicked
@@ -95,7 +96,7 @@ class InvitationsView(View):
                                           style={"description_width": "120px"})
         self.text_filter = w.Text(description="Name", placeholder="part of a name or outlet")
         self.filter_box = w.VBox([self.list_filter, self.language_filter, self.text_filter])
-        self.ids = w.Textarea(description="Contact ids", placeholder="e.g. 12, 57 103",
+        self.ids = w.Textarea(description="Contact ids", placeholder="the team's ids, e.g. c-12, 003Aa00000XyZ12 57",
                               layout=w.Layout(width="420px"))
         self.load_button = button("Load contacts", "", "users")
         self.who_html = w.HTML("")
@@ -213,10 +214,10 @@ class InvitationsView(View):
                 text=self.text_filter.value or None)
             return df["contact_id"].to_list()
         words = [x for x in re.split(r"[\s,;]+", self.ids.value) if x]
-        bad = [x for x in words if not x.isdigit()]
-        if bad:
-            raise InvalidField(f"contact ids must be numbers; not: {', '.join(bad[:5])}")
-        return [int(x) for x in words]
+        try:
+            return self.store.contact_keys(words)  # the team's own ids
+        except NotFound as exc:
+            raise InvalidField(str(exc)) from None
 
     def load_contacts(self, _button=None) -> list[int]:
         """Resolve the chosen contacts and say how many can be invited and why others cannot."""
@@ -224,6 +225,7 @@ class InvitationsView(View):
         if self.source.value == SOURCES[0]:
             self._show_selection()  # the selection may have changed in another notebook
         self.contact_ids = list(dict.fromkeys(self._chosen_ids()))
+        self.shown_ids = self.store.external_ids(self.contact_ids)
         planned = inv.plan(self.store, self.data_group, self.contact_ids,
                            cooloff_days=self.settings.invitations.cooloff_days)
         self.who_html.value = who_summary(planned, self.language.value)
@@ -269,7 +271,8 @@ class InvitationsView(View):
         note = ("<p class='optdesk-muted'>The first contacts' messages, as they will read them. "
                 "Each message gets its own reply address and number when sent (under "
                 "<i>details</i>).</p>")
-        self.preview_html.value = note + "".join(preview_card(p) for p in items)
+        self.preview_html.value = note + "".join(
+            preview_card(p, self.shown_ids.get(p.contact_id)) for p in items)
 
     def ask_send(self, _button=None) -> None:
         """Check the fields (a refused field stops here) and ask for confirmation."""
@@ -329,7 +332,7 @@ class InvitationsView(View):
                 stop=self._stop.is_set)
         finally:
             self.stop_button.layout.display = "none"
-        self.results_html.value = results_table(self.results)
+        self.results_html.value = results_table(self.results, self.shown_ids)
         counts = inv.summary(self.results)
         message = ", ".join(f"{n} {status}" for status, n in counts.items())
         (self.status.error if counts.get("failed") else self.status.ok)(message)
@@ -340,7 +343,8 @@ class InvitationsView(View):
     def _on_progress(self, done: int, total: int, result: inv.InviteResult) -> None:
         self.progress.value = done
         self.progress_label.value = (
-            f"<span class='optdesk-muted'>{done:,}/{total:,}: contact {esc(result.contact_id)} "
+            f"<span class='optdesk-muted'>{done:,}/{total:,}: contact "
+            f"{esc(self.shown_ids.get(result.contact_id, result.contact_id))} "
             f"{esc(result.status)}{esc(time_left(done, total, time.monotonic() - self._started), '')}"
             "</span>")
 
@@ -410,9 +414,10 @@ DETAIL_HEADERS = ("Reply-To", "Message-ID", "Content-Language", "List-Unsubscrib
                   "List-Unsubscribe-Post", "Auto-Submitted")
 
 
-def preview_card(p: inv.Preview) -> str:
-    """One contact's message as a mail program shows it; the technical headers under details."""
-    title = f"contact {esc(p.contact_id)} — {esc(p.email)}"
+def preview_card(p: inv.Preview, shown_id: str | None = None) -> str:
+    """One contact's message as a mail program shows it; the technical headers under details.
+    The contact is named by ``shown_id`` (the team's id) when given."""
+    title = f"contact {esc(shown_id if shown_id is not None else p.contact_id)} — {esc(p.email)}"
     if p.skip_reason:
         return f"<p><b>{title}</b>: skipped: {esc(p.skip_reason)}</p>"
     heads = "".join(f"<tr><td class='optdesk-muted'>{esc(h)}</td><td>{esc(v)}</td></tr>"
@@ -425,8 +430,10 @@ def preview_card(p: inv.Preview) -> str:
             f"<details><summary class='optdesk-muted'>details</summary>{details}</details></div>")
 
 
-def results_table(results: list[inv.InviteResult]) -> str:
-    rows = [[esc(r.contact_id), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
+def results_table(results: list[inv.InviteResult], shown_ids: dict[int, str] | None = None) -> str:
+    """The results, each contact named by the team's id (``shown_ids``) when known."""
+    shown_ids = shown_ids or {}
+    rows = [[esc(shown_ids.get(r.contact_id, r.contact_id)), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
              esc(r.invitation_id)] for r in results]
     return table(["#", "contact", "address", "result", "why", "invitation"], rows,
                  empty="no contacts")

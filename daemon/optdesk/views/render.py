@@ -49,7 +49,7 @@ def contact_label(row: dict) -> str:
     email = f" · {row['email']}" if row.get("email") else ""
     reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
     flag = " · OPTED OUT" if row.get("opted_out") else ""
-    return f"{row['name']} — {title}{outlet}{email}{reach}{flag}  [#{row['contact_id']}]"
+    return f"{row['name']} — {title}{outlet}{email}{reach}{flag}  [#{row['external_id']}]"
 
 
 def optout_state(optout: dict | None, data_group: str) -> str:
@@ -110,7 +110,7 @@ def contact_record(record: dict, data_group: str) -> str:
     return (
         f"<div class='optdesk-record'><h3 style='margin:4px 0'>{esc(c['name'])}</h3>"
         f"<div class='optdesk-muted'>{facts} · reach {fmt_int(c.get('reach'))} · "
-        f"contact #{esc(c['contact_id'])}</div>"
+        f"contact #{esc(c['external_id'])}</div>"
         f"<h4>Opt-out</h4><div class='optdesk-state'>{optout_state(record['optout'], data_group)}</div>"
         f"<h4>Email addresses</h4>{addresses_table(record['addresses'])}"
         f"<h4>Media lists in {esc(data_group)}</h4><div>{lists}</div>"

@@ -44,8 +44,9 @@ def item_label(row: dict) -> str:
 def item_detail(row: dict) -> str:
     """The message as the analyst judges it: new text, evidence, sender and resolved contact."""
     if row["contact_id"] is not None:
-        contact = (f"<b>{esc(row['contact_name'])}</b> (contact #{esc(row['contact_id'])}); an "
-                   "opt-out applies to all of the contact's addresses")
+        contact = (f"<b>{esc(row['contact_name'])}</b> (contact "
+                   f"#{esc(row['contact_external_id'])}); an opt-out applies to all of the "
+                   "contact's addresses")
     else:
         contact = ("<i>no contact has this address</i>; an opt-out suppresses the sender's "
                    "address only")
