@@ -83,7 +83,7 @@ def test_in_the_app_switching_from_ids_to_a_filter_mails_the_filtered_set(desk, 
     page = browser_page
     open_app(page, server, NAME, ".widget-button:has-text('Load contacts')")
     page.locator(".widget-radio-box label", has_text=SOURCES[2]).click()
-    page.locator("textarea[placeholder^='e.g. 12']").fill("1 5")
+    page.locator("textarea[placeholder^=\"the team's ids\"]").fill("1 5")
     page.locator(".widget-button", has_text="Load contacts").click()
     page.get_by_text("2 contacts: 1 can be invited").wait_for(timeout=20_000)
     page.locator(".widget-radio-box label", has_text=SOURCES[1]).click()  # now a filter
