@@ -159,3 +159,37 @@ def test_mail_seen_by_idle_during_a_poll_is_polled_at_once(daemon):
     daemon.poll_job()
     assert calls["n"] == 2
     assert daemon.store.events(kinds=["opt_out"]).height == 2
+
+
+@pytest.mark.slow
+def test_a_signal_that_lands_on_another_thread_still_stops_the_daemon_at_once(tmp_path,
+                                                                            tmp_path_factory):
+    """The kernel may hand SIGTERM to any thread (an IDLE watcher, a DuckDB worker). Python runs
+    the handler only in the main thread, when it wakes: the daemon must not sleep until its next
+    job (the poll interval here is an hour)."""
+    store = demo_store(tmp_path, tmp_path_factory)
+    store.release()
+    _maildir(tmp_path / "box", [])
+    script = (
+        "import signal, sys, threading, time\n"
+        "from optdesk.cli import main\n"
+        "def later():\n"
+        "    time.sleep(4)\n"
+        "    print('signalling a non-main thread', flush=True)\n"
+        "    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)\n"
+        "threading.Thread(target=later, daemon=True).start()\n"
+        f"sys.exit(main(['--db', 'optdesk.duckdb', '--mailbox', 'maildir:{tmp_path / 'box'}',"
+        " 'run']))\n")
+    env = {**os.environ, "OPTDESK_POLL_INTERVAL": "3600"}
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = ""
+    while "signalling" not in out:
+        line = proc.stdout.readline()
+        assert line, out
+        out += line
+    signalled = time.monotonic()
+    out += proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, out
+    assert "stopping: finishing the current message" in out and "daemon stopped" in out, out
+    assert time.monotonic() - signalled < 5, out  # not the hour until the next poll

@@ -22,7 +22,7 @@ import signal
 import threading
 
 from optdesk.daemon.ingest import PollResult, build_classifier
-from optdesk.daemon.scheduler import Daemon
+from optdesk.daemon.scheduler import Daemon, run_until_stopped
 from optdesk.errors import NotFound
 from optdesk.mailbox_settings import mailboxes
 
@@ -86,6 +86,7 @@ class DaemonService:
 
             self.serve = ServeThread(settings, self.store, self.key)
         self.scheduler = None
+        self.stopping = threading.Event()
 
     # -- one poll of each -------------------------------------------------------------------
     def poll_once(self) -> list[PollResult]:
@@ -146,16 +147,17 @@ class DaemonService:
                          poller.job, poller.source.url, self.settings.db,
                          poller.settings.data_group, poller.settings.poll_interval,
                          " with IDLE" if poller.settings.idle else "")
-        sched.start()
+        run_until_stopped(sched, self.stopping)
         for poller in self.pollers:
             poller.poll_lock.acquire(timeout=600)  # a running poll finishes its message
             poller.close()
         summary.info("optdesk daemon stopped")
 
     def stop(self, *_args) -> None:
-        """SIGTERM/SIGINT: every poller finishes its current message, then the schedule stops."""
-        summary.info("stopping: finishing the current message")
+        """SIGTERM/SIGINT: every poller finishes its current message, then the schedule stops
+        (shut down by the main thread in ``run_until_stopped``)."""
+        if not self.stopping.is_set():
+            summary.info("stopping: finishing the current message")
         for poller in self.pollers:
             poller.stop_event.set()
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.stopping.set()

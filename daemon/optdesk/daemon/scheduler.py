@@ -1,4 +1,4 @@
-"""The daemon's schedule: APScheduler 3 in the foreground.
+"""The daemon's schedule: APScheduler 3 in a background thread, the main thread waiting for a stop.
 
 Jobs: the poll every ``poll_interval`` seconds (never two at once, missed runs coalesced),
 bounce-score decay every 6 hours, invitation expiry every hour (when the store has
@@ -8,7 +8,10 @@ recorded, and its next run still happens.
 
 Mailbox trouble is an *incident*: said once (with what is wrong) when it starts and once when
 it ends, retried with exponential backoff in between. SIGTERM and SIGINT let the current
-message finish, commit and move what is done, and exit cleanly. With ``idle = true`` a second
+message finish, commit and move what is done, and exit cleanly: the main thread waits for the
+stop in steps of ``SIGNAL_CHECK`` seconds, because the kernel may hand a signal to any thread and
+Python runs the handler only when the main thread wakes (a blocking scheduler could sleep until
+its next job, a minute or more). With ``idle = true`` a second
 connection waits in IMAP IDLE and starts a poll as soon as mail arrives.
 
 Start-up refuses what cannot work before anything is applied: the token signing key is loaded
@@ -56,6 +59,7 @@ summary = logging.getLogger("optdesk.summary")  # shown without -v (optdesk.cli)
 DECAY_HOURS = 6
 EXPIRY_HOURS = 1
 RETRIES_PER_POLL = 3
+SIGNAL_CHECK = 0.5  # seconds: how soon the main thread notices a stop (see the module docstring)
 
 
 class Backoff:
@@ -95,6 +99,19 @@ class Incidents:
         if current is not None:
             log.warning("%s: working again after %d failed attempts (%s)", job, current[1],
                         current[0])
+
+
+def run_until_stopped(sched, stop_event: threading.Event) -> None:
+    """Start the (background) schedule and wait here, in the main thread, until ``stop_event``
+    is set or the schedule stops; then shut the schedule down without waiting for a running job
+    (the caller waits for the poll lock)."""
+    sched.start()
+    try:
+        while not stop_event.wait(SIGNAL_CHECK) and sched.running:
+            pass
+    finally:
+        if sched.running:
+            sched.shutdown(wait=False)
 
 
 class Daemon:
@@ -272,12 +289,12 @@ class Daemon:
 
     # -- the schedule ---------------------------------------------------------------------
     def build_scheduler(self):
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler
 
         for name, level in (("apscheduler.scheduler", logging.ERROR),
                             ("apscheduler.executors.default", logging.WARNING)):
             logging.getLogger(name).setLevel(level)  # "skipped: already running" is expected
-        sched = BlockingScheduler()
+        sched = BackgroundScheduler()
         now = dt.datetime.now().astimezone()
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         sched.add_job(self.poll_job, "interval", seconds=self.settings.poll_interval, id=self.job,
@@ -297,10 +314,11 @@ class Daemon:
             self.scheduler.modify_job(self.job, next_run_time=dt.datetime.now().astimezone())
 
     def stop(self, *_args) -> None:
-        """Finish the current message, then stop (the signal handler)."""
+        """Finish the current message, then stop (the signal handler: it only sets the stop;
+        the main thread shuts the schedule down)."""
         if not self.stop_event.is_set():
             summary.info("stopping: finishing the current message")
-        self._halt()
+        self.stop_event.set()
 
     def _halt(self) -> None:
         self.stop_event.set()
@@ -318,7 +336,7 @@ class Daemon:
         summary.info("optdesk daemon: %s into %s (data group %s), polling every %d s%s",
                  self.source.url, self.settings.db, self.settings.data_group,
                  self.settings.poll_interval, " with IDLE" if self.settings.idle else "")
-        sched.start()
+        run_until_stopped(sched, self.stop_event)
         self.poll_lock.acquire(timeout=600)  # let a running poll finish its message and moves
         self.close()
         if self.fatal is not None:
