@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import shutil
+import time
 
 from optdesk.settings import Settings, signing_key
 from optdesk.store import Store
@@ -34,3 +35,16 @@ def daemon_settings(account, tmp_path: pathlib.Path, **changes) -> Settings:
 
 def key(settings: Settings) -> bytes:
     return signing_key(settings)
+
+
+def wait_for_progress(db, before: int, timeout: float) -> bool:
+    """True once the ledger holds more than ``before`` messages (the daemon committed a chunk)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        store = Store(db)
+        height = store.ledger().height
+        store.release()
+        if height > before:
+            return True
+        time.sleep(0.05)
+    return False

@@ -19,7 +19,7 @@ import pytest
 from optdesk.demo_mailbox import _dsn, demo_people, write_maildir
 from optdesk.store import Store
 
-from .imap_helpers import daemon_settings, demo_store
+from .imap_helpers import daemon_settings, demo_store, wait_for_progress
 
 MSGID = re.compile(rb"^Message-ID:\s*<([^>]+)>", re.I | re.M)
 KINDS = ("opt_out", "auto_reply", "human", "bounce_hard", "bounce_soft")
@@ -84,19 +84,6 @@ def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> bool:
     return found.wait(timeout)
 
 
-def _wait_for_progress(db, before: int, timeout: float) -> bool:
-    """True once the ledger holds more than ``before`` messages (the daemon committed a chunk)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        store = Store(db)
-        height = store.ledger().height
-        store.release()
-        if height > before:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _everything(account, daemon_folders: list[str]) -> dict[str, list[tuple[str, set[str]]]]:
     out = {}
     for folder in ["INBOX", *daemon_folders]:
@@ -127,7 +114,7 @@ def test_kill_9_ten_times_nothing_lost_nothing_twice(private_dovecot, tmp_path,
         assert started, "the daemon did not start"
         before = progress[-1] if progress else 0
         if before < arrived:  # work is waiting: the kill lands once the poll is under way
-            assert _wait_for_progress(settings.db, before, timeout=60), \
+            assert wait_for_progress(settings.db, before, timeout=60), \
                 f"cycle {cycle}: no message recorded within 60 s of the start ({before} before)"
         time.sleep(rng.uniform(0.05, 1.0))  # somewhere in the poll: fetch, classify, commit, move
         proc.kill()

@@ -16,7 +16,7 @@ from optdesk.errors import MailboxUnavailable
 from optdesk.testing import FakeMailbox, FakeSource
 
 from .conftest import fake_classify, make_mail
-from .imap_helpers import daemon_settings, demo_store
+from .imap_helpers import daemon_settings, demo_store, wait_for_progress
 
 
 @pytest.fixture
@@ -97,7 +97,8 @@ def test_sigterm_finishes_the_current_message_and_exits(tmp_path, tmp_path_facto
         if "optdesk daemon:" in first:
             break
     assert "optdesk daemon:" in first, first
-    time.sleep(0.7)  # the first poll is under way (3,000 messages take several seconds)
+    # the kill lands once the first poll is under way (a chunk of 500 committed; 3,000 take seconds)
+    assert wait_for_progress(tmp_path / "optdesk.duckdb", 0, timeout=60), "no chunk committed"
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     out = first + out

@@ -39,6 +39,7 @@ class RuleSet:
         self._patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
         self._any: dict[str, re.Pattern[str] | None] = {}
         self._literals: dict[str, frozenset[str] | None] = {}
+        self.suffix_list = None  # the parsed Public Suffix List, kept with prepared rules
         for name in RULE_TYPES:
             self._by_type[name] = tuple(r for r in self.rules if r.type == name)
         scoring = self._by_type["bounce_scoring"]

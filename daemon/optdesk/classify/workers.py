@@ -11,6 +11,7 @@ the daemon, which also looks invitations up in the store, classifies in its own 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pathlib
@@ -63,8 +64,10 @@ def classify_files(clf: Classifier, names: Iterable[str], render: Render,
         return
     global _STATE
     _STATE = (clf, render)
+    gc.freeze()  # the loaded rules are never collected: the workers' collectors leave their pages
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             yield from pool.imap(_line, names, chunksize=CHUNK)
     finally:
         _STATE = None
+        gc.unfreeze()

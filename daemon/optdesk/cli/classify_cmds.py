@@ -46,10 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _classifier(args: argparse.Namespace, settings: Settings):
-    from optdesk.classify import Classifier, load_rules
+    from optdesk.classify import Classifier
+    from optdesk.classify.prepared import prepared_rules
     from optdesk.feedback_loops import ComplaintSenders
 
-    rules = load_rules(args.rules or settings.rules_dir)
+    rules = prepared_rules(args.rules or settings.rules_dir)
     return Classifier(rules, signing_key=_read_only_key(settings),
                       review_threshold=settings.review_threshold,
                       complaint_senders=ComplaintSenders.from_settings(settings.complaints))

@@ -99,11 +99,12 @@ def build_classifier(settings, store: Store | None = None, key: bytes | None = N
     a complaint, the store's invitations for opt-in answers); ``key`` defaults to
     ``signing_key(settings)``. Its ``classify`` is the poll's ``Classify``, its
     ``rules.bounce_scoring`` the poll's scoring."""
-    from optdesk.classify import Classifier, load_rules
+    from optdesk.classify import Classifier
+    from optdesk.classify.prepared import prepared_rules
     from optdesk.feedback_loops import ComplaintSenders
     from optdesk.settings import signing_key
 
-    rules = load_rules(settings.rules_dir)
+    rules = prepared_rules(settings.rules_dir)
     lookup = store.invitation_for_message_id if store is not None else None
     classifier = Classifier(rules, signing_key=signing_key(settings) if key is None else key,
                             review_threshold=settings.review_threshold, invitation_lookup=lookup,

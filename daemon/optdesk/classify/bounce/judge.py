@@ -57,7 +57,7 @@ def status_matches(rule: Rule, status: str) -> bool:
     return status_in(rule.status, status)
 
 
-def _combined(rules: RuleSet) -> dict[str, re.Pattern[str]]:
+def combined_reasons(rules: RuleSet) -> dict[str, re.Pattern[str]]:
     """One alternation per rule (one search instead of one per pattern), cached on the RuleSet."""
     cache = getattr(rules, "_bounce_combined", None)
     if cache is None:
@@ -74,7 +74,7 @@ def _combined(rules: RuleSet) -> dict[str, re.Pattern[str]]:
 
 
 def _search(rules: RuleSet, rule: Rule, text: str) -> str | None:
-    combined = _combined(rules).get(rule.id)
+    combined = combined_reasons(rules).get(rule.id)
     if combined is not None:
         m = combined.search(text)
         return m.group(0) if m else None
@@ -99,7 +99,7 @@ class _ReasonIndex:
         self.patterns: tuple[re.Pattern[str], ...] = tuple(patterns)
         self.owner: tuple[int, ...] = tuple(owner)
         self.first: tuple[int, ...] = tuple(first)
-        self.position = {id(rule): i for i, rule in enumerate(self.rules)}
+        self.position = {rule.id: i for i, rule in enumerate(self.rules)}  # ids survive a pickle
         trees = [parse(p) for p in patterns]
         self.anchors = AnchorIndex(patterns, parsed=trees)
         self.unanchored = frozenset(self.anchors.unanchored)
@@ -152,7 +152,7 @@ class _ReasonIndex:
 
     def first_match(self, rule: Rule, text: str, hits: list) -> str | None:
         """The leftmost match of the rule's first pattern that matches (``pattern.search``)."""
-        start = self.first[self.position[id(rule)]]
+        start = self.first[self.position[rule.id]]
         for pid in range(start, start + len(rule.patterns)):
             pattern = self.patterns[pid]
             if pid in self.unanchored:
@@ -164,6 +164,11 @@ class _ReasonIndex:
                 if pid in ids and (m := pattern.match(text, pos)):
                     return m.group(0)
         return None
+
+
+def reason_index(rules: RuleSet) -> _ReasonIndex:
+    """The ``bounce_reason`` index of these rules, built on first use and kept on the RuleSet."""
+    return _ReasonIndex.of(rules)
 
 
 def _eligible(rule: Rule, command: str, status: str) -> bool:
