@@ -272,6 +272,9 @@ def before_figures(revision: str, what: str, parts: tuple[str, ...] = ("dev", "h
                                       "--code", str(tree), "--part", part, "--show", "none"],
                                      capture_output=True, text=True, timeout=900)
                 table = "\n".join(line for line in out.stdout.splitlines() if line.startswith("|"))
+                if out.returncode != 0 or not table:
+                    said = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                    table = f"(revision {revision} could not classify the corpus: {said[:300]})"
                 parts += [f"### {part}, classified by {revision}", "", table, ""]
             answers = subprocess.run([sys.executable, str(ROOT / "tests" / "classify" / "reply_corpus.py"),
                                       "--code", str(tree), "--answers"], capture_output=True, text=True,

@@ -123,6 +123,15 @@ def _build(rules_dir: str | pathlib.Path) -> RuleSet:
     rules.quoting  # noqa: B018
     reason_index(rules)
     combined_reasons(rules)
+    from optdesk.classify.ruletypes import RULE_TYPES
+
+    for rule_type in RULE_TYPES:  # the literals that let a text skip a rule's patterns
+        if all(getattr(rule, "patterns", None) is not None for rule in rules.of(rule_type)):
+            rules.literals(rule_type)
+            rules.any_pattern(rule_type)
+    for rule in rules.rules:
+        if getattr(rule, "patterns", None):
+            rules.rule_literals(rule)
     rules.suffix_list = domains.suffix_list()
     return rules
 
