@@ -13,7 +13,8 @@ import pytest
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 OURS = ["01-opt-out-a-contact.ipynb", "02-opted-out-contacts.ipynb", "03-opt-in-invitations.ipynb",
-        "04-reports.ipynb", "05-review-queue.ipynb"]
+        "04-reports.ipynb", "05-review-queue.ipynb", "06-engagement.ipynb",
+        "07-import-contacts.ipynb"]
 
 
 @pytest.mark.parametrize("name", OURS)

@@ -103,31 +103,13 @@ def cmd_import_contacts(args, settings) -> int:
                                    progress=lambda m: stderr(f"import: {m}"),
                                    preset=args.preset, mapping=args.map, dry_run=args.dry_run)
     if args.dry_run:
-        print(import_preview_text(counts, group(args, settings)))
+        from optdesk.store.import_preview import describe
+
+        print("\n".join(describe(counts, group(args, settings))))
         return 0
     print(f"imported {counts['rows']:,} rows: {counts['contacts']:,} contacts "
           f"({counts['new_contacts']:,} new) into data group {group(args, settings)!r}")
     return 0
-
-
-def import_preview_text(counts: dict, data_group: str) -> str:
-    """The dry run as lines for people."""
-    lines = [f"dry run, nothing written: {counts['rows']:,} rows, {counts['contacts']:,} "
-             f"contacts for data group {data_group!r}: {counts['new_contacts']:,} new, "
-             f"{counts['updated']:,} updated, {counts['unchanged']:,} unchanged, "
-             f"{counts['refused_contacts']:,} refused ({counts['refused_rows']:,} rows)"]
-    if counts["changes"]:
-        lines.append("updated, per column: " + ", ".join(
-            f"{column} {n:,}" for column, n in counts["changes"].items()))
-    if counts["refused_by_column"]:
-        lines.append("refused, per column: " + ", ".join(
-            f"{column} {n:,}" for column, n in counts["refused_by_column"].items()))
-        lines.extend(counts["problems"])
-        more = counts["problem_count"] - len(counts["problems"])
-        if more:
-            lines.append(f"… and {more:,} more refusals")
-        lines.append("the import would refuse this file: nothing is applied while a row is refused")
-    return "\n".join(lines)
 
 
 def cmd_export_opted_out(args, settings) -> int:

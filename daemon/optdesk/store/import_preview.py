@@ -89,3 +89,23 @@ def _per_field(con: duckdb.DuckDBPyConnection, fields: list[str]) -> dict[str, i
         " ORDER BY contact_id, _row) s JOIN contacts c USING (contact_id)"
         " LEFT JOIN outlets o ON o.outlet_id = c.outlet_id").fetchall()[0]
     return dict(zip(fields, values, strict=True))
+
+
+def describe(counts: dict, data_group: str) -> list[str]:
+    """The dry run as lines for people (the CLI prints them, notebook 07 shows them)."""
+    lines = [f"dry run, nothing written: {counts['rows']:,} rows, {counts['contacts']:,} "
+             f"contacts for data group {data_group!r}: {counts['new_contacts']:,} new, "
+             f"{counts['updated']:,} updated, {counts['unchanged']:,} unchanged, "
+             f"{counts['refused_contacts']:,} refused ({counts['refused_rows']:,} rows)"]
+    if counts["changes"]:
+        lines.append("updated, per column: " + ", ".join(
+            f"{column} {n:,}" for column, n in counts["changes"].items()))
+    if counts["refused_by_column"]:
+        lines.append("refused, per column: " + ", ".join(
+            f"{column} {n:,}" for column, n in counts["refused_by_column"].items()))
+        lines.extend(counts["problems"])
+        more = counts["problem_count"] - len(counts["problems"])
+        if more:
+            lines.append(f"… and {more:,} more refusals")
+        lines.append("the import would refuse this file: nothing is applied while a row is refused")
+    return lines

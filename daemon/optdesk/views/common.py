@@ -210,3 +210,12 @@ class Debouncer:
 def button(label: str, style: str = "", icon: str = "", width: str = "auto") -> w.Button:
     return w.Button(description=label, button_style=style, icon=icon,
                     layout=w.Layout(width=width))
+
+
+def uploaded(upload: w.FileUpload) -> tuple[str, bytes] | None:
+    """(file name, content) of the file chosen, if any."""
+    files = upload.value
+    if not files:
+        return None
+    f = files[0]
+    return f["name"], bytes(f["content"])

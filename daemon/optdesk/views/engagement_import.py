@@ -10,18 +10,9 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from optdesk.engagement.presets import preset, presets
-from optdesk.views.common import Status, button, default_actor, esc
+from optdesk.views.common import Status, button, default_actor, esc, uploaded
 
 SUFFIXES = (".csv", ".xlsx")
-
-
-def _uploaded(upload: w.FileUpload) -> tuple[str, bytes] | None:
-    """(file name, content) of the file chosen, if any."""
-    files = upload.value
-    if not files:
-        return None
-    f = files[0]
-    return f["name"], bytes(f["content"])
 
 
 class EngagementImport:
@@ -42,7 +33,7 @@ class EngagementImport:
                               self.status.widget])
 
     def run(self) -> dict | None:
-        chosen = _uploaded(self.upload)
+        chosen = uploaded(self.upload)
         if chosen is None:
             self.status.error("Choose the export file first (CSV or XLSX).")
             return None
