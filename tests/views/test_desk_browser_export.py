@@ -1,0 +1,99 @@
+"""The desk (`optdesk desk`, Voilà) on a 1,000,000-contact demo store in headless Chromium:
+everyone opted out selected in 02, exported (progress, then the link), downloaded and read.
+
+The store is built once and cached between runs (fixtures.demo_cache). Screenshot:
+tests/artifacts/desk-02-export-1m.png.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import polars as pl
+import pytest
+
+from fixtures.demo_cache import copy_of_cached_demo
+from fixtures.jupyter import NOTEBOOKS, open_app, screenshot, start_desk
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CONTACTS = 1_000_000
+ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
+# records whether "Exporting N contacts…" showed, and whether the export button was disabled then
+WATCH = """() => {
+  window.__export = {progress: null, disabled: null};
+  new MutationObserver(() => {
+    const shown = document.querySelector('.optdesk-exporting');
+    if (shown && window.__export.progress === null) {
+      window.__export.progress = shown.innerText;
+      const b = [...document.querySelectorAll('.widget-button')]
+        .find(x => x.innerText.includes('Export selection to CSV'));
+      window.__export.disabled = b ? b.disabled : null;
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def desk_1m(tmp_path_factory):
+    import shutil
+
+    base = tmp_path_factory.mktemp("desk1m")
+    root = base / "notebooks"
+    root.mkdir()
+    shutil.copy(NOTEBOOKS / "02-opted-out-contacts.ipynb", root)
+    db = copy_of_cached_demo(CONTACTS, base / "optdesk.duckdb")
+    env = {"OPTDESK_SELECTION": str(base / "selection.json"), "OPTDESK_ACTOR": "browser-analyst",
+           "OPTDESK_DATA_GROUP": "demo"}
+    server = start_desk(db, root, env)
+    yield server
+    server.stop()
+
+
+def opted_out_count(db) -> int:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM optouts WHERE data_group = 'demo'").fetchone()[0]
+
+
+def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
+    page = browser_page
+    open_app(page, desk_1m, "02-opted-out-contacts.ipynb", ".optdesk-card", timeout=180_000)
+    page.locator(".widget-button", has_text="Select all matching").click()
+    label = page.get_by_text(re.compile(r"^[\d,]+ selected$"))
+    label.wait_for(timeout=60_000)
+    selected = int(label.inner_text().split()[0].replace(",", ""))
+    assert selected > 90_000  # everyone opted out of demo, on every page
+    page.evaluate(WATCH)
+    started = time.monotonic()
+    page.locator(".widget-button", has_text="Export selection to CSV").click()
+    link = page.locator("a.optdesk-download")
+    link.wait_for(timeout=60_000)
+    took = time.monotonic() - started
+    seen = page.evaluate("window.__export")
+    assert seen["progress"] == f"Exporting {selected:,} contacts…", seen
+    assert seen["disabled"] is True, seen
+    assert page.locator(".widget-button", has_text="Export selection to CSV").is_enabled()
+    page.get_by_text(f"{selected:,} contacts exported").wait_for()
+    href = link.get_attribute("href")
+    assert re.fullmatch(r"/voila/files/exports/opted-out-demo-\d{4}-\d\d-\d\d-\d{6}-UTC\.csv",
+                        href), href
+    screenshot(page, "desk-02-export-1m")
+    with page.expect_download(timeout=120_000) as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == href.rsplit("/", 1)[1]
+    csv = pl.read_csv(download.path(), infer_schema=False)
+    assert csv.height == selected == opted_out_count(desk_1m.db)
+    assert csv.columns[:5] == ["contact_id", "name", "email", "addresses", "outlet"]
+    assert "opted_out_at" in csv.columns
+    assert csv["email"].null_count() == 0 and csv["email"].str.contains("@").all()
+    several = csv.filter(pl.col("addresses").str.contains("; "))
+    assert several.height > 0  # contacts with more than one address carry them all
+    assert (several["addresses"].str.split("; ").list.first() == several["email"]).all()
+    assert csv["opted_out_at"].str.contains(ISO_UTC).all()
+    assert page.dialogs == []
+    print(f"export of {selected:,} contacts: click to link {took:.1f} s")
