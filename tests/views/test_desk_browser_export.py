@@ -7,8 +7,10 @@ tests/artifacts/desk-02-export-1m.png.
 
 from __future__ import annotations
 
+import pathlib
 import re
 import time
+import urllib.error
 
 import polars as pl
 import pytest
@@ -97,3 +99,76 @@ def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
     assert csv["opted_out_at"].str.contains(ISO_UTC).all()
     assert page.dialogs == []
     print(f"export of {selected:,} contacts: click to link {took:.1f} s")
+
+
+@pytest.fixture(scope="module")
+def plain_lab(tmp_path_factory):
+    """JupyterLab started as an analyst might (`jupyter lab`, not `optdesk lab`): served root
+    above the notebooks' folder, no OPTDESK_FILES_URL, a 2,000-contact demo store."""
+    import os
+    import secrets
+    import shutil
+    import subprocess
+    import sys
+
+    from fixtures.jupyter import Lab, free_port
+    from optdesk.store import Store
+
+    base = tmp_path_factory.mktemp("plainlab")
+    root = base / "home"
+    notebooks = root / "team" / "notebooks"
+    notebooks.mkdir(parents=True)
+    shutil.copy(NOTEBOOKS / "02-opted-out-contacts.ipynb", notebooks)
+    db = base / "optdesk.duckdb"
+    store = Store(db)
+    store.init_demo(2000)
+    store.release()
+    port, token = free_port(), secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPTDESK_FILES_URL", "OPTDESK_EXPORT_DIR", "OPTDESK_CONFIG")}
+    env.update(OPTDESK_DB=str(db), OPTDESK_DATA_GROUP="demo", OPTDESK_ACTOR="browser-analyst",
+               OPTDESK_SELECTION=str(base / "selection.json"),
+               PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = base / "lab.log"
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", "--no-browser"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, db, proc, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            lab.get("/api/status")
+            break
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                lab.stop()
+                raise RuntimeError(f"jupyter lab did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    yield lab
+    lab.stop()
+
+
+def test_02_in_a_plain_jupyter_lab_the_export_links_through_its_files_handler(plain_lab,
+                                                                              browser_page):
+    from fixtures.jupyter import open_and_run
+
+    page = browser_page
+    open_and_run(page, plain_lab, "team/notebooks/02-opted-out-contacts.ipynb")
+    page.locator(".widget-button", has_text="Select page").click()
+    page.get_by_text("24 selected").wait_for(timeout=15_000)
+    page.locator(".widget-button", has_text="Export selection to CSV").click()
+    link = page.locator("a.optdesk-download")
+    link.wait_for(timeout=30_000)
+    href = link.get_attribute("href")
+    assert href.startswith("/files/team/notebooks/exports/opted-out-demo-"), href
+    screenshot(page, "lab-02-export-files-handler")
+    with page.expect_download() as info:
+        link.click()
+    csv = pl.read_csv(info.value.path())
+    assert csv.height == 24 and csv["email"].null_count() == 0
+    assert (plain_lab.root / "team" / "notebooks" / "exports" / href.rsplit("/", 1)[1]).exists()
