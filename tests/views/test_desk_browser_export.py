@@ -14,9 +14,10 @@ import urllib.error
 
 import polars as pl
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from fixtures.demo_cache import copy_of_cached_demo
-from fixtures.jupyter import NOTEBOOKS, open_app, screenshot, start_desk
+from fixtures.jupyter import ARTIFACTS, NOTEBOOKS, open_app, screenshot, start_desk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -72,6 +73,12 @@ def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
     page.evaluate(WATCH)
     started = time.monotonic()
     page.locator(".widget-button", has_text="Export selection to CSV").click()
+    try:  # the progress, if the export is still running when the picture is taken
+        page.locator(".widget-vbox:has(> .widget-hbox .widget-button:text('Export selection'))"
+                     ).last.screenshot(path=str(ARTIFACTS / "desk-02-exporting-1m.png"),
+                                       timeout=3_000)
+    except PlaywrightError:
+        pass
     link = page.locator("a.optdesk-download")
     link.wait_for(timeout=60_000)
     took = time.monotonic() - started
@@ -98,7 +105,8 @@ def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
     assert (several["addresses"].str.split("; ").list.first() == several["email"]).all()
     assert csv["opted_out_at"].str.contains(ISO_UTC).all()
     assert page.dialogs == []
-    print(f"export of {selected:,} contacts: click to link {took:.1f} s")
+    written = page.locator(".optdesk-took").inner_text()
+    print(f"export of {selected:,} contacts: click to link {took:.1f} s, {written}")
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +170,12 @@ def test_02_in_a_plain_jupyter_lab_the_export_links_through_its_files_handler(pl
     page.locator(".widget-button", has_text="Select page").click()
     page.get_by_text("24 selected").wait_for(timeout=15_000)
     page.locator(".widget-button", has_text="Export selection to CSV").click()
+    try:  # the progress, if the export is still running when the picture is taken
+        page.locator(".widget-vbox:has(> .widget-hbox .widget-button:text('Export selection'))"
+                     ).last.screenshot(path=str(ARTIFACTS / "desk-02-exporting-1m.png"),
+                                       timeout=3_000)
+    except PlaywrightError:
+        pass
     link = page.locator("a.optdesk-download")
     link.wait_for(timeout=30_000)
     href = link.get_attribute("href")

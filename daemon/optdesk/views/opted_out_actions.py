@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import threading
+import time
 
 import ipywidgets as w
 
@@ -134,6 +135,7 @@ class SelectionActions:
         return path
 
     def _write_export(self, ids: list[int], group: str) -> pathlib.Path:
+        started = time.monotonic()
         frame = self.view.store.opted_out_export(group, ids)
         place = self._place()
         place.folder.mkdir(parents=True, exist_ok=True)
@@ -147,9 +149,11 @@ class SelectionActions:
                 f" ({_size(size)})</a>") if href else (
                 f" <span class='optdesk-err optdesk-unserved'>{esc(place.unserved_message(path))}"
                 "</span>")
+        took = time.monotonic() - started
         self.download.value = (f"<span class='optdesk-ok'>{frame.height:,} contacts exported "
                                "(email and every address; times ISO 8601 in UTC).</span>"
-                               f"{link}")
+                               f"{link} <span class='optdesk-muted optdesk-took'>written in "
+                               f"{took:.1f} s</span>")
         return path
 
     # -- hand-off to notebook 03 ------------------------------------------------------------------
