@@ -186,3 +186,69 @@ def test_02_in_a_plain_jupyter_lab_the_export_links_through_its_files_handler(pl
     csv = pl.read_csv(info.value.path())
     assert csv.height == 24 and csv["email"].null_count() == 0
     assert (plain_lab.root / "team" / "notebooks" / "exports" / href.rsplit("/", 1)[1]).exists()
+
+
+@pytest.fixture(scope="module")
+def plain_voila(tmp_path_factory):
+    """A stand-alone `voila` (not `optdesk desk`) over a folder with 02, told to serve exports/
+    *.csv (its file_allowlist), a 2,000-contact demo store, no OPTDESK_FILES_URL."""
+    import os
+    import secrets
+    import shutil
+    import subprocess
+    import sys
+
+    from fixtures.jupyter import Desk, free_port
+    from optdesk.store import Store
+
+    base = tmp_path_factory.mktemp("plainvoila")
+    root = base / "desk"
+    (root / "views").mkdir(parents=True)
+    shutil.copy(NOTEBOOKS / "02-opted-out-contacts.ipynb", root / "views")
+    db = base / "optdesk.duckdb"
+    store = Store(db)
+    store.init_demo(2000)
+    store.release()
+    port, token = free_port(), secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPTDESK_FILES_URL", "OPTDESK_EXPORT_DIR", "OPTDESK_CONFIG")}
+    env.update(OPTDESK_DB=str(db), OPTDESK_DATA_GROUP="demo", OPTDESK_ACTOR="browser-analyst",
+               OPTDESK_SELECTION=str(base / "selection.json"),
+               PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = base / "voila.log"
+    cmd = [sys.executable, "-m", "voila", str(root), "--Voila.ip=127.0.0.1", f"--port={port}",
+           "--Voila.port_retries=0", "--no-browser", f"--token={token}",
+           r"--VoilaConfiguration.file_allowlist=.*exports/[^/]+\.csv$"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    voila = Desk(f"http://127.0.0.1:{port}", token, root, db, proc, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            voila.get("/")
+            break
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                voila.stop()
+                raise RuntimeError(f"voila did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    yield voila
+    voila.stop()
+
+
+def test_02_in_a_stand_alone_voila_the_export_links_through_its_files(plain_voila,
+                                                                      browser_page):
+    page = browser_page
+    open_app(page, plain_voila, "views/02-opted-out-contacts.ipynb", ".optdesk-card")
+    page.locator(".widget-button", has_text="Select page").click()
+    page.get_by_text("24 selected").wait_for(timeout=15_000)
+    page.locator(".widget-button", has_text="Export selection to CSV").click()
+    link = page.locator("a.optdesk-download")
+    link.wait_for(timeout=30_000)
+    href = link.get_attribute("href")
+    assert href.startswith("/voila/files/views/exports/opted-out-demo-"), href
+    with page.expect_download() as info:
+        link.click()
+    assert pl.read_csv(info.value.path()).height == 24
+    screenshot(page, "voila-02-export-files")
