@@ -52,6 +52,15 @@ def test_another_jupyter_server_links_through_its_files_handler(tmp_path):
     assert place.href(path) == "/user/ana/files/work/optdesk/exports/x.csv"
 
 
+def test_a_hidden_folder_is_not_linked_through_jupyter(tmp_path):
+    runtime, notebooks = tmp_path / "runtime", tmp_path / ".work" / "nb"
+    notebooks.mkdir(parents=True)
+    server_info(runtime, tmp_path)
+    place = downloads.export_place(tmp_path / "beside-store", env={}, cwd=notebooks,
+                                   in_kernel=True, runtime_dir=runtime)
+    assert place.href(write(place.folder / "x.csv", 100)).startswith("data:")
+
+
 def test_a_notebook_outside_every_server_root_gets_no_served_link(tmp_path):
     runtime = tmp_path / "runtime"
     server_info(runtime, tmp_path / "elsewhere")

@@ -62,6 +62,8 @@ class Place:
             relative = path.resolve().relative_to(self.root.resolve())
         except ValueError:
             return None
+        if self.server == "jupyter" and any(p.startswith(".") for p in relative.parts):
+            return None  # Jupyter's files handler refuses hidden paths (allow_hidden is off)
         quoted = "/".join(urllib.parse.quote(p) for p in relative.parts)
         if self.probe is not None and not _answers(self.probe + quoted):
             return None
