@@ -17,7 +17,6 @@ from optdesk.views.selection import set_selection
 
 ORIGIN = "02-opted-out-contacts"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
-DATA_URL_LIMIT = downloads.DATA_URL_LIMIT
 
 
 class SelectionActions:
@@ -196,12 +195,6 @@ class SelectionActions:
                        "others were not on it); the selection is cleared. A removal can be "
                        "undone from the contact's record for the grace period.")
         return removed
-
-
-def download_href(path: pathlib.Path) -> str | None:
-    """A link the browser can download ``path`` from, wherever this runs
-    (``downloads.export_place``); None when nothing can serve it."""
-    return downloads.export_place(path.parent, path.parent).href(path)
 
 
 def export_name(data_group: str, now: dt.datetime | None = None) -> str:
