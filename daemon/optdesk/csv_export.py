@@ -39,10 +39,15 @@ def for_people(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_csv(frame: pl.DataFrame, path: str | pathlib.Path | None = None) -> str | None:
-    """Write the frame as CSV for people to ``path``; without a path, return the text."""
+def write_csv(frame: pl.DataFrame, path: str | pathlib.Path | None = None, *,
+              bom: bool = False) -> str | None:
+    """Write the frame as CSV for people to ``path``; without a path, return the text.
+
+    ``bom``: start the file with the UTF-8 byte order mark, so that Excel opening it with a
+    double click reads accents right (``Amélie``, not ``AmÃ©lie``); every CSV reader skips it.
+    """
     safe = for_people(frame)
     if path is None:
         return safe.write_csv()
-    safe.write_csv(path)
+    safe.write_csv(path, include_bom=bom)
     return None

@@ -48,7 +48,7 @@ class OptedOutView(View):
 
     def __init__(self, store, data_group: str, *, actor: str | None = None, page_size: int = 24,
                  debounce: float = 0.1, selection_path=None, export_dir=None,
-                 grace: dt.timedelta = DEFAULT_GRACE) -> None:
+                 grace: dt.timedelta = DEFAULT_GRACE, background: bool = False) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.page_size = page_size
@@ -76,7 +76,8 @@ class OptedOutView(View):
         self.next_button = button("Next", icon="chevron-right")
         self.refresh_button = button("Refresh", icon="refresh")
         self.selection_label = w.HTML("")
-        self.actions = SelectionActions(self, selection_path=selection_path, export_dir=export_dir)
+        self.actions = SelectionActions(self, selection_path=selection_path, export_dir=export_dir,
+                                        background=background)
         self.panel = ContactPanel(store, lambda: self.group.value, actor=self.actor, origin=ORIGIN,
                                   grace=grace, selection_path=selection_path,
                                   on_change=lambda _cid: self.refresh())
@@ -100,6 +101,7 @@ class OptedOutView(View):
     @classmethod
     def for_settings(cls, store, settings, **kwargs):
         kwargs.setdefault("grace", dt.timedelta(hours=settings.undo_grace_hours))
+        kwargs.setdefault("background", True)  # a long export leaves the page live
         return cls(store, settings.data_group, **kwargs)
 
     # -- the record of one contact, opened in place --------------------------------------------

@@ -3,31 +3,34 @@ notebook (03), removal from a media list (after confirmation)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
 import pathlib
-import urllib.parse
+import threading
+import time
 
 import ipywidgets as w
 
 from optdesk import csv_export
+from optdesk.views import downloads
 from optdesk.views.common import Status, button, esc, store_path
 from optdesk.views.selection import set_selection
 
 ORIGIN = "02-opted-out-contacts"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
-DATA_URL_LIMIT = 5_000_000  # bytes inlined as a data: link when no file server is known
 
 
 class SelectionActions:
     """The buttons under the opted-out list. ``view`` is the OptedOutView they act for."""
 
-    def __init__(self, view, *, selection_path=None, export_dir=None) -> None:
+    def __init__(self, view, *, selection_path=None, export_dir=None,
+                 background: bool = False) -> None:
         self.view = view
         self.selection_path = selection_path
         self.export_dir = pathlib.Path(export_dir) if export_dir else None
         self.last_export: pathlib.Path | None = None
+        self.background = background  # export in a thread: the page stays live meanwhile
+        self._exporting = threading.Event()
+        self._export_thread: threading.Thread | None = None
         self.status = Status()  # feedback next to the buttons it answers
         g = self.status.guard
         self.select_page_button = button("Select page", icon="check-square")
@@ -74,41 +77,82 @@ class SelectionActions:
     def enable(self, on: bool) -> None:
         for b in (self.clear_button, self.export_button, self.invite_button, self.remove_button):
             b.disabled = not on
+        if self.exporting:
+            self.export_button.disabled = True
         if not on:
             self.confirm_box.layout.display = "none"
 
     # -- export ------------------------------------------------------------------------------
-    def _export_dir(self) -> pathlib.Path:
-        """Where exports go: the folder given, else $OPTDESK_EXPORT_DIR (notebooks/exports/ under
-        `optdesk desk` and `optdesk lab`, which serve it), else exports/ beside the store."""
-        if self.export_dir is not None:
-            return self.export_dir
-        if os.environ.get("OPTDESK_EXPORT_DIR"):
-            return pathlib.Path(os.environ["OPTDESK_EXPORT_DIR"])
-        return store_path(str(self.view.store.path)).resolve().parent / "exports"
+    def _place(self) -> downloads.Place:
+        """Where exports go and how they download (``downloads.export_place``): the folder
+        given, else notebooks/exports/ under `optdesk desk`/`lab`, else exports/ beside the
+        notebook in another Jupyter server, else exports/ beside the store."""
+        beside_store = store_path(str(self.view.store.path)).resolve().parent / "exports"
+        return downloads.export_place(beside_store, self.export_dir)
+
+    @property
+    def exporting(self) -> bool:
+        return self._exporting.is_set()
 
     def export_csv(self, _button=None) -> pathlib.Path | None:
-        """Write the selected contacts to a CSV file and offer it for download."""
+        """Write the selected contacts to a CSV file and offer it for download.
+
+        Says "Exporting N contacts…" with the button disabled until the link shows; with
+        ``background`` the file is written in a thread (the page stays live) and None is
+        returned, else the file's path.
+        """
         view = self.view
+        if self.exporting:
+            self.status.info("An export is running; its link shows here when it is written.")
+            return None
         if not view.selected:
             self.status.info("Select contacts first.")
             return None
-        frame = view.store.opted_out_export(view.data_group, sorted(view.selected))
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        folder = self._export_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"opted-out-{_safe(view.data_group)}-{stamp}.csv"
-        csv_export.write_csv(frame, path)  # formula cells neutralised
+        ids, group = sorted(view.selected), view.data_group
+        self._exporting.set()
+        self.export_button.disabled = True
+        self.status.clear()
+        self.download.value = (f"<span class='optdesk-muted optdesk-exporting'>Exporting "
+                               f"{len(ids):,} contacts…</span>")
+        if not self.background:
+            return self._export(ids, group)
+        self._export_thread = threading.Thread(target=self.status.guard(self._export),
+                                               args=(ids, group), daemon=True,
+                                               name="optdesk-export")
+        self._export_thread.start()
+        return None
+
+    def _export(self, ids: list[int], group: str) -> pathlib.Path:
+        try:
+            path = self._write_export(ids, group)
+        except BaseException:
+            self.download.value = ""
+            raise
+        finally:
+            self._exporting.clear()
+            self.export_button.disabled = not self.view.selected
+        return path
+
+    def _write_export(self, ids: list[int], group: str) -> pathlib.Path:
+        started = time.monotonic()
+        frame = self.view.store.opted_out_export(group, ids)
+        place = self._place()
+        place.folder.mkdir(parents=True, exist_ok=True)
+        path = place.folder / export_name(group)
+        csv_export.write_csv(frame, path, bom=True)  # formula cells neutralised
         self.last_export = path
-        href = download_href(path)
+        href = place.href(path)
         size = path.stat().st_size
         link = (f" <a download='{esc(path.name)}' href='{esc(href)}' class='optdesk-download'"
                 f" style='text-decoration:underline;font-weight:600'>Download {esc(path.name)}"
                 f" ({_size(size)})</a>") if href else (
-                f" <code>{esc(path)}</code>")
+                f" <span class='optdesk-err optdesk-unserved'>{esc(place.unserved_message(path))}"
+                "</span>")
+        took = time.monotonic() - started
         self.download.value = (f"<span class='optdesk-ok'>{frame.height:,} contacts exported "
-                               f"(addresses, times in UTC).</span>{link}")
-        self.status.clear()
+                               "(email and every address; times ISO 8601 in UTC).</span>"
+                               f"{link} <span class='optdesk-muted optdesk-took'>written in "
+                               f"{took:.1f} s</span>")
         return path
 
     # -- hand-off to notebook 03 ------------------------------------------------------------------
@@ -153,21 +197,10 @@ class SelectionActions:
         return removed
 
 
-def download_href(path: pathlib.Path) -> str | None:
-    """A link the browser can download ``path`` from: through the Jupyter (or Voilà) file server
-    when $OPTDESK_FILES_URL is set and the file lies under $OPTDESK_EXPORT_DIR's parent (the
-    served root), else a data: URL up to DATA_URL_LIMIT bytes; None when neither applies."""
-    base, root = os.environ.get("OPTDESK_FILES_URL"), os.environ.get("OPTDESK_EXPORT_DIR")
-    if base and root:
-        try:
-            relative = path.resolve().relative_to(pathlib.Path(root).resolve().parent)
-        except ValueError:
-            relative = None
-        if relative is not None:
-            return base + "/".join(urllib.parse.quote(p) for p in relative.parts)
-    if path.stat().st_size <= DATA_URL_LIMIT:
-        return "data:text/csv;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-    return None
+def export_name(data_group: str, now: dt.datetime | None = None) -> str:
+    """``opted-out-<group>-2026-12-02-134100-UTC.csv``: what, whose, when (sorts by time)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"opted-out-{_safe(data_group)}-{now:%Y-%m-%d-%H%M%S}-UTC.csv"
 
 
 def _size(n: int) -> str:
