@@ -72,9 +72,9 @@ class ReportsView(View):
                          ("summary", "lists_chart", "trend_chart", "compliance", "incidents",
                           "lists", "distributions", "outlets")}
         g = self.status.guard
-        for control in (self.group, self.since, self.until, self.trend, self.rows):
+        for control in (self.group, self.since, self.until, self.trend):
             control.observe(g(self.refresh), names="value")
-        for control in (self.list_text, self.list_order):
+        for control in (self.list_text, self.list_order, self.rows):  # the table only, no query
             control.observe(g(self.show_lists), names="value")
         self.save_button.on_click(g(self.write_files))
         self.widget = self._layout()
