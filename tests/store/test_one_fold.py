@@ -87,6 +87,14 @@ def test_a_renamed_outlet_is_found_by_its_new_name(folded, tmp_path):
     assert folded.search_outlets("plain", "g1").height == 0
 
 
+def test_an_outlet_a_contact_import_makes_is_found(folded, contacts_csv):
+    folded.import_contacts(contacts_csv([contact_row(15, "z@w.example", outlet="Weiße Welle")]),
+                           "g1")
+    found = folded.search_outlets("weisse wel", "g1")
+    assert found["name"].to_list() == ["Weiße Welle"]
+    assert folded.find_outlets("weiss", "g1")["name"].to_list() == ["Weiße Welle"]
+
+
 def test_the_migration_drops_name_tokens_from_an_existing_store(tmp_path):
     """A store made before 0012 (name_tokens filled, no outlet_keys) loses the old table and
     gets the outlet keys on first use."""

@@ -19,7 +19,12 @@ from optdesk.errors import ImportFailed, NotFound
 from optdesk.store.base import evidence_json, normalise_email, utcnow
 from optdesk.store.engagement_totals import refresh_engagers
 from optdesk.store.outlet_import import read_outlets_file
-from optdesk.store.search import keys_condition, rebuild_outlet_keys, rebuild_search_tokens
+from optdesk.store.search import (
+    keys_condition,
+    query_words,
+    rebuild_outlet_keys,
+    rebuild_search_tokens,
+)
 from optdesk.store.writes import Writes
 
 OUTLET_SORTS = {"name": "ot.name", "reach": "ot.reach", "opted_out_at": "oo.opted_out_at"}
@@ -202,9 +207,10 @@ class OutletOps:
                     " WHERE starts_with(email, ?))")
             params = [text.lower()]
         else:
-            cond, params = keys_condition("k.keys", text)
-            if not params or any(len(w) < 3 for w in params):  # " w": one letter is too few
+            words = query_words(text)
+            if not words or any(len(w) < 2 for w in words):  # one letter names no outlet
                 return _no_outlets()
+            cond, params = keys_condition("k.keys", text)
             self._ensure_search_index()
             cond = f"ot.outlet_id IN (SELECT k.outlet_id FROM outlet_keys k WHERE {cond})"
         return self.db.frame(
@@ -264,13 +270,13 @@ class OutletOps:
 def _refresh_search(con, renamed: list[int]) -> None:
     """The outlets' keys, and the search index of the contacts at renamed outlets (their
     outlet's words are keys of theirs)."""
+    rebuild_outlet_keys(con, renamed)
     if not renamed:
-        rebuild_outlet_keys(con)
         return
     con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT contact_id, NULL::VARCHAR AS email"
                 " FROM contacts WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))", [renamed])
     try:
-        rebuild_search_tokens(con, only_staged=True)  # the outlets' keys too
+        rebuild_search_tokens(con, only_staged=True)
     finally:
         con.execute("DROP TABLE stage")
 

@@ -16,6 +16,7 @@ text of 02 over the same index), outlets (``outlet_keys``: each outlet's name un
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import duckdb
@@ -27,9 +28,14 @@ from optdesk.store.base import PRIMARY_EMAIL
 def fold(word: str) -> str:
     """``optdesk.classify.words.fold``, imported on first use (the package ``optdesk.classify``
     is heavy to import and a store opened by a read-only command never searches)."""
+    return _words_fold()(word)
+
+
+@functools.cache
+def _words_fold():
     from optdesk.classify.words import fold as words_fold
 
-    return words_fold(word)
+    return words_fold
 
 TOP_KEY = "\U0010ffff"  # above every key: [word, word + TOP_KEY) is a prefix range
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
@@ -52,23 +58,25 @@ _WORDS_SQL = """
 """
 
 
-def word_forms(word: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def word_forms(word: str) -> frozenset[str]:
     """The whole-word keys of a written word: folded, umlauts also spelt out, joiners dropped
     (Müller → muller, mueller; O'Brien → obrien)."""
     forms = {_JOINERS.sub("", f) for f in {fold(word), fold(word.translate(_UMLAUTS))}}
     forms.discard("")
-    return forms
+    return frozenset(forms)
 
 
-def search_keys(word: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def search_keys(word: str) -> frozenset[str]:
     """Every key under which a written word is found: its whole-word keys, its parts, and
     both without the marks around them ("annie" for ``"Annie"``, "img" for ``<img``)."""
-    keys = word_forms(word)
+    keys = set(word_forms(word))
     for form in {fold(word), fold(word.translate(_UMLAUTS))}:
         keys.update(p for p in _JOINERS.split(form) if p)
     keys |= {_EDGES.sub("", k) for k in keys}
     keys.discard("")
-    return keys
+    return frozenset(keys)
 
 
 def query_words(text: str) -> list[str]:
@@ -99,17 +107,23 @@ def keys_condition(column: str, typed: str) -> tuple[str, list[str]]:
     return " AND ".join(f"contains({column}, ?)" for _ in words), [f" {w}" for w in words]
 
 
-def rebuild_outlet_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Refresh ``outlet_keys``: each outlet's name under ``text_keys`` (a few thousand outlets
-    per million contacts; all of them, after anything that writes outlets)."""
+def rebuild_outlet_keys(con: duckdb.DuckDBPyConnection, renamed=()) -> None:
+    """Fill ``outlet_keys`` (each outlet's name under ``text_keys``) for the outlets it lacks and
+    those ``renamed`` (ids); outlets are never deleted, and a contact import only adds them."""
     import pyarrow as pa  # only when the index is built (the daemon's start stays light)
 
-    rows = con.execute("SELECT outlet_id, name FROM outlets").fetchall()
+    rows = con.execute(
+        "SELECT outlet_id, name FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))"
+        " OR outlet_id NOT IN (SELECT outlet_id FROM outlet_keys)",
+        [sorted({int(i) for i in renamed})]).fetchall()
+    if not rows:
+        return
     table = pa.table({"outlet_id": pa.array([r[0] for r in rows], pa.int64()),
                       "keys": pa.array([text_keys(r[1]) for r in rows], pa.string())})
     con.register("outlet_keys_new", table)
     try:
-        con.execute("DELETE FROM outlet_keys")
+        con.execute("DELETE FROM outlet_keys WHERE outlet_id IN"
+                    " (SELECT outlet_id FROM outlet_keys_new)")
         con.execute("INSERT INTO outlet_keys SELECT outlet_id, keys FROM outlet_keys_new")
     finally:
         con.unregister("outlet_keys_new")
