@@ -9,7 +9,7 @@ from optdesk.errors import ImportFailed
 
 def counts(store):
     return {t: store.db.scalar(f"SELECT count(*) FROM {t}") for t in
-            ("contacts", "addresses", "outlets", "media_lists", "list_members", "name_tokens")}
+            ("contacts", "addresses", "outlets", "media_lists", "list_members", "search_tokens", "outlet_keys")}
 
 
 def test_reimport_updates_and_never_duplicates(store, contacts_csv):

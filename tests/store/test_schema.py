@@ -8,7 +8,7 @@ from optdesk.store import Store
 from optdesk.store.migrations import MIGRATIONS, migrate
 
 TABLES = {
-    "data_groups", "outlets", "contacts", "addresses", "name_tokens", "media_lists",
+    "data_groups", "outlets", "contacts", "addresses", "search_tokens", "outlet_keys", "media_lists",
     "list_members", "optouts", "address_suppressions", "events", "deliverability",
     "invitations", "messages", "mailbox_state", "job_runs", "schema_migrations",
 }

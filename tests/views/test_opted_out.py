@@ -279,7 +279,7 @@ def test_a_capped_outlet_count_says_so(demo_store, tmp_path, monkeypatch):
     monkeypatch.setattr(opted_out_filters, "OUTLET_CHOICES", 2)
     view = view_of(demo_store, tmp_path)
     view.filters.outlet.value = "e"
-    assert "2 or more outlets contain" in view.status.text
+    assert "2 or more outlets match" in view.status.text
 
 
 def test_export_carries_addresses_and_iso_times_and_a_served_link(demo_store, tmp_path,

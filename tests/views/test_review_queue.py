@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from optdesk.views.review_queue import ReviewQueueView
 
 
@@ -174,3 +176,28 @@ def test_the_resolved_contact_is_named_by_the_teams_id():
            "review_state": "open", "evidence": None, "new_text": "remove me"}
     shown = item_detail(row)
     assert "(contact #c-1234)" in shown and "#41" not in shown
+
+
+@pytest.mark.parametrize(("written", "entry", "shown"), [
+    ("Bitte loeschen Sie mich", "löschen", "loeschen"),
+    ("Bitte LÖSCHEN Sie mich", "loschen", "LÖSCHEN"),
+    ("Merci de me désinscrire.", "desinscrire", "désinscrire"),
+    ("Merci de me desinscrire.", "désinscrire", "desinscrire"),
+    ("N’envoyez plus rien", "n'envoyez", "N’envoyez"),
+    ("Bitte streichen, danke", "Streichen", "streichen"),
+])
+def test_a_lexicon_word_is_marked_in_any_spelling_and_shown_as_written(written, entry, shown):
+    from optdesk.views import review_evidence
+
+    ev = review_evidence.parse(f'{{"entries": ["de:remove:{entry}"]}}')
+    marked = review_evidence.highlight(written, review_evidence.matched_words(ev))
+    assert f"<mark>{shown}</mark>" in marked and marked.count("<mark>") == 1, marked
+    assert marked.replace(f"<mark>{shown}</mark>", shown) == written
+
+
+def test_highlight_escapes_and_marks_only_whole_words():
+    from optdesk.views.review_evidence import highlight
+
+    assert highlight("<b>Löschen</b> löschenswert", ["loeschen"]) == (
+        "&lt;b&gt;<mark>Löschen</mark>&lt;/b&gt; löschenswert")
+    assert highlight("take-off, remove-me", ["remove"]) == "take-off, <mark>remove</mark>-me"

@@ -9,7 +9,7 @@ import polars as pl
 from optdesk.errors import NotFound
 from optdesk.store.base import PRIMARY_EMAIL
 from optdesk.store.contact_ids import for_people
-from optdesk.store.contacts import fold
+from optdesk.store.search import keys_condition
 
 
 class AdminQueries:
@@ -17,7 +17,8 @@ class AdminQueries:
 
     def outlets(self, data_group: str | None = None, text: str | None = None,
                 limit: int | None = 50) -> list[str]:
-        """Outlet names containing ``text`` (accents and case ignored), by name.
+        """Outlet names each word of ``text`` starts a word of (folded as the contact search
+        folds, ``optdesk.store.search``), by name.
 
         With ``data_group``: only outlets of contacts opted out of that group.
         """
@@ -27,8 +28,10 @@ class AdminQueries:
                          " JOIN contacts c ON c.contact_id = x.contact_id WHERE x.data_group = ?)")
             params.append(data_group)
         if text and text.strip():
-            where.append("strip_accents(lower(o.name)) LIKE ?")
-            params.append(f"%{fold(text.strip())}%")
+            self._ensure_search_index()
+            cond, words = keys_condition("k.keys", text)
+            where.append(f"o.outlet_id IN (SELECT k.outlet_id FROM outlet_keys k WHERE {cond})")
+            params += words
         tail = ""
         if limit is not None:
             tail = " LIMIT ?"

@@ -1,4 +1,4 @@
-"""Set-based writes from a registered ``stage`` relation (import) and the name index."""
+"""Set-based writes from a registered ``stage`` relation (import), then the search index."""
 
 from __future__ import annotations
 
@@ -17,32 +17,6 @@ _UPDATES = {"first_name": "first_name = excluded.first_name",
             "outlet_id": "outlet_id = excluded.outlet_id", "title": "title = excluded.title",
             "country": "country = excluded.country", "language": "language = excluded.language",
             "reach": "reach = excluded.reach"}
-
-TOKENS_SELECT = """
-    SELECT tok.token, c.contact_id, c.name, o.name AS outlet, c.reach
-    FROM contacts c
-    LEFT JOIN outlets o ON o.outlet_id = c.outlet_id,
-    LATERAL (SELECT DISTINCT unnest(string_split(
-        regexp_replace(strip_accents(lower(c.name)), '[,;]', ' ', 'g'), ' ')) AS token) tok
-    WHERE tok.token <> ''
-"""
-
-
-def rebuild_name_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = False) -> None:
-    """Refresh the type-ahead index: all of it (sorted by token), or the staged contacts only."""
-    if only_staged:
-        con.execute(
-            "DELETE FROM name_tokens WHERE contact_id IN (SELECT DISTINCT contact_id FROM stage)"
-        )
-        con.execute(
-            f"INSERT INTO name_tokens {TOKENS_SELECT}"
-            " AND c.contact_id IN (SELECT DISTINCT contact_id FROM stage) ORDER BY tok.token"
-        )
-    else:
-        con.execute("DELETE FROM name_tokens")
-        con.execute(f"INSERT INTO name_tokens {TOKENS_SELECT} ORDER BY tok.token")
-    rebuild_search_tokens(con, only_staged)
-
 
 def apply_stage(
     con: duckdb.DuckDBPyConnection, data_group: str, now: dt.datetime, say: Callable[[str], None],
@@ -89,8 +63,8 @@ def apply_stage(
     _apply_lists(con, data_group, now)
     say("lists written")
     staged = con.execute("SELECT count(DISTINCT contact_id) FROM stage").fetchall()[0][0]
-    rebuild_name_tokens(con, only_staged=staged < max(50_000, total // 10))
-    say("name index rebuilt")
+    rebuild_search_tokens(con, only_staged=staged < max(50_000, total // 10))
+    say("search index rebuilt")
     return {
         "rows": con.execute("SELECT count(*) FROM stage").fetchall()[0][0],
         "contacts": staged,

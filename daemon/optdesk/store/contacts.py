@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import polars as pl
 
 from optdesk.errors import NotFound
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents as DuckDB's strip_accents(lower()) does, for the LIKE filters of
-    02 (outlet, free text); finding a contact folds with optdesk.store.search.search_keys."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class ContactQueries:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from optdesk.store.bulk import rebuild_name_tokens
+from optdesk.store.search import rebuild_search_tokens
 
 DEMO_GROUP = "demo"
 MAX_CONTACTS = 2_000_000
@@ -104,8 +104,8 @@ def seed_demo(
     say(f"{n_lists:,} lists")
     optouts = _optouts(con, n, now)
     say(f"{optouts:,} opt-outs")
-    rebuild_name_tokens(con)
-    say("name index")
+    rebuild_search_tokens(con)
+    say("search index")
     return {"contacts": n, "outlets": n_outlets, "lists": n_lists, "optouts": optouts}
 
 

@@ -480,6 +480,22 @@ CREATE TABLE engagers (
 );
 """
 
+# The old type-ahead index (0001), rebuilt by every import but read by nothing since the search
+# of issue 14 (``search_tokens``, 0007) replaced it.
+DROP_NAME_TOKENS = """
+DROP TABLE IF EXISTS name_tokens;
+"""
+
+# Each outlet's name under the one folding rule of the search (optdesk.store.search.text_keys:
+# every key after a space), for the outlet matches of 01 and the outlet filters of 02; filled by
+# the imports and the demo, or on first use in an older store.
+OUTLET_KEYS = """
+CREATE TABLE outlet_keys (
+    outlet_id BIGINT NOT NULL,
+    keys VARCHAR NOT NULL
+);
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -493,6 +509,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0009_correction_kinds", CORRECTION_KINDS),
     ("0010_external_ids", EXTERNAL_IDS),
     ("0011_engagement_totals", ENGAGEMENT_TOTALS),
+    ("0012_drop_name_tokens", DROP_NAME_TOKENS),
+    ("0014_outlet_keys", OUTLET_KEYS),
 ]
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from optdesk.errors import NotFound
 from optdesk.store.base import normalise_email, utcnow
-from optdesk.store.contacts import fold
+from optdesk.store.search import TOP_KEY, query_words
 from optdesk.store.writes import Writes
 
 SORTS = {
@@ -117,9 +117,13 @@ class OptOutOps:
         open or click of any distribution of the group, privacy-proxy opens not counted), total
         (the count of all matching rows, before limit/offset). ``until`` given as a date includes
         that whole day; ``engaged_within_days``: only those who opened or clicked in the last N days.
+        ``text``: every word starts a word of the contact's name or of its outlet, folded as the
+        contact search folds (``optdesk.store.search``: "soren", "mueller", "o'brien").
         """
         if sort_by not in SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(SORTS)}")
+        if text and text.strip():
+            self._ensure_search_index()
         where, params = self._opted_out_filters(
             data_group, lists, outlets, sources, since, until, countries, languages, text
         )
@@ -196,12 +200,10 @@ class OptOutOps:
         if until is not None:
             where.append("o.opted_out_at < ?" if _is_date(until) else "o.opted_out_at <= ?")
             params.append(_start(until) + dt.timedelta(days=1) if _is_date(until) else until)
-        if text and text.strip():
-            where.append(
-                "(strip_accents(lower(c.name)) LIKE ? OR strip_accents(lower(ot.name)) LIKE ?)"
-            )
-            needle = f"%{fold(text.strip())}%"
-            params += [needle, needle]
+        for word in query_words(text or ""):  # each starts a word of the name or the outlet
+            where.append("o.contact_id IN (SELECT contact_id FROM search_tokens"
+                         " WHERE token >= ? AND token < ?)")
+            params += [word, word + TOP_KEY]
         return where, params
 
     def is_suppressed(self, email: str, data_group: str) -> bool:

@@ -17,10 +17,14 @@ import polars as pl
 
 from optdesk.errors import ImportFailed, NotFound
 from optdesk.store.base import evidence_json, normalise_email, utcnow
-from optdesk.store.contacts import fold
 from optdesk.store.engagement_totals import refresh_engagers
 from optdesk.store.outlet_import import read_outlets_file
-from optdesk.store.search import query_words
+from optdesk.store.search import (
+    keys_condition,
+    query_words,
+    rebuild_outlet_keys,
+    rebuild_search_tokens,
+)
 from optdesk.store.writes import Writes
 
 OUTLET_SORTS = {"name": "ot.name", "reach": "ot.reach", "opted_out_at": "oo.opted_out_at"}
@@ -54,6 +58,9 @@ class OutletOps:
                     raise ImportFailed(f"{path}: row {row}, column name: {name!r} is outlet "
                                        f"{other} in the store; give it that outlet_id")
                 before = con.execute("SELECT count(*) FROM outlets").fetchall()[0][0]
+                renamed = [r[0] for r in con.execute(
+                    "SELECT o.outlet_id FROM stage_outlets s JOIN outlets o"
+                    " ON o.outlet_id = s.outlet_id AND o.name <> s.name").fetchall()]
                 con.execute(
                     "INSERT INTO outlets (outlet_id, name, reach, type, country, language,"
                     " updated_at) SELECT outlet_id, name, reach, type, country, language, ?"
@@ -73,6 +80,7 @@ class OutletOps:
             finally:
                 con.unregister("stage_emails")
             refresh_engagers(con)  # outlet names and addresses may have changed
+            _refresh_search(con, renamed)
         say("outlets and their addresses written")
         return {"rows": df.height, "outlets": outlets.height, "new_outlets": after - before,
                 "addresses": emails.height}
@@ -175,22 +183,22 @@ class OutletOps:
                 "addresses": addresses, "contacts": contacts, "history": history}
 
     def find_outlets(self, text: str, data_group: str, limit: int = 20) -> pl.DataFrame:
-        """Outlets whose name contains every word typed, biggest reach first. Columns:
-        outlet_id, name, type, reach, country, opted_out."""
-        words = [w for w in fold(text).split() if w]
-        if not words:
-            words = [""]
-        cond = " AND ".join("strip_accents(lower(ot.name)) LIKE ?" for _ in words)
+        """Outlets every word typed starts a word of the name of (folded as the contact search
+        folds, ``optdesk.store.search``), biggest reach first. Columns: outlet_id, name, type,
+        reach, country, opted_out."""
+        self._ensure_search_index()
+        cond, words = keys_condition("k.keys", text)
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
             " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " JOIN outlet_keys k ON k.outlet_id = ot.outlet_id"
             " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
-            [data_group, *[f"%{w}%" for w in words], int(limit)])
+            [data_group, *words, int(limit)])
 
     def search_outlets(self, text: str, data_group: str, limit: int = 3) -> pl.DataFrame:
         """Outlets for the type-ahead of 01, biggest reach first: every word typed starts a word
-        of the outlet's name (folded as the contact search folds, ``search.query_words``), or
+        of the outlet's name (folded as the contact search folds, ``outlet_keys``), or
         text with ``@`` starts one of its own addresses. Columns: outlet_id, name, type, reach,
         country, opted_out."""
         text = (text or "").strip()
@@ -200,12 +208,11 @@ class OutletOps:
             params = [text.lower()]
         else:
             words = query_words(text)
-            if not words or any(len(w) < 2 for w in words):
+            if not words or any(len(w) < 2 for w in words):  # one letter names no outlet
                 return _no_outlets()
-            cond = " AND ".join(
-                "(' ' || regexp_replace(strip_accents(lower(ot.name)), '[^a-z0-9]+', ' ', 'g'))"
-                " LIKE ?" for _ in words)
-            params = [f"% {w}%" for w in words]
+            cond, params = keys_condition("k.keys", text)
+            self._ensure_search_index()
+            cond = f"ot.outlet_id IN (SELECT k.outlet_id FROM outlet_keys k WHERE {cond})"
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
             " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
@@ -221,8 +228,11 @@ class OutletOps:
         opted_out_at, addresses (its own), contacts_opted_out (with it)."""
         if sort_by not in OUTLET_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(OUTLET_SORTS)}")
-        words = [w for w in fold(text or "").split() if w]
-        cond = "".join(" AND strip_accents(lower(ot.name)) LIKE ?" for _ in words)
+        cond, words = "", []
+        if text and text.strip():
+            self._ensure_search_index()
+            cond, words = keys_condition("k.keys", text)
+            cond = f" AND ot.outlet_id IN (SELECT k.outlet_id FROM outlet_keys k WHERE {cond})"
         tail = " LIMIT ?" if limit is not None else ""
         with self.db.connection() as con:
             page = con.sql(
@@ -234,7 +244,7 @@ class OutletOps:
                 f" WHERE oo.data_group = ?{cond}"
                 f" ORDER BY {OUTLET_SORTS[sort_by]} {'DESC' if descending else 'ASC'} NULLS LAST,"
                 f" ot.outlet_id{tail}",
-                params=[data_group, *[f"%{w}%" for w in words],
+                params=[data_group, *words,
                         *([int(limit)] if limit is not None else [])]).pl()
             # the contact opt-outs made with each (their evidence names its event): the page's
             made = dict(con.execute(
@@ -255,6 +265,20 @@ class OutletOps:
             "SELECT email, outlet_id FROM outlet_addresses"
             " WHERE email IN (SELECT unnest(?::VARCHAR[]))", [wanted])
         return {r[0]: int(r[1]) for r in rows}
+
+
+def _refresh_search(con, renamed: list[int]) -> None:
+    """The outlets' keys, and the search index of the contacts at renamed outlets (their
+    outlet's words are keys of theirs)."""
+    rebuild_outlet_keys(con, renamed)
+    if not renamed:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT contact_id, NULL::VARCHAR AS email"
+                " FROM contacts WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))", [renamed])
+    try:
+        rebuild_search_tokens(con, only_staged=True)
+    finally:
+        con.execute("DROP TABLE stage")
 
 
 def _no_outlets() -> pl.DataFrame:

@@ -6,11 +6,17 @@ prefix is a range scan that zone maps narrow to a few row groups. The keys of a 
 (case, accents, ß ø æ ł …) plus what an analyst types for a name: German umlauts spelt out
 (Müller → mueller as well as muller) and apostrophes and hyphens dropped (O'Brien → obrien, and
 brien). Query words are folded by the same function, so both sides agree by construction.
+
+It is the one word-folding rule of everything an analyst searches: contacts (01, and the free
+text of 02 over the same index), outlets (``outlet_keys``: each outlet's name under
+``text_keys``, read by the type-ahead of 01, the outlet box of 02, ``find_outlets`` and
+``opted_out_outlets``), media lists (04, ``matches``) and the words marked in a reply (05).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import duckdb
@@ -22,14 +28,20 @@ from optdesk.store.base import PRIMARY_EMAIL
 def fold(word: str) -> str:
     """``optdesk.classify.words.fold``, imported on first use (the package ``optdesk.classify``
     is heavy to import and a store opened by a read-only command never searches)."""
+    return _words_fold()(word)
+
+
+@functools.cache
+def _words_fold():
     from optdesk.classify.words import fold as words_fold
 
-    return words_fold(word)
+    return words_fold
 
-_TOP = "\U0010ffff"
+TOP_KEY = "\U0010ffff"  # above every key: [word, word + TOP_KEY) is a prefix range
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _JOINERS = re.compile(r"['\-.]")
 _SPLIT = re.compile(r"[\s,;/()]+")
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 _ID = re.compile(r"#?(\d{1,18})")
 _ONE_WORD = re.compile(r"#?(\S+)")
 MAX_PAGE = 200
@@ -46,19 +58,75 @@ _WORDS_SQL = """
 """
 
 
-def search_keys(word: str) -> set[str]:
-    """Every key under which a written word is found (its folded forms and parts)."""
-    keys = set()
+@functools.lru_cache(maxsize=65536)
+def word_forms(word: str) -> frozenset[str]:
+    """The whole-word keys of a written word: folded, umlauts also spelt out, joiners dropped
+    (Müller → muller, mueller; O'Brien → obrien)."""
+    forms = {_JOINERS.sub("", f) for f in {fold(word), fold(word.translate(_UMLAUTS))}}
+    forms.discard("")
+    return frozenset(forms)
+
+
+@functools.lru_cache(maxsize=65536)
+def search_keys(word: str) -> frozenset[str]:
+    """Every key under which a written word is found: its whole-word keys, its parts, and
+    both without the marks around them ("annie" for ``"Annie"``, "img" for ``<img``)."""
+    keys = set(word_forms(word))
     for form in {fold(word), fold(word.translate(_UMLAUTS))}:
-        keys.add(_JOINERS.sub("", form))
         keys.update(p for p in _JOINERS.split(form) if p)
+    keys |= {_EDGES.sub("", k) for k in keys}
     keys.discard("")
-    return keys
+    return frozenset(keys)
 
 
 def query_words(text: str) -> list[str]:
     """What the analyst typed, as search keys: folded words, apostrophes dropped."""
-    return [k for k in (_JOINERS.sub("", fold(w)) for w in _SPLIT.split(text)) if k]
+    return [k for k in (_JOINERS.sub("", fold(w)) for w in _SPLIT.split(text or "")) if k]
+
+
+def text_keys(text: str | None) -> str:
+    """The keys of every word of a text (a name, an outlet's, a list's), each after a space:
+    what a stored folded column holds, so that a typed word starts a key where
+    ``' ' + word`` is in it (``matches``, ``keys_condition``)."""
+    keys = {k for w in _SPLIT.split(text or "") if w for k in search_keys(w)}
+    return "".join(f" {k}" for k in sorted(keys))
+
+
+def matches(text: str | None, typed: str) -> bool:
+    """Every word typed starts a word of ``text`` (the rule of the contact search), in Python."""
+    keys = text_keys(text)
+    return all(f" {w}" in keys for w in query_words(typed))
+
+
+def keys_condition(column: str, typed: str) -> tuple[str, list[str]]:
+    """SQL (and its parameters) true when every word typed starts a key in ``column`` (a column
+    filled by ``text_keys``); ``("true", [])`` when nothing was typed."""
+    words = query_words(typed)
+    if not words:
+        return "true", []
+    return " AND ".join(f"contains({column}, ?)" for _ in words), [f" {w}" for w in words]
+
+
+def rebuild_outlet_keys(con: duckdb.DuckDBPyConnection, renamed=()) -> None:
+    """Fill ``outlet_keys`` (each outlet's name under ``text_keys``) for the outlets it lacks and
+    those ``renamed`` (ids); outlets are never deleted, and a contact import only adds them."""
+    import pyarrow as pa  # only when the index is built (the daemon's start stays light)
+
+    rows = con.execute(
+        "SELECT outlet_id, name FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))"
+        " OR outlet_id NOT IN (SELECT outlet_id FROM outlet_keys)",
+        [sorted({int(i) for i in renamed})]).fetchall()
+    if not rows:
+        return
+    table = pa.table({"outlet_id": pa.array([r[0] for r in rows], pa.int64()),
+                      "keys": pa.array([text_keys(r[1]) for r in rows], pa.string())})
+    con.register("outlet_keys_new", table)
+    try:
+        con.execute("DELETE FROM outlet_keys WHERE outlet_id IN"
+                    " (SELECT outlet_id FROM outlet_keys_new)")
+        con.execute("INSERT INTO outlet_keys SELECT outlet_id, keys FROM outlet_keys_new")
+    finally:
+        con.unregister("outlet_keys_new")
 
 
 def rebuild_search_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = False) -> None:
@@ -87,6 +155,7 @@ def rebuild_search_tokens(con: duckdb.DuckDBPyConnection, only_staged: bool = Fa
         con.unregister("search_keymap")
         con.execute("DROP TABLE search_words")
     _rebuild_search_emails(con, only_staged)
+    rebuild_outlet_keys(con)
 
 
 def _rebuild_search_emails(con: duckdb.DuckDBPyConnection, only_staged: bool) -> None:
@@ -143,7 +212,7 @@ class SearchQueries:
             email = text.lower()
             rows = ("SELECT contact_id, reach FROM search_emails WHERE email >= ? AND email < ?"
                     " AND (data_group = '' OR data_group = ?)")
-            params, by = [email, email + _TOP, group], "email"
+            params, by = [email, email + TOP_KEY, group], "email"
         else:
             words = sorted(set(query_words(text)), key=len, reverse=True)
             if not words:
@@ -152,7 +221,7 @@ class SearchQueries:
             rows = ("SELECT contact_id, reach FROM search_tokens WHERE token >= ? AND token < ?"
                     + "".join(" AND contact_id IN (SELECT contact_id FROM search_tokens"
                               " WHERE token >= ? AND token < ?)" for _ in words[1:]))
-            params, by = [x for w in words for x in (w, w + _TOP)], "name"
+            params, by = [x for w in words for x in (w, w + TOP_KEY)], "name"
         ids, total, exact = self._search_page(rows, params, limit, offset)
         return Found(self._search_rows(ids, group), total, offset, by, exact)
 
@@ -232,13 +301,17 @@ class SearchQueries:
         return {int(r[0]): r[1] for r in rows}
 
     def _ensure_search_index(self) -> None:
-        """Build the index once for a store that has contacts but no index yet (an older store)."""
+        """Build the indexes once for a store that has contacts (or outlets) but no index yet
+        (an older store)."""
         if self._search_ready:
             return
         with self.db.transaction() as con:
             empty = not con.execute("SELECT 1 FROM search_emails LIMIT 1").fetchall()
             if empty and con.execute("SELECT 1 FROM contacts LIMIT 1").fetchall():
                 rebuild_search_tokens(con)
+            elif con.execute("SELECT 1 FROM outlets WHERE outlet_id NOT IN"
+                             " (SELECT outlet_id FROM outlet_keys) LIMIT 1").fetchall():
+                rebuild_outlet_keys(con)
         self._search_ready = True
 
 

@@ -59,7 +59,7 @@ class Filters:
         self.language = w.Dropdown(**_narrow("Language", "200px"))
         self.engaged = w.Dropdown(options=ENGAGED_CHOICES, value=ANY,
                                   **_narrow("Engaged", "300px"))
-        self.text = w.Text(placeholder="name or outlet contains…", continuous_update=True,
+        self.text = w.Text(placeholder="words of the name or outlet…", continuous_update=True,
                            **_narrow("Text", "420px"))
         self.sort_by = w.Dropdown(options=SORT_CHOICES, value="name", **_narrow("Sort by"))
         self.order = w.ToggleButtons(options=[("ascending", False), ("descending", True)],
@@ -123,19 +123,20 @@ class Filters:
             self.on_change()
 
     def _outlet_typed(self) -> None:
-        """Offer the outlets containing what was typed; filter once it names one (or is empty)."""
+        """Offer the outlets whose name words start with the words typed (folded as 01 folds);
+        filter once it names one (or is empty)."""
         typed = self.outlet.value.strip()
         choices = self.store.outlets(self.data_group, text=typed or None, limit=OUTLET_CHOICES)
         self.outlet.options = choices
         if not typed or typed in choices:
             self.on_change()
         else:
-            count = (f"{len(choices)} or more outlets contain “{typed}” (the first "
+            count = (f"{len(choices)} or more outlets match “{typed}” (the first "
                      f"{len(choices)} by name are suggested)" if len(choices) >= OUTLET_CHOICES
-                     else f"{len(choices)} outlets contain “{typed}”")
+                     else f"{len(choices)} outlets match “{typed}”")
             self.on_pending(f"{count}; choose one from the suggestions to filter by it."
                             if choices else
-                            f"No outlet of an opted-out contact contains “{typed}”.")
+                            f"No outlet of an opted-out contact matches “{typed}”.")
 
     def outlet_pending(self) -> bool:
         """True while the outlet box holds text that names no outlet yet."""

@@ -29,14 +29,13 @@ LIST_ORDERS = {  # label → (column, descending)
 
 
 def pick_lists(lists, text: str, order: str):
-    """The lists whose name contains ``text`` (case and accents ignored), in ``order``."""
-    from optdesk.classify.words import fold
+    """The lists each word of ``text`` starts a word of the name of (folded as the contact
+    search folds, ``optdesk.store.search.matches``), in ``order``."""
+    from optdesk.store.search import matches
     from optdesk.views.opted_out_filters import natural_key
 
     if text.strip():
-        wanted = fold(text.strip())
-        keep = [fold(str(n)).find(wanted) >= 0 for n in lists["name"]]
-        lists = lists.filter(keep)
+        lists = lists.filter([matches(str(n), text) for n in lists["name"]])
     column, descending = LIST_ORDERS[order]
     if column == "name":
         order_ = sorted(range(lists.height), key=lambda i: natural_key(str(lists["name"][i])))

@@ -40,17 +40,33 @@ def matched_words(ev: dict) -> list[str]:
     return sorted({w for w in words if len(w) > 1}, key=len, reverse=True)
 
 
+_TEXT_WORD = re.compile(r"[^\W_]+(?:['\u2019\u02bc\-][^\W_]+)*")
+_PART = re.compile(r"[^\W_]+")
+
+
 def highlight(text: str | None, words: list[str]) -> str:
-    """``text`` escaped, each whole word of ``words`` (case ignored) in <mark>."""
+    """``text`` escaped, as written, each whole word of it that is one of ``words`` under the
+    folding rule of the search (``optdesk.store.search.word_forms``: case, accents, umlauts
+    spelt out, apostrophes: "loeschen" and "Löschen" for "löschen") in <mark>. A joined word
+    ("take-off", "n'envoyez") is marked whole when it is one of ``words``, else its parts are."""
     if not text:
         return ""
-    if not words:
+    from optdesk.store.search import word_forms
+
+    wanted = {f for w in words for f in word_forms(w)}
+    if not wanted:
         return esc(text, "")
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    spans = []
+    for m in _TEXT_WORD.finditer(text):
+        if word_forms(m.group(0)) & wanted:
+            spans.append(m.span())
+        else:
+            spans += [(m.start() + p.start(), m.start() + p.end())
+                      for p in _PART.finditer(m.group(0)) if word_forms(p.group(0)) & wanted]
     out, at = [], 0
-    for m in pattern.finditer(text):
-        out += [esc(text[at:m.start()], ""), f"<mark>{esc(m.group(0))}</mark>"]
-        at = m.end()
+    for start, end in spans:
+        out += [esc(text[at:start], ""), f"<mark>{esc(text[start:end])}</mark>"]
+        at = end
     out.append(esc(text[at:], ""))
     return "".join(out)
 
