@@ -54,6 +54,13 @@ STYLE = """<style>
 .optdesk-badge.in{background:#dafbe1;color:#1a7f37}
 .optdesk-cell{display:inline-block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
  vertical-align:middle;padding-right:6px}
+.optdesk-face{cursor:pointer;border-radius:6px}
+.jupyter-widgets.optdesk-hit,.optdesk-hit{background:transparent!important;box-shadow:none!important;
+ border:0!important;cursor:pointer;z-index:1;padding:0}
+.optdesk-hit:hover{background:rgba(9,105,218,.07)!important}
+.optdesk-hit:focus-visible{outline:2px solid #0969da!important}
+.optdesk-opened .optdesk-card{border-color:#0969da;box-shadow:0 0 0 1px #0969da}
+.optdesk-opened .optdesk-face{background:#ddf4ff}
 </style>"""
 
 

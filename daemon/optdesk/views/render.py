@@ -199,15 +199,18 @@ def card(row: dict) -> str:
 
 GRID_COLUMNS = (
     # (column, header, width, sortable key or None)
-    ("name", "Name", "190px", "name"),
-    ("outlet", "Outlet", "190px", "outlet"),
-    ("reach", "Reach", "90px", "reach"),
-    ("source", "Source", "120px", "source"),
-    ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
-    ("country", "Country", "85px", "country"),
-    ("language", "Lang.", "70px", "language"),
-    ("last_engaged", "Last engaged", "140px", None),
+    ("name", "Name", "160px", "name"),
+    ("title", "Title", "130px", None),
+    ("outlet", "Outlet", "160px", "outlet"),
+    ("email", "Email", "210px", None),
+    ("reach", "Reach", "80px", "reach"),
+    ("source", "Source", "150px", "source"),
+    ("opted_out_at", "Opted out (UTC)", "130px", "opted_out_at"),
+    ("country", "Country", "75px", "country"),
+    ("language", "Lang.", "60px", "language"),
+    ("last_engaged", "Last engaged", "130px", None),
 )
+GRID_NEVER_INVITED = " · <b>never invited</b>"  # the card's NEVER_INVITED, short for a cell
 
 
 def _engaged(when) -> str:
@@ -227,8 +230,10 @@ def grid_cells(row: dict) -> str:
         elif column in ("opted_out_at", "last_engaged"):
             text = fmt_when(value)
         elif column == "source":
-            text = source_label(value)
+            text = source_label(value) + (GRID_NEVER_INVITED if value == "complaint" else "")
         else:
             text = esc(value)
-        cells.append(f"<span class='optdesk-cell' style='width:{width}'>{text}</span>")
+        tip = f" title='{esc(row.get(column), '')}'" if column in ("name", "title", "outlet",
+                                                                  "email") else ""
+        cells.append(f"<span class='optdesk-cell' style='width:{width}'{tip}>{text}</span>")
     return "".join(cells)
