@@ -293,10 +293,12 @@ def test_several_lists_natural_order_and_iso_dates(demo_store, tmp_path):
     assert sorted(["Tech #10", "Tech #2", "Tech #1", "tech"], key=natural_key) == [
         "tech", "Tech #1", "Tech #2", "Tech #10"]
     view = view_of(demo_store, tmp_path)
-    names = [label.split(" — ")[0] for label, _ in view.filters.more_lists.options]
+    names = [label.split(" — ")[0] for label, _ in view.filters.more_lists.matches.options]
     assert names == sorted(names, key=natural_key)
-    a, b = (v for _, v in view.filters.more_lists.options[:2])
-    view.filters.more_lists.value = (a, b)
+    a, b = (v for _, v in view.filters.more_lists.matches.options[:2])
+    view.filters.more_lists.matches.value = a  # a click on a match adds it
+    view.filters.more_lists.add(b)
+    assert view.filters.more_lists.value == (a, b)
     assert view.total == demo_store.opted_out("demo", lists=[a, b], limit=None).height
     view.filters.since.widget.value = "11/30/2026"
     assert "From: '11/30/2026' is not a day (YYYY-MM-DD)" in html.unescape(view.status.text)

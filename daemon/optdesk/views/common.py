@@ -55,6 +55,9 @@ STYLE = """<style>
 .optdesk-cell{display:inline-block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
  vertical-align:middle;padding-right:6px}
 .optdesk-face{cursor:pointer;border-radius:6px}
+.optdesk-face .widget-html{margin:0;overflow:hidden}
+.optdesk-face .widget-html-content{width:100%;min-width:0;overflow:hidden}
+.optdesk-face .optdesk-card{width:calc(100% - 4px)}
 .jupyter-widgets.optdesk-hit,.optdesk-hit{background:transparent!important;box-shadow:none!important;
  border:0!important;cursor:pointer;z-index:1;padding:0}
 .optdesk-hit:hover{background:rgba(9,105,218,.07)!important}

@@ -106,7 +106,7 @@ class OptedOutView(View):
         self.close_button.on_click(g(lambda _b: self.close_contact()))
         self.record_box = w.VBox([self.close_button, self.panel.widget],
                                  layout=w.Layout(display="none", border="2px solid #0969da",
-                                                 padding="6px", grid_column="1 / -1",
+                                                 padding="6px", grid_area="auto / 1 / auto / -1",
                                                  margin="4px 0 10px 0"))
         self.record_box.add_class("optdesk-opened-record")
         self._connect(g)
