@@ -7,6 +7,8 @@ Screenshots: tests/artifacts/desk14-*.png (looked at when the views change).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fixtures.jupyter import open_app, screenshot
@@ -91,3 +93,56 @@ def test_02_choose_two_lists_by_search(desk_app, browser_page):
     page.wait_for_function(
         "() => document.querySelectorAll('.optdesk-chosen-lists .widget-button').length == 1",
         timeout=15_000)
+
+
+def test_05_open_the_contact_of_a_review_item(desk_app, browser_page):
+    from .conftest import mailable_contact
+    from .test_review_queue import add_review
+
+    store = Store(desk_app.db)
+    contact = mailable_contact(store, "ma")
+    add_review(store, "desk14-r1", "someone@example.org", contact["contact_id"], minutes=1,
+               new_text="could you remove me from this list")
+    store.release()
+    page = browser_page
+    open_app(page, desk_app, "05-review-queue.ipynb", ".optdesk-record")
+    page.locator(".widget-button", has_text="Open the contact's record").click()
+    record = page.locator(".optdesk-opened-record")
+    record.locator(".optdesk-record h3", has_text=contact["name"]).wait_for(timeout=15_000)
+    record.get_by_text(f"contact #{contact['contact_id']}").wait_for(timeout=15_000)
+    assert record.locator(".widget-button", has_text="Opt out from email").is_visible()
+    evidence = page.locator(".optdesk-record mark", has_text="remove").first
+    assert evidence.bounding_box()["y"] > record.bounding_box()["y"], "the item stays in view"
+    screenshot(page, "desk14-05-contact-opened")
+    record.locator(".widget-button", has_text="Close the record").click()
+    record.wait_for(state="hidden", timeout=15_000)
+    assert page.dialogs == []
+
+
+def contact_id(label: str) -> str:
+    """The id at the end of a result's label: '… [#677]'."""
+    return label.rsplit("[#", 1)[1].rstrip("] ")
+
+
+def test_01_arrow_down_from_the_search_box_moves_into_the_results(desk_app, browser_page):
+    page = browser_page
+    search = "input[placeholder^='Name and outlet words']"
+    open_app(page, desk_app, "01-opt-out-a-contact.ipynb", search)
+    box = page.locator(search)
+    box.fill("anna jansen")  # one change, one search: the results do not move under the key
+    options = page.locator(".optdesk-results select option")
+    options.first.wait_for(timeout=15_000)
+    page.get_by_text(re.compile(r"[\d,]+ contacts match")).wait_for(timeout=15_000)
+    first = options.first.inner_text()
+    box.press("ArrowDown")  # the focus stays nowhere else: straight from the box
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('.optdesk-results')",
+        timeout=15_000)
+    record = page.locator(".optdesk-record").first
+    record.get_by_text(f"contact #{contact_id(first)}").wait_for(timeout=15_000)
+    page.keyboard.press("ArrowDown")  # and on in the list
+    second = options.nth(1).inner_text()
+    record.get_by_text(f"contact #{contact_id(second)}").wait_for(timeout=15_000)
+    assert page.locator(".optdesk-results select").evaluate("s => s.selectedIndex") == 1
+    screenshot(page, "desk14-01-arrow-down")
+    assert page.dialogs == []

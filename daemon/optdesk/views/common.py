@@ -53,7 +53,8 @@ STYLE = """<style>
 .optdesk-badge.out{background:#ffebe9;color:#b42318}
 .optdesk-badge.in{background:#dafbe1;color:#1a7f37}
 .optdesk-cell{display:inline-block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
- vertical-align:middle;padding-right:6px}
+ vertical-align:middle;padding-right:6px;box-sizing:border-box}
+.optdesk-face .widget-html-content:has(.optdesk-cell){white-space:nowrap;padding:2px 0}
 .optdesk-face{cursor:pointer;border-radius:6px}
 .optdesk-face .widget-html{margin:0;overflow:hidden}
 .optdesk-face .widget-html-content{width:100%;min-width:0;overflow:hidden}

@@ -172,7 +172,7 @@ class OptedOutView(View):
         self.sort_buttons: dict[str, w.Button] = {}
         items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px"))]
         for _column, title, width, key in render.GRID_COLUMNS:
-            b = w.Button(description=title, layout=w.Layout(width=width),
+            b = w.Button(description=title, layout=w.Layout(width=width, margin="0"),
                          tooltip="sort" if key else "", disabled=key is None)
             if key:
                 b.on_click(guard(lambda _b, k=key: self.filters.set_sort(k)))

@@ -202,9 +202,9 @@ GRID_COLUMNS = (
     ("name", "Name", "160px", "name"),
     ("title", "Title", "130px", None),
     ("outlet", "Outlet", "160px", "outlet"),
-    ("email", "Email", "210px", None),
+    ("email", "Email", "190px", None),
     ("reach", "Reach", "80px", "reach"),
-    ("source", "Source", "150px", "source"),
+    ("source", "Source", "170px", "source"),
     ("opted_out_at", "Opted out (UTC)", "130px", "opted_out_at"),
     ("country", "Country", "75px", "country"),
     ("language", "Lang.", "60px", "language"),
@@ -233,7 +233,8 @@ def grid_cells(row: dict) -> str:
             text = source_label(value) + (GRID_NEVER_INVITED if value == "complaint" else "")
         else:
             text = esc(value)
-        tip = f" title='{esc(row.get(column), '')}'" if column in ("name", "title", "outlet",
-                                                                  "email") else ""
+        tip = (f" title='{esc(row.get(column), '')}'" if column in ("name", "title", "outlet", "email")
+               else " title='a spam complaint: never invited to opt back in'"
+               if column == "source" and value == "complaint" else "")
         cells.append(f"<span class='optdesk-cell' style='width:{width}'{tip}>{text}</span>")
     return "".join(cells)

@@ -151,7 +151,7 @@ class ReviewQueueView(View):
                    "padding:6px;max-height:320px;overflow:auto;margin:0}</style>"
                    f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             w.HBox([self.group, self.state, self.refresh_button]), self.summary, self.items,
-            self.decisions, self.reopening, self.status.widget, self.open_record_button,
+            self.decisions, self.reopening, self.status.widget, w.HBox([self.open_record_button]),
             self.record_box, self.detail,
         ])
         g(self.refresh)()
