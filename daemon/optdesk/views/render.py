@@ -204,7 +204,7 @@ GRID_COLUMNS = (
     ("outlet", "Outlet", "160px", "outlet"),
     ("email", "Email", "190px", None),
     ("reach", "Reach", "80px", "reach"),
-    ("source", "Source", "170px", "source"),
+    ("source", "Source", "195px", "source"),
     ("opted_out_at", "Opted out (UTC)", "130px", "opted_out_at"),
     ("country", "Country", "75px", "country"),
     ("language", "Lang.", "60px", "language"),
