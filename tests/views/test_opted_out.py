@@ -278,6 +278,11 @@ def test_grid_rows_show_title_email_and_never_invited(demo_store, tmp_path):
     assert [h for _c, h, _w, _k in render.GRID_COLUMNS][:4] == ["Name", "Title", "Outlet", "Email"]
     view.filters.source.value = "reply"
     assert "never invited" not in view.rows[0].html.value
+    widths = [int(w_.removesuffix("px")) for _c, _h, w_, _k in render.GRID_COLUMNS]
+    assert render.grid_width() == f"{render.TICK_WIDTH + sum(widths)}px"
+    assert view.header.layout.min_width == view.body.layout.min_width == render.grid_width()
+    view.view_mode.value = "profile"  # cards wrap to the page's width again
+    assert view.header.layout.min_width is None and view.body.layout.min_width is None
 
 
 def test_cards_show_title_and_email(demo_store, tmp_path):

@@ -115,7 +115,8 @@ class OptedOutView(View):
             self.group, self.filters.widget,
             w.HBox([self.view_mode, self.prev_button, self.next_button, self.refresh_button,
                     self.summary], layout=w.Layout(align_items="center")),
-            self.status.widget, self.outlets_html, self.header, self.body,
+            self.status.widget, self.outlets_html,
+            w.VBox([self.header, self.body], layout=w.Layout(overflow="auto")),
             self.selection_label,
             self.actions.widget,
         ])
@@ -170,9 +171,10 @@ class OptedOutView(View):
 
     def _header_buttons(self, guard) -> list[w.Widget]:
         self.sort_buttons: dict[str, w.Button] = {}
-        items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px"))]
+        items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px", flex="0 0 auto"))]
         for _column, title, width, key in render.GRID_COLUMNS:
-            b = w.Button(description=title, layout=w.Layout(width=width, margin="0"),
+            b = w.Button(description=title, layout=w.Layout(width=width, margin="0",
+                                                            flex="0 0 auto"),
                          tooltip="sort" if key else "", disabled=key is None)
             if key:
                 b.on_click(guard(lambda _b, k=key: self.filters.set_sort(k)))
@@ -261,6 +263,8 @@ class OptedOutView(View):
         grid = self.mode == GRID
         self.header.layout.display = "" if grid else "none"
         self.body.layout.grid_template_columns = "1fr" if grid else CARDS_LAYOUT
+        self.header.layout.min_width = self.body.layout.min_width = (
+            render.grid_width() if grid else None)
         self._show_page()
 
     def _on_group(self, change) -> None:

@@ -199,17 +199,26 @@ def card(row: dict) -> str:
 
 GRID_COLUMNS = (
     # (column, header, width, sortable key or None)
-    ("name", "Name", "160px", "name"),
-    ("title", "Title", "130px", None),
+    ("name", "Name", "155px", "name"),
+    ("title", "Title", "120px", None),
     ("outlet", "Outlet", "160px", "outlet"),
-    ("email", "Email", "190px", None),
+    ("email", "Email", "180px", None),
     ("reach", "Reach", "80px", "reach"),
     ("source", "Source", "195px", "source"),
     ("opted_out_at", "Opted out (UTC)", "130px", "opted_out_at"),
     ("country", "Country", "75px", "country"),
     ("language", "Lang.", "60px", "language"),
-    ("last_engaged", "Last engaged", "130px", None),
+    ("last_engaged", "Last engaged", "125px", None),
 )
+TICK_WIDTH = 36  # the tick box before each grid row (28 px and its margins)
+
+
+def grid_width() -> str:
+    """The width of a grid row: the tick box and every column (the header buttons and the
+    cells keep their widths, and the grid scrolls sideways in a narrow notebook)."""
+    return f"{TICK_WIDTH + sum(int(width.removesuffix('px')) for _c, _h, width, _k in GRID_COLUMNS)}px"
+
+
 GRID_NEVER_INVITED = " · <b>never invited</b>"  # the card's NEVER_INVITED, short for a cell
 
 
