@@ -12,6 +12,7 @@ import pytest
 
 from fixtures.jupyter import HOSTILE, HOSTILE_ID, open_and_run, screenshot
 from optdesk.store import Store
+from optdesk.views.render import GRID_COLUMNS
 from optdesk.views.selection import get_selection
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -103,8 +104,9 @@ def test_02_filter_by_list_grid_sort_by_reach(jupyter_lab, browser_page):
     rows = page.locator(".widget-html:has(.optdesk-cell)")
     rows.first.wait_for(timeout=10_000)
     first_cells = rows.first.locator(".optdesk-cell").all_inner_texts()
-    assert first_cells[0] == want["name"][0] and first_cells[2] == f"{want['reach'][0]:,}"
-    shown = [int(r.locator(".optdesk-cell").nth(2).inner_text().replace(",", ""))
+    reach = [c for c, *_ in GRID_COLUMNS].index("reach")
+    assert first_cells[0] == want["name"][0] and first_cells[reach] == f"{want['reach'][0]:,}"
+    shown = [int(r.locator(".optdesk-cell").nth(reach).inner_text().replace(",", ""))
              for r in rows.all() if r.is_visible()]
     assert shown == want["reach"].to_list()
     screenshot(page, "admin-02-grid-by-reach")

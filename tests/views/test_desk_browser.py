@@ -96,7 +96,7 @@ def test_02_open_a_contact_then_export_and_download(desk_app, browser_page):
     page = browser_page
     open_app(page, desk_app, "02-opted-out-contacts.ipynb", ".optdesk-card")
     first_name = page.locator(".optdesk-card .n").first.inner_text()
-    page.locator(".optdesk-open").first.click()
+    page.locator(".optdesk-hit").first.click()  # the card itself (its full-size button)
     page.locator(".optdesk-record h3", has_text=first_name).wait_for(timeout=15_000)
     screenshot(page, "desk-02-open-contact")
     page.locator(".widget-button", has_text="Close the record").click()

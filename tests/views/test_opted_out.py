@@ -229,13 +229,60 @@ def test_open_a_contact_in_place(demo_store, tmp_path):
     view = view_of(demo_store, tmp_path)
     assert view.record_box.layout.display == "none"
     slot = view.rows[1]
-    slot.open.click()
+    slot.open.click()  # the card's own (transparent, full-size) button: a click on the card
     assert view.record_box.layout.display == ""
     record = demo_store.contact(slot.contact_id, "demo")
     assert f"contact #{slot.contact_id}" in view.panel.record_html.value
     assert record["addresses"]["email"][0] in view.panel.record_html.value
+    children = list(view.body.children)
+    assert children.index(view.record_box) == children.index(slot.box) + 1, "right under it"
+    assert "optdesk-opened" in slot.box._dom_classes
     view.close_button.click()
     assert view.record_box.layout.display == "none"
+    assert view.record_box not in view.body.children
+    assert "optdesk-opened" not in slot.box._dom_classes
+
+
+def test_a_grid_row_opens_its_record_under_it_and_paging_closes_it(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    view.view_mode.value = "grid"
+    slot = view.rows[4]
+    slot.open.click()
+    children = list(view.body.children)
+    assert children.index(view.record_box) == children.index(slot.box) + 1
+    assert f"contact #{slot.contact_id}" in view.panel.record_html.value
+    view.view_mode.value = "profile"  # the record stays where it was opened
+    assert view.record_box in view.body.children
+    view.next_button.click()
+    assert view.record_box.layout.display == "none" and view.record_box not in view.body.children
+
+
+def test_body_children_put_the_record_after_the_clicked_slot():
+    from optdesk.views.opted_out import body_children
+
+    assert body_children(["a", "b", "c"], "R", None) == ["a", "b", "c"]
+    assert body_children(["a", "b", "c"], "R", 0) == ["a", "R", "b", "c"]
+    assert body_children(["a", "b", "c"], "R", 2) == ["a", "b", "c", "R"]
+
+
+def test_grid_rows_show_title_email_and_never_invited(demo_store, tmp_path):
+    from optdesk.views import render
+
+    view = view_of(demo_store, tmp_path)
+    view.filters.source.value = "complaint"
+    view.view_mode.value = "grid"
+    row = view.frame.row(0, named=True)
+    cells = view.rows[0].html.value
+    assert row["title"] and row["title"] in cells and row["email"] in cells
+    assert "never invited" in cells
+    assert [h for _c, h, _w, _k in render.GRID_COLUMNS][:4] == ["Name", "Title", "Outlet", "Email"]
+    view.filters.source.value = "reply"
+    assert "never invited" not in view.rows[0].html.value
+    widths = [int(w_.removesuffix("px")) for _c, _h, w_, _k in render.GRID_COLUMNS]
+    assert render.grid_width() == f"{render.TICK_WIDTH + sum(widths)}px"
+    assert view.header.layout.min_width == view.body.layout.min_width == render.grid_width()
+    view.view_mode.value = "profile"  # cards wrap to the page's width again
+    assert view.header.layout.min_width is None and view.body.layout.min_width is None
 
 
 def test_cards_show_title_and_email(demo_store, tmp_path):
@@ -251,10 +298,12 @@ def test_several_lists_natural_order_and_iso_dates(demo_store, tmp_path):
     assert sorted(["Tech #10", "Tech #2", "Tech #1", "tech"], key=natural_key) == [
         "tech", "Tech #1", "Tech #2", "Tech #10"]
     view = view_of(demo_store, tmp_path)
-    names = [label.split(" — ")[0] for label, _ in view.filters.more_lists.options]
+    names = [label.split(" — ")[0] for label, _ in view.filters.more_lists.matches.options]
     assert names == sorted(names, key=natural_key)
-    a, b = (v for _, v in view.filters.more_lists.options[:2])
-    view.filters.more_lists.value = (a, b)
+    a, b = (v for _, v in view.filters.more_lists.matches.options[:2])
+    view.filters.more_lists.matches.value = a  # a click on a match adds it
+    view.filters.more_lists.add(b)
+    assert view.filters.more_lists.value == (a, b)
     assert view.total == demo_store.opted_out("demo", lists=[a, b], limit=None).height
     view.filters.since.widget.value = "11/30/2026"
     assert "From: '11/30/2026' is not a day (YYYY-MM-DD)" in html.unescape(view.status.text)

@@ -321,3 +321,17 @@ def test_a_contact_is_found_and_shown_by_the_teams_text_id(store, tmp_path):
     assert "contact #003Aa00000XyZ12" in view.record_html.value
     view.search.value = "#c-1234"
     assert [v for _, v in view.results.options] == [store.contact_key("c-1234")]
+
+
+def test_arrow_down_bridge_links_the_search_box_to_its_results(demo_store):
+    from optdesk.views.keys import ESM, ArrowIntoResults
+
+    view = view_of(demo_store)
+    bridge = next(c for c in view.widget.children if isinstance(c, ArrowIntoResults))
+    assert "optdesk-view" in view.widget._dom_classes, "the bridge looks inside its own view"
+    assert bridge.source_class in view.search._dom_classes
+    assert bridge.target_class in view.results._dom_classes
+    assert '"ArrowDown"' in ESM and "dispatchEvent" in ESM
+    view.search.value = "dup"
+    view.results.value = view.results.options[0][1]  # what the bridge's change event does
+    assert view.contact_id == view.results.options[0][1], "the first result opens"

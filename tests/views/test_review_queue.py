@@ -201,3 +201,32 @@ def test_highlight_escapes_and_marks_only_whole_words():
     assert highlight("<b>Löschen</b> löschenswert", ["loeschen"]) == (
         "&lt;b&gt;<mark>Löschen</mark>&lt;/b&gt; löschenswert")
     assert highlight("take-off, remove-me", ["remove"]) == "take-off, <mark>remove</mark>-me"
+
+
+def test_open_the_contact_of_an_item_with_its_actions(demo_store, tmp_path):
+    from optdesk.views.review_queue import record_target
+
+    ids = queue_store(demo_store)
+    view = ReviewQueueView(demo_store, "demo", actor="ana@desk",
+                           selection_path=tmp_path / "selection.json")
+    assert view.open_record_button.layout.display == ""
+    assert view.record_box.layout.display == "none"
+    view.open_record_button.click()
+    assert view.record_box.layout.display == ""
+    assert f"contact #{ids[0]}" in view.panel.record_html.value
+    assert view.panel.optout_button.layout.display == "", "the record's actions are there"
+    view.panel.optout_button.click()
+    view.panel.confirm_button.click()
+    assert demo_store.contact(ids[0], "demo")["optout"]["actor"] == "ana@desk"
+    assert "is opted out of demo" in view.panel.status.text
+    view.items.value = 1  # another item: the record of the first one closes
+    assert view.record_box.layout.display == "none"
+    view.open_record_button.click()
+    assert f"contact #{ids[1]}" in view.panel.record_html.value
+    view.close_record_button.click()
+    assert view.record_box.layout.display == "none"
+    view.items.value = 2  # an unknown sender has no record to open
+    assert view.open_record_button.layout.display == "none"
+    assert record_target(view.current) is None
+    assert record_target({"contact_id": 7, "data_group": "demo"}) == (7, "demo")
+    assert record_target(None) is None

@@ -53,7 +53,18 @@ STYLE = """<style>
 .optdesk-badge.out{background:#ffebe9;color:#b42318}
 .optdesk-badge.in{background:#dafbe1;color:#1a7f37}
 .optdesk-cell{display:inline-block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
- vertical-align:middle;padding-right:6px}
+ vertical-align:middle;padding-right:6px;box-sizing:border-box}
+.optdesk-face .widget-html-content:has(.optdesk-cell){white-space:nowrap;padding:2px 0}
+.optdesk-face{cursor:pointer;border-radius:6px}
+.optdesk-face .widget-html{margin:0;overflow:hidden}
+.optdesk-face .widget-html-content{width:100%;min-width:0;overflow:hidden}
+.optdesk-face .optdesk-card{width:calc(100% - 4px)}
+.jupyter-widgets.optdesk-hit,.optdesk-hit{background:transparent!important;box-shadow:none!important;
+ border:0!important;cursor:pointer;z-index:1;padding:0}
+.optdesk-hit:hover{background:rgba(9,105,218,.07)!important}
+.optdesk-hit:focus-visible{outline:2px solid #0969da!important}
+.optdesk-opened .optdesk-card{border-color:#0969da;box-shadow:0 0 0 1px #0969da}
+.optdesk-opened .optdesk-face{background:#ddf4ff}
 </style>"""
 
 

@@ -26,21 +26,41 @@ CARDS_LAYOUT = "repeat(auto-fill, minmax(330px, 1fr))"
 OUTLET_ROWS = 10  # outlets opted out shown above the contacts
 
 
+def body_children(boxes: list, record, after: int | None) -> list:
+    """The page's slots with the opened record right after slot ``after`` (none when None).
+
+    The record spans the whole width of the grid; with "row dense" flow the cards after the
+    clicked one still fill its row, so the record shows right under the row of the clicked card.
+    """
+    if after is None:
+        return list(boxes)
+    return [*boxes[:after + 1], record, *boxes[after + 1:]]
+
+
 class Row:
-    """One reusable slot of the page: a checkbox, the HTML of a card or a grid row, and the
-    button that opens the contact's record in place."""
+    """One reusable slot of the page: a checkbox and a card (or a grid row) that opens the
+    contact's record in place when clicked.
+
+    The card is an HTML widget under a transparent button of the same size (both in one grid
+    cell): the click, Tab and Enter reach the button, the text is the HTML's.
+    """
 
     def __init__(self, on_tick, on_open) -> None:
         self.contact_id: int | None = None
         self.tick = w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
-        self.html = w.HTML("", layout=w.Layout(flex="1 1 auto", min_width="0"))
-        self.open = w.Button(description="", icon="folder-open", tooltip="Open the record",
-                             layout=w.Layout(width="38px", flex="0 0 auto"))
-        self.open.add_class("optdesk-open")
-        self.box = w.HBox([self.tick, self.html, self.open],
+        self.html = w.HTML("", layout=w.Layout(grid_area="1 / 1 / 2 / 2", min_width="0"))
+        self.open = w.Button(description="", tooltip="Open the record",
+                             layout=w.Layout(grid_area="1 / 1 / 2 / 2", width="100%",
+                                             height="100%", margin="0"))
+        self.open.add_class("optdesk-hit")
+        self.face = w.GridBox([self.html, self.open],
+                              layout=w.Layout(grid_template_columns="minmax(0, 1fr)",
+                                              flex="1 1 auto", min_width="0"))
+        self.face.add_class("optdesk-face")
+        self.box = w.HBox([self.tick, self.face],
                           layout=w.Layout(display="none", align_items="center"))
         self.tick.observe(lambda change: on_tick(self, change["new"]), names="value")
-        self.open.on_click(lambda _b: self.contact_id is not None and on_open(self.contact_id))
+        self.open.on_click(lambda _b: self.contact_id is not None and on_open(self))
 
 
 class OptedOutView(View):
@@ -67,9 +87,11 @@ class OptedOutView(View):
         self.view_mode = w.ToggleButtons(options=[("Profiles", PROFILE), ("Grid", GRID)],
                                          value=PROFILE, style={"button_width": "90px"})
         self.header = w.HBox(self._header_buttons(g), layout=w.Layout(display="none"))
-        self.rows = [Row(self._on_tick, g(self.open_contact)) for _ in range(page_size)]
+        self.rows = [Row(self._on_tick, g(self._open_slot)) for _ in range(page_size)]
+        self.opened_slot: int | None = None  # the slot the record shows under
         self.body = w.GridBox([r.box for r in self.rows],
-                              layout=w.Layout(grid_template_columns=CARDS_LAYOUT))
+                              layout=w.Layout(grid_template_columns=CARDS_LAYOUT,
+                                              grid_auto_flow="row dense"))
         self.summary = w.HTML("")
         self.outlets_html = w.HTML("")  # the outlets opted out whose name matches the text
         self.prev_button = button("Previous", icon="chevron-left")
@@ -84,15 +106,18 @@ class OptedOutView(View):
         self.close_button = button("Close the record", icon="times")
         self.close_button.on_click(g(lambda _b: self.close_contact()))
         self.record_box = w.VBox([self.close_button, self.panel.widget],
-                                 layout=w.Layout(display="none", border="1px solid #d0d7de",
-                                                 padding="6px"))
+                                 layout=w.Layout(display="none", border="2px solid #0969da",
+                                                 padding="6px", grid_area="auto / 1 / auto / -1",
+                                                 margin="4px 0 10px 0"))
+        self.record_box.add_class("optdesk-opened-record")
         self._connect(g)
         self.widget = w.VBox([
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             self.group, self.filters.widget,
             w.HBox([self.view_mode, self.prev_button, self.next_button, self.refresh_button,
                     self.summary], layout=w.Layout(align_items="center")),
-            self.status.widget, self.outlets_html, self.header, self.body, self.record_box,
+            self.status.widget, self.outlets_html,
+            w.VBox([self.header, self.body], layout=w.Layout(overflow="auto")),
             self.selection_label,
             self.actions.widget,
         ])
@@ -105,14 +130,34 @@ class OptedOutView(View):
         return cls(store, settings.data_group, **kwargs)
 
     # -- the record of one contact, opened in place --------------------------------------------
-    def open_contact(self, contact_id: int) -> None:
-        """Show the contact's record (as in 01, with its actions) under the page."""
+    def open_contact(self, contact_id: int, slot: int | None = None) -> None:
+        """Show the contact's record (as in 01, with its actions) right under the card or grid
+        row ``slot`` that was clicked; at the top of the page when no slot is given."""
         self.panel.show(contact_id)
+        self._place_record(slot if slot is not None else -1)
         self.record_box.layout.display = ""
+
+    def _open_slot(self, row: Row) -> None:
+        self.open_contact(row.contact_id, self.rows.index(row))
+
+    def _place_record(self, slot: int | None) -> None:
+        """Put the record under slot ``slot`` (-1: before every slot; None: nowhere)."""
+        self.opened_slot = slot
+        for i, r in enumerate(self.rows):
+            (r.box.add_class if i == slot else r.box.remove_class)("optdesk-opened")
+        if slot is None:
+            children = body_children([r.box for r in self.rows], self.record_box, None)
+        elif slot < 0:
+            children = [self.record_box, *(r.box for r in self.rows)]
+        else:
+            children = body_children([r.box for r in self.rows], self.record_box, slot)
+        if list(self.body.children) != children:
+            self.body.children = children
 
     def close_contact(self) -> None:
         self.panel.clear()
         self.record_box.layout.display = "none"
+        self._place_record(None)
 
     def _connect(self, g) -> None:
         self.group.observe(g(self._on_group), names="value")
@@ -128,9 +173,10 @@ class OptedOutView(View):
 
     def _header_buttons(self, guard) -> list[w.Widget]:
         self.sort_buttons: dict[str, w.Button] = {}
-        items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px"))]
+        items: list[w.Widget] = [w.HTML("", layout=w.Layout(width="28px", flex="0 0 auto"))]
         for _column, title, width, key in render.GRID_COLUMNS:
-            b = w.Button(description=title, layout=w.Layout(width=width),
+            b = w.Button(description=title, layout=w.Layout(width=width, margin="0",
+                                                            flex="0 0 auto"),
                          tooltip="sort" if key else "", disabled=key is None)
             if key:
                 b.on_click(guard(lambda _b, k=key: self.filters.set_sort(k)))
@@ -141,6 +187,7 @@ class OptedOutView(View):
     # -- loading a page ----------------------------------------------------------------------
     def filters_changed(self) -> None:
         self.page = 0
+        self.close_contact()  # the card it was opened from may be gone
         self.refresh()
         if self.filters.lists.value:
             self.actions.remove_list.value = self.filters.lists.value
@@ -148,6 +195,7 @@ class OptedOutView(View):
     def go_to(self, page: int) -> None:
         last = max(0, (self.total - 1) // self.page_size)
         self.page = min(max(0, page), last)
+        self.close_contact()
         self.refresh()
 
     def refresh(self) -> None:
@@ -217,6 +265,8 @@ class OptedOutView(View):
         grid = self.mode == GRID
         self.header.layout.display = "" if grid else "none"
         self.body.layout.grid_template_columns = "1fr" if grid else CARDS_LAYOUT
+        self.header.layout.min_width = self.body.layout.min_width = (
+            render.grid_width() if grid else None)
         self._show_page()
 
     def _on_group(self, change) -> None:

@@ -10,6 +10,7 @@ import ipywidgets as w
 from optdesk.store import SOURCES
 from optdesk.views.common import SOURCE_LABELS, Debouncer
 from optdesk.views.date_box import DateBox
+from optdesk.views.list_picker import ListPicker
 
 SORT_CHOICES = [("Contact name", "name"), ("Outlet name", "outlet"), ("Reach", "reach"),
                 ("Opted-out date", "opted_out_at"), ("Source", "source"), ("Country", "country"),
@@ -52,7 +53,7 @@ class Filters:
         self.source = w.Dropdown(
             options=[("any source", ANY)] + [(SOURCE_LABELS[s], s) for s in SOURCES],
             **_narrow("Source"))
-        self.more_lists = w.SelectMultiple(rows=3, **_narrow("And lists", "420px"))
+        self.more_lists = ListPicker(self._changed)  # several lists, found by name
         self.since = DateBox("From")
         self.until = DateBox("To")
         self.country = w.Dropdown(**_narrow("Country", "200px"))
@@ -68,7 +69,7 @@ class Filters:
         self.load_choices()
         self._typing = Debouncer(on_change, debounce)
         self._outlet_typing = Debouncer(self._outlet_typed, debounce)
-        for widget in (self.lists, self.more_lists, self.source, self.since, self.until,
+        for widget in (self.lists, self.source, self.since, self.until,
                        self.country, self.language, self.engaged, self.order):
             widget.observe(self._changed, names="value")
         self.sort_by.observe(self._sort_chosen, names="value")
@@ -76,7 +77,7 @@ class Filters:
         self.outlet.observe(self._outlet_typing.trigger, names="value")
         self.widget = w.VBox([
             w.HBox([self.lists, self.outlet, self.source, self.engaged]),
-            w.HBox([self.more_lists]),
+            self.more_lists.widget,
             w.HBox([self.since.widget, self.until.widget, self.country, self.language]),
             w.HBox([self.text, self.sort_by, self.order]),
         ])
@@ -100,9 +101,8 @@ class Filters:
                 keep = widget.value
                 widget.options = options
                 widget.value = keep if any(value == keep for _, value in options) else ANY
-            keep = set(self.more_lists.value) & {v for _, v in named}
-            self.more_lists.options = named
-            self.more_lists.value = tuple(v for _, v in named if v in keep)
+            self.more_lists.set_choices(named, {int(r["list_id"]): str(r["name"])
+                                                for r in lists.iter_rows(named=True)})
             self.outlet.options = self.store.outlets(self.data_group, limit=OUTLET_CHOICES)
         finally:
             self._loading = False

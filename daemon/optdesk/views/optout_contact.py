@@ -18,6 +18,7 @@ from optdesk.store.undo import DEFAULT_GRACE
 from optdesk.views import render
 from optdesk.views.common import STYLE, Debouncer, Status, View, button, default_actor, esc
 from optdesk.views.contact_panel import ContactPanel
+from optdesk.views.keys import ArrowIntoResults
 from optdesk.views.outlet_panel import OutletPanel
 
 ORIGIN = "01-opt-out-a-contact"
@@ -25,7 +26,7 @@ PLACEHOLDER = "Name and outlet words, an email address or a contact id, e.g. 'du
 OUTLET = "outlet:"  # the value of an outlet among the results: OUTLET + its id
 OUTLETS_SHOWN = 3  # outlets listed after the first page of contacts
 START_HINT = ("Type name and outlet words (“matteo esposito daily trib”), an email address or a "
-              "contact id; Enter opens the first match, arrow keys move in the list.")
+              "contact id; Enter opens the first match, arrow-down moves into the list.")
 
 
 def page_hint(text: str, total: int, offset: int, shown: int, by: str, exact: bool = True) -> str:
@@ -67,8 +68,12 @@ class OptOutContactView(View):
                                         grace=grace, on_change=self._relabel_outlet)
         self.search = w.Text(placeholder=PLACEHOLDER, description="Contact",
                              continuous_update=True, layout=w.Layout(width="520px"))
+        self.search.add_class("optdesk-search")
         self.hint = w.HTML(f"<span class='optdesk-muted'>{esc(START_HINT)}</span>")
         self.results = w.Select(options=[], rows=10, layout=w.Layout(width="98%"))
+        self.results.add_class("optdesk-results")
+        self.arrows = ArrowIntoResults(source_class="optdesk-search",
+                                       target_class="optdesk-results")
         self.prev_button = button("◀ Previous", icon="")
         self.next_button = button("Next ▶", icon="")
         self.pager = w.HBox([self.prev_button, self.next_button], layout=w.Layout(display="none"))
@@ -85,7 +90,7 @@ class OptOutContactView(View):
             w.HTML(STYLE + f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b>"
                    "</span>"),
             w.HBox([self.group, self.search]), self.hint, self.results, self.pager,
-            self.status.widget, self.panel.widget, self.outlet_panel.widget,
+            self.status.widget, self.panel.widget, self.outlet_panel.widget, self.arrows,
         ])
         self.widget.add_class("optdesk-view")
 

@@ -199,15 +199,27 @@ def card(row: dict) -> str:
 
 GRID_COLUMNS = (
     # (column, header, width, sortable key or None)
-    ("name", "Name", "190px", "name"),
-    ("outlet", "Outlet", "190px", "outlet"),
-    ("reach", "Reach", "90px", "reach"),
-    ("source", "Source", "120px", "source"),
-    ("opted_out_at", "Opted out (UTC)", "140px", "opted_out_at"),
-    ("country", "Country", "85px", "country"),
-    ("language", "Lang.", "70px", "language"),
-    ("last_engaged", "Last engaged", "140px", None),
+    ("name", "Name", "155px", "name"),
+    ("title", "Title", "120px", None),
+    ("outlet", "Outlet", "160px", "outlet"),
+    ("email", "Email", "180px", None),
+    ("reach", "Reach", "80px", "reach"),
+    ("source", "Source", "195px", "source"),
+    ("opted_out_at", "Opted out (UTC)", "130px", "opted_out_at"),
+    ("country", "Country", "75px", "country"),
+    ("language", "Lang.", "60px", "language"),
+    ("last_engaged", "Last engaged", "125px", None),
 )
+TICK_WIDTH = 36  # the tick box before each grid row (28 px and its margins)
+
+
+def grid_width() -> str:
+    """The width of a grid row: the tick box and every column (the header buttons and the
+    cells keep their widths, and the grid scrolls sideways in a narrow notebook)."""
+    return f"{TICK_WIDTH + sum(int(width.removesuffix('px')) for _c, _h, width, _k in GRID_COLUMNS)}px"
+
+
+GRID_NEVER_INVITED = " · <b>never invited</b>"  # the card's NEVER_INVITED, short for a cell
 
 
 def _engaged(when) -> str:
@@ -227,8 +239,11 @@ def grid_cells(row: dict) -> str:
         elif column in ("opted_out_at", "last_engaged"):
             text = fmt_when(value)
         elif column == "source":
-            text = source_label(value)
+            text = source_label(value) + (GRID_NEVER_INVITED if value == "complaint" else "")
         else:
             text = esc(value)
-        cells.append(f"<span class='optdesk-cell' style='width:{width}'>{text}</span>")
+        tip = (f" title='{esc(row.get(column), '')}'" if column in ("name", "title", "outlet", "email")
+               else " title='a spam complaint: never invited to opt back in'"
+               if column == "source" and value == "complaint" else "")
+        cells.append(f"<span class='optdesk-cell' style='width:{width}'{tip}>{text}</span>")
     return "".join(cells)

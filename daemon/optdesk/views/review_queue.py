@@ -20,9 +20,11 @@ from optdesk.views.common import (
     fmt_int,
     fmt_when,
 )
+from optdesk.views.contact_panel import ContactPanel
 from optdesk.views.render import table
 
 ALL_GROUPS = ""
+ORIGIN = "05-review-queue"
 SHOWN = 500  # queue items listed at once (oldest first)
 ACTION_LABELS = {"opt_out": "opt-out applied", "human": "human reply", "dismiss": "dismissed"}
 
@@ -39,6 +41,13 @@ def item_label(row: dict) -> str:
                                                              else "")
     return (f"{stamp} · {row['sender'] or 'no sender'} · {row['subject'] or '(no subject)'} · "
             f"{reason}{decided}")
+
+
+def record_target(row: dict | None) -> tuple[int, str] | None:
+    """(contact id, data group) of the record an item can open; None for an unknown sender."""
+    if row is None or row.get("contact_id") is None or not row.get("data_group"):
+        return None
+    return int(row["contact_id"]), str(row["data_group"])
 
 
 def item_detail(row: dict) -> str:
@@ -82,7 +91,8 @@ def _confidence(value: float | None) -> str:
 class ReviewQueueView(View):
     """The queue (oldest first), the chosen message, and the three decisions."""
 
-    def __init__(self, store, data_group: str | None = None, *, actor: str | None = None) -> None:
+    def __init__(self, store, data_group: str | None = None, *, actor: str | None = None,
+                 selection_path=None) -> None:
         self.store = store
         self.actor = actor or default_actor()
         self.rows: list[dict] = []
@@ -113,9 +123,22 @@ class ReviewQueueView(View):
         self.reopening = w.VBox([w.HBox([self.reopen_button, self.reopen_reason]),
                                  w.HTML("<span class='optdesk-muted'>The message goes back to "
                                         "Open. An opt-out it applied stays: undo a manual one "
-                                        "from the contact's record (01).</span>")],
+                                        "from the contact's record.</span>")],
                                 layout=w.Layout(display="none"))
         self.reopen_button.on_click(g(lambda _b: self.reopen()))
+        # the contact of the item: its record (as in 01, with its actions), opened in place
+        self._record_group = data_group or ""
+        self.panel = ContactPanel(store, lambda: self._record_group, actor=self.actor,
+                                  origin=ORIGIN, selection_path=selection_path)
+        self.open_record_button = button("Open the contact's record", "", "folder-open")
+        self.open_record_button.layout.display = "none"
+        self.close_record_button = button("Close the record", icon="times")
+        self.record_box = w.VBox([self.close_record_button, self.panel.widget],
+                                 layout=w.Layout(display="none", border="2px solid #0969da",
+                                                 padding="6px", margin="4px 0"))
+        self.record_box.add_class("optdesk-opened-record")
+        self.open_record_button.on_click(g(lambda _b: self.open_record()))
+        self.close_record_button.on_click(g(lambda _b: self.close_record()))
         self.group.observe(g(lambda _c: self.refresh()), names="value")
         self.state.observe(g(lambda _c: self.refresh()), names="value")
         self.refresh_button.on_click(g(lambda _b: self.refresh()))
@@ -128,7 +151,8 @@ class ReviewQueueView(View):
                    "padding:6px;max-height:320px;overflow:auto;margin:0}</style>"
                    f"<span class='optdesk-muted'>Acting as <b>{esc(self.actor)}</b></span>"),
             w.HBox([self.group, self.state, self.refresh_button]), self.summary, self.items,
-            self.decisions, self.reopening, self.status.widget, self.detail,
+            self.decisions, self.reopening, self.status.widget, w.HBox([self.open_record_button]),
+            self.record_box, self.detail,
         ])
         g(self.refresh)()
 
@@ -163,8 +187,25 @@ class ReviewQueueView(View):
         if not self._quiet and change["new"] is not None:
             self.show(self.rows[change["new"]])
 
+    def open_record(self) -> None:
+        """Show the record of the contact the item resolved to, under the item's buttons."""
+        target = record_target(self.current)
+        if target is None:
+            return
+        contact_id, self._record_group = target
+        self.panel.show(contact_id)
+        self.record_box.layout.display = ""
+
+    def close_record(self) -> None:
+        self.panel.clear()
+        self.record_box.layout.display = "none"
+
     def show(self, row: dict | None) -> None:
+        if self.panel.contact_id is not None and record_target(row) != (
+                self.panel.contact_id, self._record_group):
+            self.close_record()  # the record follows the item shown
         self.current = row
+        self.open_record_button.layout.display = "" if record_target(row) else "none"
         self.detail.value = item_detail(row) if row else (
             "<span class='optdesk-muted'>Nothing to review.</span>")
         is_open = row is not None and row["review_state"] == "open"
