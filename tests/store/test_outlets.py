@@ -50,7 +50,7 @@ def test_reimport_updates_and_never_duplicates(world, tmp_path):
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    ({"outlet_id": "x7"}, "row 2, column outlet_id: must be a whole number (got 'x7')"),
+    ({"outlet_id": "  "}, "row 2, column outlet_id: an outlet needs an id (got '')"),
     ({"name": ""}, "row 2, column name: an outlet needs a name"),
     ({"type": "blog"}, "row 2, column type: must be one of newspaper, tv, radio"),
     ({"reach": "lots"}, "row 2, column reach: must be a whole number (got 'lots')"),

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from optdesk.errors import ImportFailed, NotFound
+from optdesk.store import contact_ids
 from optdesk.store.base import evidence_json, normalise_email, utcnow
 from optdesk.store.contacts import fold
 from optdesk.store.engagement_totals import refresh_engagers
@@ -41,10 +42,16 @@ class OutletOps:
         now = utcnow()
         with self.db.transaction() as con:
             self._ensure_group(con, data_group)
+            keys = contact_ids.assign(con, outlets["outlet_id"], contact_ids.OUTLETS).select(
+                pl.col("external_id").alias("outlet_id"), pl.col("outlet_id").alias("_key"))
+            outlets = outlets.join(keys, on="outlet_id", how="left").rename(
+                {"outlet_id": "external_id", "_key": "outlet_id"})
+            emails = emails.join(keys, on="outlet_id", how="left").drop("outlet_id").rename(
+                {"_key": "outlet_id"})
             con.register("stage_outlets", outlets)
             try:
                 taken = con.execute(
-                    "SELECT s._row, s.name, o.outlet_id FROM stage_outlets s JOIN outlets o"
+                    "SELECT s._row, s.name, o.external_id FROM stage_outlets s JOIN outlets o"
                     " ON o.name = s.name AND o.outlet_id <> s.outlet_id"
                     " WHERE NOT EXISTS (SELECT 1 FROM stage_outlets t"
                     "                   WHERE t.outlet_id = o.outlet_id) ORDER BY s._row LIMIT 1"
@@ -55,8 +62,9 @@ class OutletOps:
                                        f"{other} in the store; give it that outlet_id")
                 before = con.execute("SELECT count(*) FROM outlets").fetchall()[0][0]
                 con.execute(
-                    "INSERT INTO outlets (outlet_id, name, reach, type, country, language,"
-                    " updated_at) SELECT outlet_id, name, reach, type, country, language, ?"
+                    "INSERT INTO outlets (outlet_id, external_id, name, reach, type, country,"
+                    " language, updated_at) SELECT outlet_id, external_id, name, reach, type,"
+                    " country, language, ?"
                     " FROM stage_outlets ON CONFLICT (outlet_id) DO UPDATE SET"
                     " name = excluded.name, reach = excluded.reach, type = excluded.type,"
                     " country = excluded.country, language = excluded.language,"
