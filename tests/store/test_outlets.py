@@ -31,7 +31,7 @@ def world(tmp_path, contacts_csv) -> Store:
 
 def test_import_keeps_the_outlet_record_and_its_own_addresses(world):
     record = world.outlet(7, "g1")
-    assert record["outlet"] == {"outlet_id": 7, "name": "Outlet 7", "type": "newspaper",
+    assert record["outlet"] == {"outlet_id": 7, "external_id": "7", "name": "Outlet 7", "type": "newspaper",
                                 "reach": 5000, "country": "FR", "language": "fr"}
     assert record["addresses"]["email"].to_list() == ["newsdesk@seven.example",
                                                       "redaction@seven.example"]

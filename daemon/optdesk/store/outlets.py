@@ -149,14 +149,15 @@ class OutletOps:
         return len(lifted)
 
     def outlet(self, outlet_id: int, data_group: str) -> dict:
-        """The record of one outlet as seen from one data group. Keys: outlet (dict), optout
+        """The record of one outlet as seen from one data group. Keys: outlet (dict: outlet_id,
+        external_id — the team's id —, name, type, reach, country, language), optout
         (dict or None), addresses (email, undeliverable, suppressed), contacts (contact_id,
         external_id, name, title, opted_out, source, reason, opted_out_at), history (its events)."""
         oid = int(outlet_id)
         with self.db.connection():
             head = self.db.frame(
-                "SELECT outlet_id, name, type, reach, country, language FROM outlets"
-                " WHERE outlet_id = ?", [oid])
+                "SELECT outlet_id, external_id, name, type, reach, country, language"
+                " FROM outlets WHERE outlet_id = ?", [oid])
             if head.height == 0:
                 raise NotFound(f"no outlet with id {outlet_id}")
             optout = self.db.frame(
@@ -184,14 +185,14 @@ class OutletOps:
 
     def find_outlets(self, text: str, data_group: str, limit: int = 20) -> pl.DataFrame:
         """Outlets whose name contains every word typed, biggest reach first. Columns:
-        outlet_id, name, type, reach, country, opted_out."""
+        outlet_id, name, type, reach, country, opted_out, external_id (the team's id)."""
         words = [w for w in fold(text).split() if w]
         if not words:
             words = [""]
         cond = " AND ".join("strip_accents(lower(ot.name)) LIKE ?" for _ in words)
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
-            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " oo.outlet_id IS NOT NULL AS opted_out, ot.external_id FROM outlets ot"
             " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
             [data_group, *[f"%{w}%" for w in words], int(limit)])
@@ -216,7 +217,7 @@ class OutletOps:
             params = [f"% {w}%" for w in words]
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
-            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " oo.outlet_id IS NOT NULL AS opted_out, ot.external_id FROM outlets ot"
             " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
             [data_group, *params, int(limit)])
@@ -226,7 +227,8 @@ class OutletOps:
                           limit: int | None = 50) -> pl.DataFrame:
         """Every outlet opted out of the data group (filtered by name words). Columns:
         outlet_id, name, type, reach, country, source, actor, reason, with_contacts,
-        opted_out_at, addresses (its own), contacts_opted_out (with it)."""
+        opted_out_at, external_id (the team's id), addresses (its own), contacts_opted_out
+        (with it)."""
         if sort_by not in OUTLET_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(OUTLET_SORTS)}")
         words = [w for w in fold(text or "").split() if w]
@@ -236,6 +238,7 @@ class OutletOps:
             page = con.sql(
                 "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source,"
                 " oo.actor, oo.reason, oo.with_contacts, oo.opted_out_at, oo.event_id,"
+                " ot.external_id,"
                 " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
                 " AS addresses"
                 " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
@@ -267,4 +270,5 @@ class OutletOps:
 
 def _no_outlets() -> pl.DataFrame:
     return pl.DataFrame(schema={"outlet_id": pl.Int64, "name": pl.String, "type": pl.String,
-                                "reach": pl.Int64, "country": pl.String, "opted_out": pl.Boolean})
+                                "reach": pl.Int64, "country": pl.String, "opted_out": pl.Boolean,
+                                "external_id": pl.String})
