@@ -102,10 +102,14 @@ class OutletOps:
         return {"changed": bool(result.outlets_opted_out), "contacts": len(result.opted_out)}
 
     def opt_in_outlet(self, outlet_id: int, data_group: str, *, source: str, actor: str,
-                      reason: str | None = None, with_contacts: bool = False) -> dict:
-        """Undo an outlet's opt-out in a data group (an ``outlet_opt_in`` event); with
-        ``with_contacts`` also lift the contact opt-outs it made, each with an ``opt_in``
-        event. Returns {"changed": bool, "contacts": n}; changed is False when there was none."""
+                      reason: str | None = None, with_contacts: bool = False,
+                      evidence: Any = None, invitation_id: int | None = None,
+                      message_hash: str | None = None) -> dict:
+        """Undo an outlet's opt-out in a data group (an ``outlet_opt_in`` event; ``evidence``
+        added to its own, e.g. an accepted invitation's proof); with ``with_contacts`` also
+        lift the contact opt-outs it made, each with an ``opt_in`` event. Returns
+        {"changed": bool, "contacts": n}; changed is False when there was none. Joins the
+        caller's transaction."""
         with self.db.transaction() as con:
             deleted = con.execute(
                 "DELETE FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?"
@@ -116,7 +120,8 @@ class OutletOps:
             self._event(con, "outlet_opt_in", actor=actor, data_group=data_group,
                         source=source, reason=reason, outlet_id=int(outlet_id),
                         evidence={"outlet_event_id": outlet_event,
-                                  "with_contacts": with_contacts})
+                                  "with_contacts": with_contacts, **(evidence or {})},
+                        invitation_id=invitation_id, message_hash=message_hash)
             lifted = 0
             if with_contacts:
                 lifted = self._lift_outlet_contacts(
