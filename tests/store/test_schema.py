@@ -71,3 +71,33 @@ def test_store_from_a_newer_optdesk_is_refused(tmp_path):
     con.close()
     with pytest.raises(OptdeskError, match="9999_future"):
         Store(path)
+
+
+def test_0013_keeps_outlets_and_invitations_and_needs_no_0012(tmp_path):
+    """0013_outlet_invitations on a store at 0011: every outlet gets its key as the team's id,
+    every invitation keeps its contact; the store needs no 0012 (another branch's), which may
+    come after it."""
+    path = tmp_path / "at11.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, [m for m in MIGRATIONS if m[0] < "0012"])
+    con.execute("INSERT INTO outlets (outlet_id, name) VALUES (4, 'Four'), (8, 'Eight')")
+    con.execute("INSERT INTO invitations (contact_id, data_group, email, nonce, status,"
+                " created_at) VALUES (3, 'g', 'a@x.example', '77', 'sent', now())")
+    con.close()
+    store = Store(path)
+    assert store.db.rows("SELECT outlet_id, external_id FROM outlets ORDER BY 1") == [
+        (4, "4"), (8, "8")]
+    assert store.db.rows("SELECT contact_id, outlet_id, nonce FROM invitations") == [
+        (3, None, "77")]
+    assert store.outlet_key("8") == 8
+    with pytest.raises(duckdb.ConstraintException):
+        with store.db.transaction() as c:  # an invitation names a contact or an outlet
+            c.execute("INSERT INTO invitations (contact_id, outlet_id, data_group, email, nonce,"
+                      " status, created_at) VALUES (3, 4, 'g', 'b@x.example', '78', 'sent',"
+                      " now())")
+    store.release()
+    later = [*MIGRATIONS, ("0012_drop_name_tokens", "DROP TABLE name_tokens")]
+    later.sort()
+    con = duckdb.connect(str(path))
+    assert migrate(con, later) == ["0012_drop_name_tokens"]
+    con.close()
