@@ -250,18 +250,20 @@ class WriteOps:
         ids = sorted({i["outlet_id"] for i in items})
         groups = sorted({i["data_group"] for i in items})
         staff_wanted = sorted({i["outlet_id"] for i in items if i["with_contacts"]})
+        # constant lists (IN (?, ?)), not unnest(?): DuckDB then filters the scans of outlets
+        # and contacts directly instead of joining them (a third of the cost, cold)
+        o, g = _marks(ids), _marks(groups)
+        staff = (" UNION ALL SELECT 'staff', c.outlet_id, p.data_group, c.contact_id"
+                 " FROM contacts c LEFT JOIN optouts p ON p.contact_id = c.contact_id"
+                 f" AND p.data_group IN ({g}) WHERE c.outlet_id IN ({_marks(staff_wanted)})"
+                 if staff_wanted else "")
         rows = con.execute(
-            "SELECT 'done', outlet_id, data_group, NULL FROM outlet_optouts"
-            " WHERE outlet_id IN (SELECT unnest($1::BIGINT[]))"
-            " UNION ALL SELECT 'group', NULL, data_group, NULL FROM data_groups"
-            " WHERE data_group IN (SELECT unnest($2::VARCHAR[]))"
-            " UNION ALL SELECT 'known', outlet_id, NULL, NULL FROM outlets"
-            " WHERE outlet_id IN (SELECT unnest($1::BIGINT[]))"
-            " UNION ALL SELECT 'staff', c.outlet_id, o.data_group, c.contact_id FROM contacts c"
-            " LEFT JOIN optouts o ON o.contact_id = c.contact_id"
-            "  AND o.data_group IN (SELECT unnest($2::VARCHAR[]))"
-            " WHERE c.outlet_id IN (SELECT unnest($3::BIGINT[]))",
-            [ids, groups, staff_wanted]).fetchall()
+            f"SELECT 'done', outlet_id, data_group, NULL FROM outlet_optouts WHERE outlet_id IN ({o})"
+            f" UNION ALL SELECT 'group', NULL, data_group, NULL FROM data_groups"
+            f" WHERE data_group IN ({g})"
+            f" UNION ALL SELECT 'known', outlet_id, NULL, NULL FROM outlets WHERE outlet_id IN ({o})"
+            + staff,
+            [*ids, *groups, *ids, *(groups + staff_wanted if staff_wanted else [])]).fetchall()
         known = {r[1] for r in rows if r[0] == "known"}
         done = {(r[1], r[2]) for r in rows if r[0] == "done"}
         existing = {r[2] for r in rows if r[0] == "group"}
@@ -419,6 +421,11 @@ def _lookups(con: duckdb.DuckDBPyConnection, optouts: str, key: str, ids: list[i
     return ({r[1] for r in rows if r[0] == "known"},
             {(r[1], r[2]) for r in rows if r[0] == "done"},
             {r[2] for r in rows if r[0] == "group"})
+
+
+def _marks(values: list) -> str:
+    """``?, ?, ?``: one placeholder per value (a constant list DuckDB can filter a scan by)."""
+    return ", ".join("?" for _ in values)
 
 
 def _ensure_groups(con: duckdb.DuckDBPyConnection, groups: set[str],
