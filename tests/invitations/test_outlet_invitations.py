@@ -282,3 +282,33 @@ def test_an_unclear_outlet_answer_changes_nothing(loop):
     assert outlet_opted_out(loop.store, key)
     assert loop.store.invitation(sent.invitation_id)["status"] == "sent"
     assert loop.ledger_row()["review"]
+
+
+# -- the 03 view: outlets in the ids box ---------------------------------------------------------
+def test_the_03_view_invites_an_outlet_named_in_the_ids_box(inv_store, smtp_sink, tmp_path):
+    from optdesk.views.invitations import SOURCES, InvitationsView
+
+    from .conftest import make_settings
+
+    sink, url = smtp_sink
+    key = add_outlet(inv_store, tmp_path)
+    v = InvitationsView(inv_store, make_settings(inv_store.path, smtp_url=url), actor="ana",
+                        selection_path=tmp_path / "selection.json", key=KEY)
+    v.source.value = SOURCES[2]
+    v.ids.value = "1, outlet:OUT-9"
+    v.load_button.click()
+    assert "<b>2</b> contacts: <b>2</b> can be invited" in v.who_html.value
+    assert "outlet OUT-9" in v.who_html.value and "newsdesk@nine.example" in v.who_html.value
+    v.preview_button.click()
+    assert "Nine News &lt;newsdesk@nine.example&gt;" in v.preview_html.value
+    v.send_button.click()
+    v.confirm_button.click()
+    assert "2 sent" in v.status.text
+    assert [m["rcpt_tos"][0] for m in sink.messages] == ["a1@news.example",
+                                                        "newsdesk@nine.example"]
+    assert "outlet OUT-9" in v.results_html.value
+    assert inv_store.invitations(GROUP, outlet_ids=[key]).height == 1
+    v.ids.value = "outlet:OUT-nope"
+    v.load_button.click()
+    assert "no outlet with id OUT-nope" in v.status.text
+    inv_store.release()
