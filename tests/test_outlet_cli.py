@@ -62,3 +62,40 @@ def test_outlet_errors_are_one_line(tmp_path):
     proc = run("--db", db, "opt-out", "--contact", "1", "--with-contacts", "--reason", "x",
                check=False)
     assert proc.returncode == 2 and "--with-contacts goes with --outlet" in proc.stderr
+
+
+def test_the_teams_own_outlet_ids_are_taken_and_shown(tmp_path):
+    """An outlet named ``OUT-ab7`` in the outlets file and in a contact export's outlet_id
+    column is named so on every command, never by the store's internal key."""
+    from fixtures.store import write_csv
+    from optdesk.store.importer import COLUMNS
+
+    db = str(tmp_path / "cli.duckdb")
+    run("--db", db, "import", "outlets", str(write_outlets_csv(tmp_path / "o.csv", [
+        outlet_row("OUT-ab7", "newsdesk@ab7.example", name="Ab Seven"),
+        outlet_row("12", "newsdesk@twelve.example", name="Twelve")])), "--data-group", "g1")
+    contacts = write_csv(tmp_path / "c.csv", (*COLUMNS, "outlet_id"), [
+        contact_row("c-1", "one@ab7.example", outlet="", outlet_reach="", outlet_id="OUT-ab7"),
+        contact_row("c-2", "two@ab7.example", outlet="", outlet_reach="", outlet_id=" OUT-ab7 "),
+        contact_row("c-3", "three@twelve.example", outlet="", outlet_reach="", outlet_id="12")])
+    run("--db", db, "import", "contacts", str(contacts), "--data-group", "g1")
+    done = run("--db", db, "opt-out", "--outlet", "OUT-ab7", "--data-group", "g1", "--reason",
+               "closed", "--with-contacts", "--actor", "ana").stdout
+    assert "outlet OUT-ab7: opted out, and 2 of its contacts" in done
+    shown = run("--db", db, "outlet", "OUT-ab7", "--data-group", "g1").stdout
+    assert "Ab Seven — newspaper" in shown and "outlet id OUT-ab7" in shown
+    assert "c-1" in shown and "c-2" in shown and "c-3" not in shown
+    undone = run("--db", db, "undo-opt-out", "--outlet", "OUT-ab7", "--data-group", "g1",
+                 "--reason", "wrong outlet", "--actor", "ana").stdout
+    assert "outlet OUT-ab7: manual opt-out undone" in undone
+    again = run("--db", db, "undo-opt-out", "--outlet", "OUT-ab7", "--data-group", "g1",
+                "--reason", "again", check=False)
+    assert again.returncode == 2
+    assert "outlet OUT-ab7 is not opted out of g1" in again.stderr
+    assert "Twelve" in run("--db", db, "outlet", "12", "--data-group", "g1").stdout
+    proc = run("--db", db, "outlet", "OUT-zz", "--data-group", "g1", check=False)
+    assert proc.returncode == 2 and "no outlet with id OUT-zz" in proc.stderr
+    bad = write_csv(tmp_path / "bad.csv", (*COLUMNS, "outlet_id"), [
+        contact_row("c-9", "nine@x.example", outlet="", outlet_reach="", outlet_id="OUT-zz")])
+    proc = run("--db", db, "import", "contacts", str(bad), "--data-group", "g1", check=False)
+    assert proc.returncode == 2 and "column outlet_id: no outlet with this id" in proc.stderr

@@ -31,7 +31,7 @@ def world(tmp_path, contacts_csv) -> Store:
 
 def test_import_keeps_the_outlet_record_and_its_own_addresses(world):
     record = world.outlet(7, "g1")
-    assert record["outlet"] == {"outlet_id": 7, "name": "Outlet 7", "type": "newspaper",
+    assert record["outlet"] == {"outlet_id": 7, "external_id": "7", "name": "Outlet 7", "type": "newspaper",
                                 "reach": 5000, "country": "FR", "language": "fr"}
     assert record["addresses"]["email"].to_list() == ["newsdesk@seven.example",
                                                       "redaction@seven.example"]
@@ -50,7 +50,7 @@ def test_reimport_updates_and_never_duplicates(world, tmp_path):
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    ({"outlet_id": "x7"}, "row 2, column outlet_id: must be a whole number (got 'x7')"),
+    ({"outlet_id": "  "}, "row 2, column outlet_id: an outlet needs an id (got '')"),
     ({"name": ""}, "row 2, column name: an outlet needs a name"),
     ({"type": "blog"}, "row 2, column type: must be one of newspaper, tv, radio"),
     ({"reach": "lots"}, "row 2, column reach: must be a whole number (got 'lots')"),

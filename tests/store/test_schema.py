@@ -71,3 +71,30 @@ def test_store_from_a_newer_optdesk_is_refused(tmp_path):
     con.close()
     with pytest.raises(OptdeskError, match="9999_future"):
         Store(path)
+
+
+def test_0013_keeps_outlets_and_invitations_of_a_store_at_0011(tmp_path):
+    """0013_outlet_invitations (with 0012 and 0014) on a store at 0011: every outlet gets its
+    key as the team's id, every invitation keeps its contact."""
+    path = tmp_path / "at11.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, [m for m in MIGRATIONS if m[0] < "0012"])
+    con.execute("INSERT INTO outlets (outlet_id, name) VALUES (4, 'Four'), (8, 'Eight')")
+    con.execute("INSERT INTO invitations (contact_id, data_group, email, nonce, status,"
+                " created_at) VALUES (3, 'g', 'a@x.example', '77', 'sent', now())")
+    con.close()
+    store = Store(path)
+    assert store.db.rows("SELECT outlet_id, external_id FROM outlets ORDER BY 1") == [
+        (4, "4"), (8, "8")]
+    assert store.db.rows("SELECT contact_id, outlet_id, nonce FROM invitations") == [
+        (3, None, "77")]
+    assert store.outlet_key("8") == 8
+    with pytest.raises(duckdb.ConstraintException):
+        with store.db.transaction() as c:  # an invitation names a contact or an outlet
+            c.execute("INSERT INTO invitations (contact_id, outlet_id, data_group, email, nonce,"
+                      " status, created_at) VALUES (3, 4, 'g', 'b@x.example', '78', 'sent',"
+                      " now())")
+    store.release()
+    con = duckdb.connect(str(path))
+    assert migrate(con, MIGRATIONS) == []  # 0012 to 0014 applied by the store, in order
+    con.close()

@@ -39,7 +39,7 @@ def test_01_opt_out_an_outlet_with_its_contacts(desk_app, browser_page):
     box = page.locator(SEARCH)
     box.fill("")
     box.press_sequentially(target["name"].lower(), delay=20)
-    mark = f"[outlet #{target['outlet_id']}]"
+    mark = f"[outlet {target['outlet_id']}]"
     page.locator(OPTION, has_text=mark).wait_for(timeout=15_000)
     labels = page.locator(OPTION).evaluate_all(
         "os => os.map(o => o.textContent.replace(/\\u00a0/g, ' '))")

@@ -12,14 +12,18 @@ from optdesk.settings import find_signing_key
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "invite", help="invite opted-out contacts, once, to opt back in",
-        description="Send one invitation per contact to their primary address. Only contacts "
-        "opted out in the data group, never after a complaint, once per cool-off period. "
-        "Prints one result line per contact; exits 2 sending nothing when a field is refused, "
-        "1 when a send failed.")
+        "invite", help="invite opted-out contacts or outlets, once, to opt back in",
+        description="Send one invitation per contact to their primary address, and per outlet "
+        "to its own address. Only contacts (outlets) opted out in the data group, never after "
+        "a complaint, once per cool-off period; an outlet's acceptance opts the outlet back "
+        "in, not its contacts. Prints one result line per contact or outlet; exits 2 sending "
+        "nothing when a field is refused, 1 when a send failed.")
     add_group(p)
-    p.add_argument("--contact", dest="contacts", action="append", required=True,
+    p.add_argument("--contact", dest="contacts", action="append", default=[],
                    metavar="ID", help="a contact, by the team's own id (repeat for several)")
+    p.add_argument("--outlet", dest="outlets", action="append", default=[], metavar="ID",
+                   help="an outlet, by the team's own id, invited at its own address "
+                   "(repeat for several)")
     p.add_argument("--sender-name", help="display name in From (default: settings)")
     p.add_argument("--sender-email", help="address in From (default: settings)")
     p.add_argument("--subject", help="subject (default: the language's, naming the organisation)")
@@ -38,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pending, sent, failed, accepted, declined or expired (repeatable)")
     p.add_argument("--contact", dest="contacts", action="append", metavar="ID",
                    help="a contact, by the team's own id (repeatable)")
+    p.add_argument("--outlet", dest="outlets", action="append", metavar="ID",
+                   help="an outlet, by the team's own id (repeatable)")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_invitations)
 
@@ -53,18 +59,24 @@ def _fields(args, settings):
 
 
 def cmd_invite(args, settings) -> int:
+    from optdesk.errors import OptdeskError
     from optdesk.outgoing.invitations import preview, send_invitations, summary
 
+    if not args.contacts and not args.outlets:
+        raise OptdeskError("name at least one --contact or --outlet")
     store, fields = open_store(settings), _fields(args, settings)
     keys = store.contact_keys(args.contacts)
-    shown = {k: v for k, v in zip(keys, args.contacts, strict=True)}
+    outlet_keys = store.outlet_keys(args.outlets)
+    shown = {("contact", k): v for k, v in zip(keys, args.contacts, strict=True)}
+    shown.update({("outlet", k): v for k, v in zip(outlet_keys, args.outlets, strict=True)})
     if args.preview:
         # a preview creates no key file; without a key its tokens use a throwaway one (the
         # token differs at the send anyway)
         key = find_signing_key(settings) or os.urandom(32)
         for item in preview(store, settings, group(args, settings), keys, fields,
-                            limit=args.preview, key=key):
-            print(f"=== contact {shown[item.contact_id]}"
+                            limit=args.preview, key=key, outlet_ids=outlet_keys):
+            word, which = item.key
+            print(f"=== {word} {shown[item.key]}"
                   + (f": skipped: {item.skip_reason}" if item.skip_reason else ""))
             if item.message is not None:
                 print(item.text)
@@ -72,8 +84,8 @@ def cmd_invite(args, settings) -> int:
     results = send_invitations(
         store, settings, group(args, settings), keys, fields,
         actor=args.actor or getpass.getuser(), dry_run=args.dry_run, rate=args.rate,
-        progress=lambda done, total, result: print(result.line(shown[result.contact_id]),
-                                                   flush=True))
+        outlet_ids=outlet_keys,
+        progress=lambda done, total, result: print(result.line(shown[result.key]), flush=True))
     counts = summary(results)
     stderr(("dry run: " if args.dry_run else "")
            + ", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -83,13 +95,16 @@ def cmd_invite(args, settings) -> int:
 def cmd_invitations(args, settings) -> int:
     store = open_store(settings)
     keys = store.contact_keys(args.contacts) if args.contacts else None
+    outlet_keys = store.outlet_keys(args.outlets) if args.outlets else None
     df = store.invitations(group(args, settings), statuses=args.status, contact_ids=keys,
-                           limit=args.limit)
+                           limit=args.limit, outlet_ids=outlet_keys)
     shown = store.external_ids(df["contact_id"])
+    outlets = store.outlet_external_ids(df["outlet_id"])
     for r in df.iter_rows(named=True):
         when = r["answered_at"] or r["sent_at"] or r["created_at"]
-        print(f"invitation {r['invitation_id']}: contact {shown.get(r['contact_id'])} "
-              f"<{r['email']}> "
+        who = (f"contact {shown.get(r['contact_id'])}" if r["contact_id"] is not None
+               else f"outlet {outlets.get(r['outlet_id'])}")
+        print(f"invitation {r['invitation_id']}: {who} <{r['email']}> "
               f"{r['status']} {when:%Y-%m-%d %H:%M} (expires {r['expires_at']:%Y-%m-%d})"
               + (f": {r['error']}" if r["error"] else ""))
     if df.height == 0:

@@ -10,7 +10,7 @@ from optdesk.cli.common import add_group, group, open_store, print_frame, stderr
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("outlet", help="show an outlet's record: its addresses, its contacts")
-    p.add_argument("outlet_id", type=int)
+    p.add_argument("outlet_id", metavar="ID", help="the outlet, by the team's own id")
     add_group(p)
     p.set_defaults(func=cmd_outlet)
 
@@ -33,8 +33,9 @@ def cmd_import_outlets(args, settings) -> int:
 
 
 def opt_out_outlet(args, settings, actor: str) -> int:
-    result = open_store(settings).opt_out_outlet(
-        args.outlet, group(args, settings), source="manual", actor=actor, reason=args.reason,
+    store = open_store(settings)
+    result = store.opt_out_outlet(
+        store.outlet_key(args.outlet), group(args, settings), source="manual", actor=actor, reason=args.reason,
         with_contacts=args.with_contacts)
     if not result["changed"]:
         print(f"outlet {args.outlet}: already opted out; unchanged")
@@ -47,10 +48,11 @@ def opt_out_outlet(args, settings, actor: str) -> int:
 def cmd_outlet(args, settings) -> int:
     from optdesk.store.contact_ids import for_people
 
-    record = open_store(settings).outlet(args.outlet_id, group(args, settings))
+    store = open_store(settings)
+    record = store.outlet(store.outlet_key(args.outlet_id), group(args, settings))
     o = record["outlet"]
-    print(f"{o['name']} — {o['type'] or 'type unknown'} (reach {o['reach']}, {o['country']}, "
-          f"{o['language']})")
+    print(f"{o['name']} — {o['type'] or 'type unknown'} "
+          f"(reach {o['reach']}, {o['country']}, {o['language']}) · outlet id {o['external_id']}")
     out = record["optout"]
     print("opted out: " + (
         f"yes, {out['source']} by {out['actor']} at {out['opted_out_at']:%Y-%m-%d %H:%M}"

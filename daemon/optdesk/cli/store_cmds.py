@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("opt-out", help="opt a contact or an outlet out by hand (source: manual)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--contact", metavar="ID", help="the contact, by the team's own id")
-    who.add_argument("--outlet", type=int, help="an outlet: its own addresses")
+    who.add_argument("--outlet", metavar="ID",
+                     help="an outlet, by the team's own id: its own addresses")
     p.add_argument("--with-contacts", action="store_true",
                    help="with --outlet: every contact at the outlet as well")
     add_group(p)
@@ -52,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="undo an analyst's manual opt-out within the grace period")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--contact", metavar="ID", help="the contact, by the team's own id")
-    who.add_argument("--outlet", type=int,
-                     help="an outlet's manual opt-out, and the contact opt-outs made with it")
+    who.add_argument("--outlet", metavar="ID",
+                     help="an outlet (by the team's own id): its manual opt-out, and the "
+                     "contact opt-outs made with it")
     add_group(p)
     p.add_argument("--reason", required=True)
     p.add_argument("--actor", default=None, help="who did it (default: $USER)")
@@ -167,7 +169,7 @@ def cmd_undo_opt_out(args, settings) -> int:
     store = open_store(settings)
     if args.outlet is not None:
         done = store.undo_outlet_opt_out(
-            args.outlet, group(args, settings), actor=actor, reason=args.reason, grace=grace)
+            store.outlet_key(args.outlet), group(args, settings), actor=actor, reason=args.reason, grace=grace)
         print(f"outlet {args.outlet}: manual opt-out undone (event {done['event_id']}), "
               f"{done['contacts']} contact opt-outs made with it lifted")
         return 0

@@ -298,6 +298,8 @@ def _apply_invitation_answer(store: Store, plan: Plan) -> None:
         plan.review_reason = plan.review_reason or f"invitation answer not applied: {result.reason}"
     if result.contact_id is not None:
         plan.contact_id = result.contact_id
+    if result.outlet_id is not None:  # an outlet's invitation: the outlet, never a contact
+        plan.contact_id, plan.outlet_id = None, result.outlet_id
 
 
 def _token_error(details: dict) -> str | None:

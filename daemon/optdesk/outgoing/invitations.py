@@ -1,6 +1,7 @@
 """Opt-in invitations: check the fields, render (preview = send), send them as one run with guardrails.
 
-One message per contact, to their primary address, with a per-recipient token in the Reply-To
+One message per contact, to their primary address (or per outlet, to its own address: an outlet
+that opted out is invited back as an outlet, and its acceptance opts the outlet back in), with a per-recipient token in the Reply-To
 (``optin+TOKEN@<reply_domain>``) and a recorded Message-ID, so that the daemon can match the
 answer by token or by In-Reply-To (``Store.accept_invitation``). Guardrails (who may be invited)
 are ``optdesk.store.invitations.refusal``; they are checked again, atomically, when each
@@ -73,20 +74,28 @@ class Template:
 
 @dataclass(frozen=True)
 class InviteResult:
-    """One contact's outcome: status is sent, skipped, failed or "would send" (dry run)."""
+    """One contact's (or outlet's) outcome: status is sent, skipped, failed or "would send"
+    (dry run). An outlet's has contact_id None and its ``outlet_id``."""
 
-    contact_id: int
+    contact_id: int | None
     status: str
     reason: str = ""
     email: str | None = None
     invitation_id: int | None = None
     message_id: str | None = None
     name: str | None = None
+    outlet_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """("contact", key) or ("outlet", key): whom this result is about."""
+        return row_key({"contact_id": self.contact_id, "outlet_id": self.outlet_id})
 
     def line(self, shown_id: str | None = None) -> str:
-        """One line for the CLI: ``contact c-12: sent to a@b.org (invitation 3)``, the contact
-        named by ``shown_id`` (the team's id) when given."""
-        text = f"contact {shown_id if shown_id is not None else self.contact_id}: {self.status}"
+        """One line for the CLI: ``contact c-12: sent to a@b.org (invitation 3)`` (``outlet
+        OUT-7: …`` for an outlet), named by ``shown_id`` (the team's id) when given."""
+        word, key = self.key
+        text = f"{word} {shown_id if shown_id is not None else key}: {self.status}"
         if self.email and self.status in ("sent", "would send", "failed"):
             text += f" to {self.email}"
         if self.invitation_id is not None:
@@ -94,14 +103,26 @@ class InviteResult:
         return text + (f": {self.reason}" if self.reason else "")
 
 
+def row_key(row: dict) -> tuple[str, int]:
+    """("contact", key) for a contact's candidate row, ("outlet", key) for an outlet's."""
+    if row.get("contact_id") is None:
+        return "outlet", int(row["outlet_id"])
+    return "contact", int(row["contact_id"])
+
+
 @dataclass(frozen=True)
 class Preview:
     """What one contact would get: the message as the send builds it, or why they are skipped."""
 
-    contact_id: int
+    contact_id: int | None
     email: str | None
     skip_reason: str | None
     message: EmailMessage | None
+    outlet_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return row_key({"contact_id": self.contact_id, "outlet_id": self.outlet_id})
 
     @property
     def text(self) -> str:
@@ -270,8 +291,9 @@ def build_message(
 
 
 def reply_address(key: bytes, reservation: Reservation, domain: str) -> str:
-    """``optin+TOKEN@domain``: the token binds contact, data group, address, nonce and expiry."""
-    token = make_token(key, "optin", reservation.contact_id, reservation.data_group,
+    """``optin+TOKEN@domain``: the token binds contact (or outlet), data group, address, nonce
+    and expiry."""
+    token = make_token(key, "optin", reservation.subject, reservation.data_group,
                        reservation.email, expires_at=reservation.expires_at,
                        nonce=reservation.nonce)
     return f"optin+{token}@{domain}"
@@ -290,15 +312,25 @@ def message_for(fields: InvitationFields, reservation: Reservation, settings: Se
 
 # -- planning, preview --------------------------------------------------------------------------
 def plan(store, data_group: str, contact_ids: Iterable[int], *, cooloff_days: int,
-         now: dt.datetime | None = None) -> list[tuple[dict, str | None]]:
-    """(candidate row, refusal reason or None) per distinct contact id, in the order given."""
+         now: dt.datetime | None = None, outlet_ids: Iterable[int] = ()
+         ) -> list[tuple[dict, str | None]]:
+    """(candidate row, refusal reason or None) per distinct contact id, in the order given,
+    then per distinct outlet id (``outlet_ids``: outlets invited at their own address)."""
     now = now or utcnow()
     ids = list(dict.fromkeys(int(c) for c in contact_ids))
+    outlets = list(dict.fromkeys(int(o) for o in outlet_ids))
     rows = {r["contact_id"]: r for r in store.invitation_candidates(data_group, ids).to_dicts()}
     out = []
     for cid in ids:
         row = rows[cid]
         out.append((row, refusal(row, data_group, now, cooloff_days) or recipient_problem(row)))
+    if outlets:
+        found = {r["outlet_id"]: r for r in
+                 store.outlet_invitation_candidates(data_group, outlets).to_dicts()}
+        for oid in outlets:
+            row = found[oid]
+            out.append((row, refusal(row, data_group, now, cooloff_days)
+                        or recipient_problem(row)))
     return out
 
 
@@ -306,7 +338,8 @@ def recipient_problem(row: dict) -> str | None:
     """Why the contact's name or primary address cannot go into the To header, or None."""
     problem = addresses.problem(row["email"])
     if problem:
-        return f"primary address {row['email']!r} is not an email address: {problem}; fix it first"
+        which = "the outlet's address" if row.get("contact_id") is None else "primary address"
+        return f"{which} {row['email']!r} is not an email address: {problem}; fix it first"
     try:  # the To header as build_message writes it
         name = check_header("contact name", row["name"] or "", MAX_NAME)
         check_writable("contact name", "To", addresses.parse(row["email"]).header(name))
@@ -319,8 +352,9 @@ def recipient_problem(row: dict) -> str | None:
 
 def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[int],
             fields: InvitationFields, *, limit: int = 3, key: bytes | None = None,
-            now: dt.datetime | None = None) -> list[Preview]:
-    """The first ``limit`` contacts as the send would treat them, rendered by the same code.
+            now: dt.datetime | None = None, outlet_ids: Sequence[int] = ()) -> list[Preview]:
+    """The first ``limit`` contacts (then outlets) as the send would treat them, rendered by
+    the same code.
 
     Only the token, the Message-ID and the invitation number differ at the send.
     """
@@ -329,15 +363,19 @@ def preview(store, settings: Settings, data_group: str, contact_ids: Sequence[in
     key = key if key is not None else signing_key(settings)
     inv = settings.invitations
     out = []
-    for row, reason in plan(store, data_group, contact_ids[: max(limit, 0)],
-                            cooloff_days=inv.cooloff_days, now=now):
+    limit = max(limit, 0)
+    contacts = list(contact_ids)[:limit]
+    outlets = list(outlet_ids)[: limit - len(contacts)]
+    for row, reason in plan(store, data_group, contacts, cooloff_days=inv.cooloff_days,
+                            now=now, outlet_ids=outlets):
         if reason:
-            out.append(Preview(row["contact_id"], row["email"], reason, None))
+            out.append(Preview(row["contact_id"], row["email"], reason, None, row["outlet_id"]))
             continue
         draft = Reservation(0, row["contact_id"], data_group, row["email"], row["name"] or "",
-                            0, now + dt.timedelta(days=inv.ttl_days))
+                            0, now + dt.timedelta(days=inv.ttl_days), row["outlet_id"])
         out.append(Preview(row["contact_id"], row["email"], None,
-                           message_for(fields_for(fields, row, settings), draft, settings, key)))
+                           message_for(fields_for(fields, row, settings), draft, settings, key),
+                           row["outlet_id"]))
     return out
 
 
@@ -393,9 +431,15 @@ class _Run:
         return msg
 
     def send_one(self, row: dict) -> InviteResult:
-        cid, inv = row["contact_id"], self.settings.invitations
+        cid, oid, inv = row["contact_id"], row["outlet_id"], self.settings.invitations
+        word, key = row_key(row)
+
+        def result(status, reason="", email=None, invitation_id=None, message_id=None):
+            return InviteResult(cid, status, reason, email, invitation_id, message_id,
+                                outlet_id=oid)
+
         if self._session() is None:
-            return InviteResult(cid, "failed", self.broken or "no SMTP session", row["email"])
+            return result("failed", self.broken or "no SMTP session", row["email"])
         built: list[EmailMessage] = []
         fields = fields_for(self.fields, row, self.settings)
         try:
@@ -403,13 +447,13 @@ class _Run:
                 cid, self.group, sender_name=fields.sender_name,
                 sender_email=fields.sender_email, subject=fields.subject,
                 comments=fields.comments, language=fields.language, actor=self.actor,
-                ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days,
+                ttl_days=inv.ttl_days, cooloff_days=inv.cooloff_days, outlet_id=oid,
                 build=lambda reservation: built.append(self._build(fields, reservation)))
         except (InvalidField, HeaderInjection) as exc:  # nothing was reserved
-            log.warning("contact %s not invited: %s", cid, exc)
-            return InviteResult(cid, "skipped", f"{exc}; nothing reserved or sent", row["email"])
+            log.warning("%s %s not invited: %s", word, key, exc)
+            return result("skipped", f"{exc}; nothing reserved or sent", row["email"])
         if isinstance(res, str):
-            return InviteResult(cid, "skipped", res, row["email"])
+            return result("skipped", res, row["email"])
         msg = built[0]
         self._pace()
         try:
@@ -417,12 +461,12 @@ class _Run:
         except (OptdeskError, OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.store.mark_invitation_failed(res.invitation_id, error)
-            log.warning("invitation %s to contact %s failed: %s", res.invitation_id, cid, error)
-            return InviteResult(cid, "failed", error, res.email, res.invitation_id)
+            log.warning("invitation %s to %s %s failed: %s", res.invitation_id, word, key, error)
+            return result("failed", error, res.email, res.invitation_id)
         self.store.mark_invitation_sent(
             res.invitation_id, message_id=msg["Message-ID"], actor=self.actor,
             evidence={"token_nonce": res.nonce, "reply_to": msg["Reply-To"]})
-        return InviteResult(cid, "sent", "", res.email, res.invitation_id, msg["Message-ID"])
+        return result("sent", "", res.email, res.invitation_id, msg["Message-ID"])
 
     def close(self) -> None:
         sender, self.sender = self.sender, None
@@ -438,9 +482,11 @@ def send_invitations(
     fields: InvitationFields, *, actor: str, dry_run: bool = False,
     progress: Progress | None = None, connect: Callable[[], object] | None = None,
     key: bytes | None = None, rate: float | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], bool] | None = None, outlet_ids: Iterable[int] = (),
 ) -> list[InviteResult]:
-    """Invite each contact once, in order; one InviteResult per distinct contact id.
+    """Invite each contact once, in order, then each outlet of ``outlet_ids`` (at its own
+    address; an outlet opted out in the group, never after a complaint, once per cool-off);
+    one InviteResult per distinct contact or outlet id.
 
     Fields are checked first: a refused field raises (HeaderInjection, InvalidField) before
     anything is written or sent. A contact whose message cannot be built or sent to this server
@@ -453,7 +499,8 @@ def send_invitations(
     contacts left are reported "not sent" (nothing reserved for them).
     """
     fields = check_fields(fields, settings)
-    planned = plan(store, data_group, contact_ids, cooloff_days=settings.invitations.cooloff_days)
+    planned = plan(store, data_group, contact_ids, cooloff_days=settings.invitations.cooloff_days,
+                   outlet_ids=outlet_ids)
     run = None
     if not dry_run:
         run = _Run(store, settings, data_group, fields, actor,
@@ -463,13 +510,15 @@ def send_invitations(
     results: list[InviteResult] = []
     try:
         for row, reason in planned:
+            who = {"outlet_id": row["outlet_id"]}
             if stop is not None and stop():
                 result = InviteResult(row["contact_id"], "not sent",
-                                      "the send was stopped before this contact", row["email"])
+                                      "the send was stopped before this contact", row["email"],
+                                      **who)
             elif reason:
-                result = InviteResult(row["contact_id"], "skipped", reason, row["email"])
+                result = InviteResult(row["contact_id"], "skipped", reason, row["email"], **who)
             elif run is None:
-                result = InviteResult(row["contact_id"], "would send", "", row["email"])
+                result = InviteResult(row["contact_id"], "would send", "", row["email"], **who)
             else:
                 result = run.send_one(row)
             results.append(result := dataclasses.replace(result, name=row["name"]))

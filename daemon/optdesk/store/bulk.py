@@ -27,12 +27,13 @@ def apply_stage(
     updated (the fields the file carries)."""
     before = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     con.execute("""
-        INSERT INTO outlets (outlet_id, name, reach)
-        SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name),
-               name, reach
+        INSERT INTO outlets (outlet_id, external_id, name, reach)
+        SELECT key, CAST(key AS VARCHAR), name, reach FROM (
+        SELECT (SELECT coalesce(max(outlet_id), 0) FROM outlets) + row_number() OVER (ORDER BY name)
+               AS key, name, reach
         FROM (SELECT outlet AS name, max(outlet_reach) AS reach FROM stage
               WHERE outlet IS NOT NULL AND outlet <> '' AND outlet_id IS NULL GROUP BY outlet) s
-        WHERE NOT EXISTS (SELECT 1 FROM outlets o WHERE o.name = s.name)
+        WHERE NOT EXISTS (SELECT 1 FROM outlets o WHERE o.name = s.name))
     """)
     con.execute("""
         UPDATE outlets SET reach = s.reach

@@ -78,8 +78,8 @@ def seed_demo(
         "INSERT INTO data_groups VALUES (?, ?) ON CONFLICT DO NOTHING", [DEMO_GROUP, now]
     )
     con.execute(f"""
-        INSERT INTO outlets (outlet_id, name, reach, type, country, language)
-        SELECT i, {_lit(OUTLET_A)}[1 + i % 20] || ' ' || {_lit(OUTLET_B)}[1 + (i // 20) % 20]
+        INSERT INTO outlets (outlet_id, external_id, name, reach, type, country, language)
+        SELECT i, i::VARCHAR, {_lit(OUTLET_A)}[1 + i % 20] || ' ' || {_lit(OUTLET_B)}[1 + (i // 20) % 20]
                   || CASE WHEN i >= 400 THEN ' ' || (i // 400)::VARCHAR ELSE '' END,
                10000 + {_h('i', 1, 2000000)}, {_lit(OUTLET_TYPE)}[1 + i % 20],
                {_lit([c for c, _ in COUNTRIES])}[1 + k], {_lit([g for _, g in COUNTRIES])}[1 + k]

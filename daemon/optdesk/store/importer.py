@@ -60,8 +60,7 @@ CHECKS = (
     ("email_kind", ~_blank("email_kind")
      & ~pl.col("email_kind").str.to_lowercase().is_in(["system", "private"]),
      "must be 'system' or 'private'"),
-    ("outlet_id", ~_blank("outlet_id") & ~pl.col("outlet_id").str.contains(_INT),
-     "must be a whole number (an outlet_id of optdesk import outlets)"),
+    ("outlet_id", pl.col("outlet_id").str.contains(_CONTROL), "an id has no control characters"),
     ("outlet_reach", ~_blank("outlet_reach") & ~pl.col("outlet_reach").str.contains(_INT),
      "must be a whole number"),
     ("reach", ~_blank("reach") & ~pl.col("reach").str.contains(_INT), "must be a whole number"),
@@ -130,16 +129,23 @@ def _quoted(column: str) -> pl.Expr:
         pl.format("'{}'", pl.col(column)))
 
 
-def _unknown_outlets(con, export: Export) -> pl.DataFrame:
+def _outlet_keys(con, export: Export) -> pl.DataFrame:
+    """(outlet_id: the team's id, _outlet_key: the internal key or null) of the file's
+    outlet_id column."""
+    if "outlet_id" not in export.fields:
+        return pl.DataFrame(schema={"outlet_id": pl.String, "_outlet_key": pl.Int64})
+    ids = export.rows["outlet_id"].drop_nulls().str.strip_chars()
+    ids = ids.filter(ids != "")
+    return contact_ids.resolve(con, ids, contact_ids.OUTLETS).rename(
+        {"external_id": "outlet_id", "outlet_id": "_outlet_key"})
+
+
+def _unknown_outlets(con, export: Export, keys: pl.DataFrame) -> pl.DataFrame:
     """Rows whose outlet_id is no outlet of the store (``optdesk import outlets`` makes them)."""
     if "outlet_id" not in export.fields:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    ids = export.rows.filter(pl.col("outlet_id").str.contains(_INT).fill_null(False))
-    wanted = ids["outlet_id"].cast(pl.Int64).unique().to_list()
-    known = {r[0] for r in con.execute(
-        "SELECT outlet_id FROM outlets WHERE outlet_id IN (SELECT unnest(?::BIGINT[]))",
-        [wanted]).fetchall()} if wanted else set()
-    hit = ids.filter(~pl.col("outlet_id").cast(pl.Int64).is_in(list(known)))
+    unknown = keys.filter(pl.col("_outlet_key").is_null())["outlet_id"].to_list()
+    hit = export.rows.filter(pl.col("outlet_id").str.strip_chars().is_in(unknown))
     return _named(hit, export, "outlet_id", "no outlet with this id in the store (optdesk "
                   "import outlets adds outlets)", len(CHECKS) + 99).drop("_order")
 
@@ -150,14 +156,21 @@ def message(found: pl.DataFrame, source: str, i: int = 0) -> str:
             f"(got {p['value']!r})")
 
 
-def clean(rows: pl.DataFrame) -> pl.DataFrame:
+def clean(rows: pl.DataFrame, outlet_keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """Checked rows in the store's shape: ids stripped, addresses lower-cased, kinds filled,
-    reaches as integers."""
+    reaches as integers, outlet_id the outlet's internal key (``outlet_keys``: the team's
+    outlet ids resolved, ``_outlet_keys``)."""
+    if outlet_keys is None or "outlet_id" not in rows.columns:
+        outlet = pl.lit(None, pl.Int64).alias("outlet_id")
+    else:
+        rows = rows.with_columns(pl.col("outlet_id").str.strip_chars()).join(
+            outlet_keys, on="outlet_id", how="left", maintain_order="left")
+        outlet = pl.col("_outlet_key").alias("outlet_id")
     return rows.with_columns(
         pl.col("contact_id").str.strip_chars(),
         pl.col("email").str.to_lowercase(),
         pl.col("email_kind").fill_null("system").replace("", "system").str.to_lowercase(),
-        pl.col("outlet_id").replace("", None).cast(pl.Int64),
+        outlet,
         pl.col("outlet_reach").replace("", None).cast(pl.Int64),
         pl.col("reach").replace("", None).cast(pl.Int64),
     )
@@ -202,11 +215,13 @@ class ContactImport:
     def _checked(con, export: Export, found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(every refusal, with those that need the store; the clean rows of the contacts
         not refused)."""
-        found = pl.concat([found, _unknown_outlets(con, export)]).sort("_line", maintain_order=True)
+        keys = _outlet_keys(con, export)
+        found = pl.concat([found, _unknown_outlets(con, export, keys)]).sort(
+            "_line", maintain_order=True)
         refused = found["contact_id"].unique().drop_nulls()
         rows = export.rows.filter(~pl.col("contact_id").is_in(refused.to_list())
                                   & ~pl.col("_line").is_in(found["_line"].to_list()))
-        return found, clean(rows)
+        return found, clean(rows, keys).drop("_outlet_key", strict=False)
 
     @staticmethod
     def _keyed(con, rows: pl.DataFrame) -> pl.DataFrame:

@@ -496,6 +496,63 @@ CREATE TABLE outlet_keys (
 );
 """
 
+# Outlets named by the team's own ids and invited back (issue 15): ``outlets.external_id`` is
+# the ``outlet_id`` of ``optdesk import outlets`` and of a contact export's ``outlet_id`` column,
+# text, unique, next to the internal integer key every table joins on (each existing outlet's id
+# is its key as text, as 0010 did for contacts; optdesk.store.contact_ids.resolve). An
+# invitation goes to a contact or to an outlet's own address: ``invitations.contact_id`` may be
+# null, ``invitations.outlet_id`` names the outlet, exactly one of the two is set. Independent
+# of any other migration after 0011 (it touches only outlets and invitations).
+# (Both tables are rebuilt: DuckDB cannot alter a column of a table with an index.)
+OUTLET_INVITATIONS = """
+CREATE TABLE outlets_keyed (
+    outlet_id BIGINT PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    reach BIGINT,
+    type VARCHAR REFERENCES outlet_types (type),
+    country VARCHAR,
+    language VARCHAR,
+    updated_at TIMESTAMP,
+    external_id VARCHAR NOT NULL UNIQUE
+);
+INSERT INTO outlets_keyed
+SELECT outlet_id, name, reach, type, country, language, updated_at, CAST(outlet_id AS VARCHAR)
+FROM outlets;
+DROP TABLE outlets;
+ALTER TABLE outlets_keyed RENAME TO outlets;
+
+CREATE TABLE invitations_to (
+    invitation_id BIGINT PRIMARY KEY DEFAULT nextval('invitation_ids'),
+    contact_id BIGINT,
+    data_group VARCHAR NOT NULL,
+    email VARCHAR NOT NULL,
+    nonce VARCHAR NOT NULL UNIQUE,
+    sender_name VARCHAR,
+    sender_email VARCHAR,
+    subject VARCHAR,
+    comments VARCHAR,
+    language VARCHAR,
+    status VARCHAR NOT NULL,
+    actor VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    sent_at TIMESTAMP,
+    expires_at TIMESTAMP,
+    answered_at TIMESTAMP,
+    answer_message_hash VARCHAR,
+    message_id VARCHAR,
+    error VARCHAR,
+    outlet_id BIGINT,
+    CHECK ((contact_id IS NULL) <> (outlet_id IS NULL))
+);
+INSERT INTO invitations_to
+SELECT invitation_id, contact_id, data_group, email, nonce, sender_name, sender_email, subject,
+       comments, language, status, actor, created_at, sent_at, expires_at, answered_at,
+       answer_message_hash, message_id, error, NULL
+FROM invitations;
+DROP TABLE invitations;
+ALTER TABLE invitations_to RENAME TO invitations;
+"""
+
 # (name, SQL). Order is the order of application.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
@@ -510,6 +567,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0010_external_ids", EXTERNAL_IDS),
     ("0011_engagement_totals", ENGAGEMENT_TOTALS),
     ("0012_drop_name_tokens", DROP_NAME_TOKENS),
+    ("0013_outlet_invitations", OUTLET_INVITATIONS),
     ("0014_outlet_keys", OUTLET_KEYS),
 ]
 

@@ -2,8 +2,9 @@
 then applied in one transaction; a bad row is named by row and column and nothing is applied.
 
 Columns: ``outlet_id, name, type, reach, country, language, email``. Outlets are keyed by
-outlet_id (the id a contact export's ``outlet_id`` column carries), addresses by email: a
-re-import updates, never duplicates. An outlet's addresses are its own (newsdesk@ …), seen by
+outlet_id, the team's own id, text (the id a contact export's ``outlet_id`` column carries;
+``optdesk.store.contact_ids`` gives it an internal key), addresses by email: a re-import
+updates, never duplicates. An outlet's addresses are its own (newsdesk@ …), seen by
 every data group; a row with an empty email gives the outlet record only.
 """
 
@@ -20,6 +21,8 @@ from optdesk.store.base import OUTLET_TYPES
 COLUMNS = ("outlet_id", "name", "type", "reach", "country", "language", "email")
 FIELDS = ("name", "type", "reach", "country", "language")
 _INT = r"^\d{1,18}$"
+_ID_MAX = 255
+_CONTROL = r"[\x00-\x1f\x7f]"
 
 
 def _blank(c: str) -> pl.Expr:
@@ -27,8 +30,11 @@ def _blank(c: str) -> pl.Expr:
 
 
 CHECKS = (  # (column, expression true for a BAD value, reason)
-    ("outlet_id", _blank("outlet_id") | ~pl.col("outlet_id").str.contains(_INT),
-     "must be a whole number"),
+    ("outlet_id", _blank("outlet_id") | (pl.col("outlet_id").str.strip_chars() == ""),
+     "an outlet needs an id"),
+    ("outlet_id", pl.col("outlet_id").str.len_chars() > _ID_MAX,
+     f"an id is at most {_ID_MAX} characters"),
+    ("outlet_id", pl.col("outlet_id").str.contains(_CONTROL), "an id has no control characters"),
     ("name", _blank("name"), "an outlet needs a name"),
     ("type", ~_blank("type") & ~pl.col("type").str.to_lowercase().is_in(list(OUTLET_TYPES)),
      f"must be one of {', '.join(OUTLET_TYPES)}"),
@@ -37,7 +43,8 @@ CHECKS = (  # (column, expression true for a BAD value, reason)
 
 
 def read_outlets_file(path: str | pathlib.Path) -> pl.DataFrame:
-    """The checked rows: outlet_id and reach as integers, type and email lower-cased, _row."""
+    """The checked rows: outlet_id (the team's id) stripped, reach as an integer, type and
+    email lower-cased, _row."""
     df = tabular.read_table(path)
     source = str(path)
     tabular.require(df, COLUMNS, source)
@@ -48,7 +55,7 @@ def read_outlets_file(path: str | pathlib.Path) -> pl.DataFrame:
             raise ImportFailed(f"{source}: row {hit['_row'][0]}, column {column}: {reason} "
                                f"(got {hit[column][0]!r})")
     df = df.with_columns(
-        pl.col("outlet_id").cast(pl.Int64), pl.col("reach").replace("", None).cast(pl.Int64),
+        pl.col("outlet_id").str.strip_chars(), pl.col("reach").replace("", None).cast(pl.Int64),
         pl.col("type").replace("", None).str.to_lowercase(),
         pl.col("email").replace("", None).str.to_lowercase(),
         *[pl.col(c).replace("", None) for c in ("country", "language")],

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from optdesk.errors import ImportFailed, NotFound
+from optdesk.store import contact_ids
 from optdesk.store.base import evidence_json, normalise_email, utcnow
 from optdesk.store.engagement_totals import refresh_engagers
 from optdesk.store.outlet_import import read_outlets_file
@@ -45,10 +46,16 @@ class OutletOps:
         now = utcnow()
         with self.db.transaction() as con:
             self._ensure_group(con, data_group)
+            keys = contact_ids.assign(con, outlets["outlet_id"], contact_ids.OUTLETS).select(
+                pl.col("external_id").alias("outlet_id"), pl.col("outlet_id").alias("_key"))
+            outlets = outlets.join(keys, on="outlet_id", how="left").rename(
+                {"outlet_id": "external_id", "_key": "outlet_id"})
+            emails = emails.join(keys, on="outlet_id", how="left").drop("outlet_id").rename(
+                {"_key": "outlet_id"})
             con.register("stage_outlets", outlets)
             try:
                 taken = con.execute(
-                    "SELECT s._row, s.name, o.outlet_id FROM stage_outlets s JOIN outlets o"
+                    "SELECT s._row, s.name, o.external_id FROM stage_outlets s JOIN outlets o"
                     " ON o.name = s.name AND o.outlet_id <> s.outlet_id"
                     " WHERE NOT EXISTS (SELECT 1 FROM stage_outlets t"
                     "                   WHERE t.outlet_id = o.outlet_id) ORDER BY s._row LIMIT 1"
@@ -62,8 +69,9 @@ class OutletOps:
                     "SELECT o.outlet_id FROM stage_outlets s JOIN outlets o"
                     " ON o.outlet_id = s.outlet_id AND o.name <> s.name").fetchall()]
                 con.execute(
-                    "INSERT INTO outlets (outlet_id, name, reach, type, country, language,"
-                    " updated_at) SELECT outlet_id, name, reach, type, country, language, ?"
+                    "INSERT INTO outlets (outlet_id, external_id, name, reach, type, country,"
+                    " language, updated_at) SELECT outlet_id, external_id, name, reach, type,"
+                    " country, language, ?"
                     " FROM stage_outlets ON CONFLICT (outlet_id) DO UPDATE SET"
                     " name = excluded.name, reach = excluded.reach, type = excluded.type,"
                     " country = excluded.country, language = excluded.language,"
@@ -102,10 +110,14 @@ class OutletOps:
         return {"changed": bool(result.outlets_opted_out), "contacts": len(result.opted_out)}
 
     def opt_in_outlet(self, outlet_id: int, data_group: str, *, source: str, actor: str,
-                      reason: str | None = None, with_contacts: bool = False) -> dict:
-        """Undo an outlet's opt-out in a data group (an ``outlet_opt_in`` event); with
-        ``with_contacts`` also lift the contact opt-outs it made, each with an ``opt_in``
-        event. Returns {"changed": bool, "contacts": n}; changed is False when there was none."""
+                      reason: str | None = None, with_contacts: bool = False,
+                      evidence: Any = None, invitation_id: int | None = None,
+                      message_hash: str | None = None) -> dict:
+        """Undo an outlet's opt-out in a data group (an ``outlet_opt_in`` event; ``evidence``
+        added to its own, e.g. an accepted invitation's proof); with ``with_contacts`` also
+        lift the contact opt-outs it made, each with an ``opt_in`` event. Returns
+        {"changed": bool, "contacts": n}; changed is False when there was none. Joins the
+        caller's transaction."""
         with self.db.transaction() as con:
             deleted = con.execute(
                 "DELETE FROM outlet_optouts WHERE outlet_id = ? AND data_group = ?"
@@ -116,7 +128,8 @@ class OutletOps:
             self._event(con, "outlet_opt_in", actor=actor, data_group=data_group,
                         source=source, reason=reason, outlet_id=int(outlet_id),
                         evidence={"outlet_event_id": outlet_event,
-                                  "with_contacts": with_contacts})
+                                  "with_contacts": with_contacts, **(evidence or {})},
+                        invitation_id=invitation_id, message_hash=message_hash)
             lifted = 0
             if with_contacts:
                 lifted = self._lift_outlet_contacts(
@@ -149,14 +162,15 @@ class OutletOps:
         return len(lifted)
 
     def outlet(self, outlet_id: int, data_group: str) -> dict:
-        """The record of one outlet as seen from one data group. Keys: outlet (dict), optout
+        """The record of one outlet as seen from one data group. Keys: outlet (dict: outlet_id,
+        external_id — the team's id —, name, type, reach, country, language), optout
         (dict or None), addresses (email, undeliverable, suppressed), contacts (contact_id,
         external_id, name, title, opted_out, source, reason, opted_out_at), history (its events)."""
         oid = int(outlet_id)
         with self.db.connection():
             head = self.db.frame(
-                "SELECT outlet_id, name, type, reach, country, language FROM outlets"
-                " WHERE outlet_id = ?", [oid])
+                "SELECT outlet_id, external_id, name, type, reach, country, language"
+                " FROM outlets WHERE outlet_id = ?", [oid])
             if head.height == 0:
                 raise NotFound(f"no outlet with id {outlet_id}")
             optout = self.db.frame(
@@ -185,12 +199,12 @@ class OutletOps:
     def find_outlets(self, text: str, data_group: str, limit: int = 20) -> pl.DataFrame:
         """Outlets every word typed starts a word of the name of (folded as the contact search
         folds, ``optdesk.store.search``), biggest reach first. Columns: outlet_id, name, type,
-        reach, country, opted_out."""
+        reach, country, opted_out, external_id (the team's id)."""
         self._ensure_search_index()
         cond, words = keys_condition("k.keys", text)
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
-            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " oo.outlet_id IS NOT NULL AS opted_out, ot.external_id FROM outlets ot"
             " JOIN outlet_keys k ON k.outlet_id = ot.outlet_id"
             " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
@@ -215,7 +229,7 @@ class OutletOps:
             cond = f"ot.outlet_id IN (SELECT k.outlet_id FROM outlet_keys k WHERE {cond})"
         return self.db.frame(
             "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country,"
-            " oo.outlet_id IS NOT NULL AS opted_out FROM outlets ot"
+            " oo.outlet_id IS NOT NULL AS opted_out, ot.external_id FROM outlets ot"
             " LEFT JOIN outlet_optouts oo ON oo.outlet_id = ot.outlet_id AND oo.data_group = ?"
             f" WHERE {cond} ORDER BY ot.reach DESC NULLS LAST, ot.name, ot.outlet_id LIMIT ?",
             [data_group, *params, int(limit)])
@@ -225,7 +239,8 @@ class OutletOps:
                           limit: int | None = 50) -> pl.DataFrame:
         """Every outlet opted out of the data group (filtered by name words). Columns:
         outlet_id, name, type, reach, country, source, actor, reason, with_contacts,
-        opted_out_at, addresses (its own), contacts_opted_out (with it)."""
+        opted_out_at, external_id (the team's id), addresses (its own), contacts_opted_out
+        (with it)."""
         if sort_by not in OUTLET_SORTS:
             raise ValueError(f"cannot sort by {sort_by!r}; one of {', '.join(OUTLET_SORTS)}")
         cond, words = "", []
@@ -238,6 +253,7 @@ class OutletOps:
             page = con.sql(
                 "SELECT ot.outlet_id, ot.name, ot.type, ot.reach, ot.country, oo.source,"
                 " oo.actor, oo.reason, oo.with_contacts, oo.opted_out_at, oo.event_id,"
+                " ot.external_id,"
                 " (SELECT count(*) FROM outlet_addresses a WHERE a.outlet_id = ot.outlet_id)"
                 " AS addresses"
                 " FROM outlet_optouts oo JOIN outlets ot ON ot.outlet_id = oo.outlet_id"
@@ -283,4 +299,5 @@ def _refresh_search(con, renamed: list[int]) -> None:
 
 def _no_outlets() -> pl.DataFrame:
     return pl.DataFrame(schema={"outlet_id": pl.Int64, "name": pl.String, "type": pl.String,
-                                "reach": pl.Int64, "country": pl.String, "opted_out": pl.Boolean})
+                                "reach": pl.Int64, "country": pl.String, "opted_out": pl.Boolean,
+                                "external_id": pl.String})

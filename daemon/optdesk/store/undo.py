@@ -64,7 +64,9 @@ class UndoOps:
             "SELECT source, opted_out_at FROM outlet_optouts WHERE outlet_id = ?"
             " AND data_group = ?", [int(outlet_id), data_group])
         if not rows:
-            return False, f"outlet #{outlet_id} is not opted out of {data_group}"
+            with self.db.connection() as con:
+                who = _named(con, "outlet_id", outlet_id)
+            return False, f"{who} is not opted out of {data_group}"
         return _judge(rows[0][0], rows[0][1], grace, now or utcnow())
 
     def undo_outlet_opt_out(self, outlet_id: int, data_group: str, *, actor: str, reason: str,
@@ -182,7 +184,15 @@ class UndoOps:
         return {r[0]: r[1] for r in rows}
 
 
-_WHO = {"contact_id": "contact", "outlet_id": "outlet"}
+_WHO = {"contact_id": ("contact", "contacts"), "outlet_id": ("outlet", "outlets")}
+
+
+def _named(con, key: str, value: int) -> str:
+    """``contact c-12`` / ``outlet OUT-7``: named by the team's id (the key when it has none)."""
+    word, table = _WHO[key]
+    rows = con.execute(f"SELECT external_id FROM {table} WHERE {key} = ?",
+                       [int(value)]).fetchall()
+    return f"{word} {rows[0][0]}" if rows else f"{word} #{value}"
 
 
 def _lift(con, table: str, key: str, value: int, data_group: str, reason: str,
@@ -196,7 +206,7 @@ def _lift(con, table: str, key: str, value: int, data_group: str, reason: str,
     rows = con.execute(
         f"SELECT source, opted_out_at, event_id, actor, reason, {extra} FROM {table}"
         f" WHERE {key} = ? AND data_group = ?", [int(value), data_group]).fetchall()
-    who = f"{_WHO[key]} #{value}"
+    who = _named(con, key, value)
     if not rows:
         raise NotFound(f"{who} is not opted out of {data_group}")
     ok, detail = _judge(rows[0][0], rows[0][1], grace, now)

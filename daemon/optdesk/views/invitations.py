@@ -34,6 +34,7 @@ from optdesk.views.render import table
 from optdesk.views.selection import get_selection
 
 SOURCES = ("selection from notebook 01/02", "filter", "contact ids")
+OUTLET_PREFIX = "outlet:"  # in the ids box, ``outlet:OUT-7`` names an outlet by the team's id
 ANY = "(any)"
 PREVIEW_COUNT = 3
 STATUS_LABELS = ("sent", "accepted", "declined", "expired", "failed", "pending")
@@ -50,7 +51,10 @@ class InvitationsView(View):
         self.selection_path, self.connect = selection_path, connect
         self.key = key if key is not None else _signing_key(settings)
         self.contact_ids: list[int] = []
+        self.outlet_ids: list[int] = []  # outlets named in the ids box (``outlet:ID``)
         self.shown_ids: dict[int, str] = {}  # internal key -> the team's id, as shown
+        self.shown_outlets: dict[int, str] = {}  # the same for outlets
+        self.confirmed_outlets: list[int] = []
         self.confirmed_ids: list[int] | None = None  # what the confirmation named
         self.results: list[inv.InviteResult] = []
         self.background = background  # send in a thread, so that Stop can be clicked
@@ -96,7 +100,7 @@ class InvitationsView(View):
                                           style={"description_width": "120px"})
         self.text_filter = w.Text(description="Name", placeholder="part of a name or outlet")
         self.filter_box = w.VBox([self.list_filter, self.language_filter, self.text_filter])
-        self.ids = w.Textarea(description="Contact ids", placeholder="the team's ids, e.g. c-12, 003Aa00000XyZ12 57",
+        self.ids = w.Textarea(description="Contact ids", placeholder="the team's ids, e.g. c-12, 003Aa00000XyZ12 57; an outlet: outlet:OUT-7",
                               layout=w.Layout(width="420px"))
         self.load_button = button("Load contacts", "", "users")
         self.who_html = w.HTML("")
@@ -176,9 +180,10 @@ class InvitationsView(View):
 
     def _who_changed(self, _change=None) -> None:
         """Who is on screen changed: what was loaded, previewed or confirmed no longer holds."""
-        if not self.contact_ids and self.confirmed_ids is None and not self.preview_html.value:
+        if (not self.contact_ids and not self.outlet_ids and self.confirmed_ids is None
+                and not self.preview_html.value):
             return
-        self.contact_ids, self.confirmed_ids = [], None
+        self.contact_ids, self.outlet_ids, self.confirmed_ids = [], [], None
         self.confirm_box.layout.display = "none"
         self.preview_html.value = ""
         self.who_html.value = ("<p class='optdesk-muted'>The contacts changed: <b>Load "
@@ -213,9 +218,21 @@ class InvitationsView(View):
                 languages=None if self.language_filter.value == ANY else [self.language_filter.value],
                 text=self.text_filter.value or None)
             return df["contact_id"].to_list()
-        words = [x for x in re.split(r"[\s,;]+", self.ids.value) if x]
+        words = [x for x in re.split(r"[\s,;]+", self.ids.value)
+                 if x and not x.lower().startswith(OUTLET_PREFIX)]
         try:
             return self.store.contact_keys(words)  # the team's own ids
+        except NotFound as exc:
+            raise InvalidField(str(exc)) from None
+
+    def _chosen_outlets(self) -> list[int]:
+        """The outlets named in the ids box as ``outlet:ID`` (the team's outlet id)."""
+        if self.source.value != SOURCES[2]:
+            return []
+        words = [x[len(OUTLET_PREFIX):] for x in re.split(r"[\s,;]+", self.ids.value)
+                 if x.lower().startswith(OUTLET_PREFIX) and len(x) > len(OUTLET_PREFIX)]
+        try:
+            return self.store.outlet_keys(words)
         except NotFound as exc:
             raise InvalidField(str(exc)) from None
 
@@ -225,11 +242,23 @@ class InvitationsView(View):
         if self.source.value == SOURCES[0]:
             self._show_selection()  # the selection may have changed in another notebook
         self.contact_ids = list(dict.fromkeys(self._chosen_ids()))
+        self.outlet_ids = list(dict.fromkeys(self._chosen_outlets()))
         self.shown_ids = self.store.external_ids(self.contact_ids)
-        planned = inv.plan(self.store, self.data_group, self.contact_ids,
-                           cooloff_days=self.settings.invitations.cooloff_days)
-        self.who_html.value = who_summary(planned, self.language.value)
+        self.shown_outlets = self.store.outlet_external_ids(self.outlet_ids)
+        planned = self._plan(self.contact_ids, self.outlet_ids)
+        self.who_html.value = who_summary(planned, self.language.value, self._label)
         return self.contact_ids
+
+    def _plan(self, contacts, outlets):
+        return inv.plan(self.store, self.data_group, contacts, outlet_ids=outlets,
+                        cooloff_days=self.settings.invitations.cooloff_days)
+
+    def _label(self, item) -> str:
+        """``c-12`` for a contact, ``outlet OUT-7`` for an outlet (a row, Preview or result)."""
+        get = item.get if isinstance(item, dict) else (lambda k: getattr(item, k))
+        if get("contact_id") is None and get("outlet_id") is not None:
+            return f"outlet {self.shown_outlets.get(get('outlet_id'), get('outlet_id'))}"
+        return str(self.shown_ids.get(get("contact_id"), get("contact_id")))
 
     # -- fields, preview, send -----------------------------------------------------------------
     def _on_language(self, change) -> None:
@@ -250,7 +279,7 @@ class InvitationsView(View):
     def _ids_or_load(self) -> list[int]:
         """The contacts shown now, resolved again (a filter may match others by now)."""
         self.load_contacts()
-        if not self.contact_ids:
+        if not self.contact_ids and not self.outlet_ids:
             raise InvalidField("no contacts chosen: load a selection, a filter or contact ids")
         return self.contact_ids
 
@@ -258,28 +287,30 @@ class InvitationsView(View):
         """Render the messages the first contacts to be mailed would get (the send's renderer);
         who is skipped, and why, is in the list under "Who"."""
         ids = self._ids_or_load()
-        planned = inv.plan(self.store, self.data_group, ids,
-                           cooloff_days=self.settings.invitations.cooloff_days)
-        mailed = [row["contact_id"] for row, reason in planned if reason is None]
-        if not mailed:
+        planned = self._plan(ids, self.outlet_ids)
+        mailed = [row["contact_id"] for row, reason in planned
+                  if reason is None and row["contact_id"] is not None]
+        outlets = [row["outlet_id"] for row, reason in planned
+                   if reason is None and row["contact_id"] is None]
+        if not mailed and not outlets:
             inv.check_fields(self.fields(), self.settings)
             self.preview_html.value = ("<p class='optdesk-muted'>Nobody here can be invited; "
                                        "the list above says why.</p>")
             return
         items = inv.preview(self.store, self.settings, self.data_group, mailed,
-                            self.fields(), limit=PREVIEW_COUNT, key=self.key)
+                            self.fields(), limit=PREVIEW_COUNT, key=self.key,
+                            outlet_ids=outlets)
         note = ("<p class='optdesk-muted'>The first contacts' messages, as they will read them. "
                 "Each message gets its own reply address and number when sent (under "
                 "<i>details</i>).</p>")
         self.preview_html.value = note + "".join(
-            preview_card(p, self.shown_ids.get(p.contact_id)) for p in items)
+            preview_card(p, self._label(p)) for p in items)
 
     def ask_send(self, _button=None) -> None:
         """Check the fields (a refused field stops here) and ask for confirmation."""
         fields = inv.check_fields(self.fields(), self.settings)
         ids = self._ids_or_load()
-        planned = inv.plan(self.store, self.data_group, ids,
-                           cooloff_days=self.settings.invitations.cooloff_days)
+        planned = self._plan(ids, self.outlet_ids)
         mailed = sum(1 for _, reason in planned if reason is None)
         subject = esc(fields.subject) if fields.subject else "the default subject"
         language = ("each in the contact's own language" if fields.language == inv.EACH
@@ -288,7 +319,7 @@ class InvitationsView(View):
             f"Send “{subject}” from {esc(fields.sender_email)}, {language}, to the "
             f"<b>{mailed:,}</b> contacts listed above as mailed, of <b>{esc(self.data_group)}"
             f"</b>? {len(planned) - mailed:,} are skipped, as listed.")
-        self.confirmed_ids = list(ids)
+        self.confirmed_ids, self.confirmed_outlets = list(ids), list(self.outlet_ids)
         self.confirm_box.layout.display = ""
 
     def cancel_send(self, _button=None) -> None:
@@ -318,10 +349,14 @@ class InvitationsView(View):
         self.confirm_box.layout.display = "none"
         self.preview_html.value = ""
         fields = self.fields()
-        ids = self.confirmed_ids if self.confirmed_ids is not None else self._ids_or_load()
-        self.confirmed_ids = None
+        if self.confirmed_ids is not None:
+            ids, outlets = self.confirmed_ids, self.confirmed_outlets
+        else:
+            ids = self._ids_or_load()
+            outlets = self.outlet_ids
+        self.confirmed_ids, self.confirmed_outlets = None, []
         self._stop.clear()
-        self.progress.max, self.progress.value = max(len(ids), 1), 0
+        self.progress.max, self.progress.value = max(len(ids) + len(outlets), 1), 0
         self.progress.layout.display = ""
         self.stop_button.disabled, self.stop_button.layout.display = False, ""
         self._started = time.monotonic()
@@ -329,10 +364,10 @@ class InvitationsView(View):
             self.results = inv.send_invitations(
                 self.store, self.settings, self.data_group, ids, fields, actor=self.actor,
                 progress=self._on_progress, connect=self.connect, key=self.key,
-                stop=self._stop.is_set)
+                stop=self._stop.is_set, outlet_ids=outlets)
         finally:
             self.stop_button.layout.display = "none"
-        self.results_html.value = results_table(self.results, self.shown_ids)
+        self.results_html.value = results_table(self.results, self.shown_ids, self._label)
         counts = inv.summary(self.results)
         message = ", ".join(f"{n} {status}" for status, n in counts.items())
         (self.status.error if counts.get("failed") else self.status.ok)(message)
@@ -343,8 +378,8 @@ class InvitationsView(View):
     def _on_progress(self, done: int, total: int, result: inv.InviteResult) -> None:
         self.progress.value = done
         self.progress_label.value = (
-            f"<span class='optdesk-muted'>{done:,}/{total:,}: contact "
-            f"{esc(self.shown_ids.get(result.contact_id, result.contact_id))} "
+            f"<span class='optdesk-muted'>{done:,}/{total:,}: "
+            f"{'' if result.contact_id is None else 'contact '}{esc(self._label(result))} "
             f"{esc(result.status)}{esc(time_left(done, total, time.monotonic() - self._started), '')}"
             "</span>")
 
@@ -386,8 +421,10 @@ def time_left(done: int, total: int, elapsed: float) -> str:
 WHO_ROWS = 50
 
 
-def who_summary(planned: list[tuple[dict, str | None]], language: str) -> str:
-    """Who will be mailed (address, message language) and who is skipped and why."""
+def who_summary(planned: list[tuple[dict, str | None]], language: str, label=None) -> str:
+    """Who will be mailed (address, message language) and who is skipped and why; ``label(row)``
+    names each (default: its contact id)."""
+    label = label or (lambda row: row["contact_id"])
     mailed = [row for row, reason in planned if reason is None]
     skipped = [(row, reason) for row, reason in planned if reason]
 
@@ -400,10 +437,10 @@ def who_summary(planned: list[tuple[dict, str | None]], language: str) -> str:
     head = (f"<p><b>{len(planned)}</b> contacts: <b>{len(mailed)}</b> can be invited, "
             f"<b>{len(skipped)}</b> will be skipped.</p>")
     will = table(["contact", "name", "address", "message language"],
-                 [[esc(r["contact_id"]), esc(r["name"]), esc(r["email"]), esc(lang(r))]
+                 [[esc(label(r)), esc(r["name"]), esc(r["email"]), esc(lang(r))]
                   for r in mailed[:WHO_ROWS]], empty="nobody")
     skip = table(["contact", "name", "skipped because"],
-                 [[esc(r["contact_id"]), esc(r["name"]), esc(why)]
+                 [[esc(label(r)), esc(r["name"]), esc(why)]
                   for r, why in skipped[:WHO_ROWS]], empty="nobody")
     return (head + "<div class='optdesk-who'><h5>Will be mailed</h5>" + will + more(len(mailed))
             + "<h5>Skipped</h5>" + skip + more(len(skipped)) + "</div>")
@@ -417,7 +454,9 @@ DETAIL_HEADERS = ("Reply-To", "Message-ID", "Content-Language", "List-Unsubscrib
 def preview_card(p: inv.Preview, shown_id: str | None = None) -> str:
     """One contact's message as a mail program shows it; the technical headers under details.
     The contact is named by ``shown_id`` (the team's id) when given."""
-    title = f"contact {esc(shown_id if shown_id is not None else p.contact_id)} — {esc(p.email)}"
+    name = shown_id if shown_id is not None else p.contact_id
+    word = "" if str(name).startswith("outlet ") else "contact "
+    title = f"{word}{esc(name)} — {esc(p.email)}"
     if p.skip_reason:
         return f"<p><b>{title}</b>: skipped: {esc(p.skip_reason)}</p>"
     heads = "".join(f"<tr><td class='optdesk-muted'>{esc(h)}</td><td>{esc(v)}</td></tr>"
@@ -430,10 +469,13 @@ def preview_card(p: inv.Preview, shown_id: str | None = None) -> str:
             f"<details><summary class='optdesk-muted'>details</summary>{details}</details></div>")
 
 
-def results_table(results: list[inv.InviteResult], shown_ids: dict[int, str] | None = None) -> str:
-    """The results, each contact named by the team's id (``shown_ids``) when known."""
+def results_table(results: list[inv.InviteResult], shown_ids: dict[int, str] | None = None,
+                  label=None) -> str:
+    """The results, each contact named by the team's id (``shown_ids``) when known, or by
+    ``label(result)`` (outlets: ``outlet OUT-7``)."""
     shown_ids = shown_ids or {}
-    rows = [[esc(shown_ids.get(r.contact_id, r.contact_id)), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
+    label = label or (lambda r: shown_ids.get(r.contact_id, r.contact_id))
+    rows = [[esc(label(r)), esc(r.name), esc(r.email), esc(r.status), esc(r.reason),
              esc(r.invitation_id)] for r in results]
     return table(["#", "contact", "address", "result", "why", "invitation"], rows,
                  empty="no contacts")

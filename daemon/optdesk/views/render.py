@@ -124,7 +124,7 @@ def outlet_label(row: dict) -> str:
     facts = ", ".join(str(v) for v in (row.get("type"), row.get("country")) if v)
     reach = "" if row.get("reach") is None else f" · reach {int(row['reach']):,}"
     flag = " · OPTED OUT" if row.get("opted_out") else ""
-    return f"OUTLET · {row['name']} — {facts or 'outlet'}{reach}{flag}  [outlet #{row['outlet_id']}]"
+    return f"OUTLET · {row['name']} — {facts or 'outlet'}{reach}{flag}  [outlet {row.get('external_id') or row['outlet_id']}]"
 
 
 def outlet_optout_state(optout: dict | None, data_group: str) -> str:
@@ -157,7 +157,7 @@ def outlet_record(record: dict, data_group: str) -> str:
         f"<div class='optdesk-record optdesk-outlet'><h3 style='margin:4px 0'>"
         f"<span class='optdesk-badge'>outlet</span> {esc(o['name'])}</h3>"
         f"<div class='optdesk-muted'>{facts} · reach {fmt_int(o.get('reach'))} · "
-        f"outlet #{esc(o['outlet_id'])}</div>"
+        f"outlet id {esc(o.get('external_id') or o['outlet_id'])}</div>"
         f"<h4>Opt-out</h4><div class='optdesk-state'>"
         f"{outlet_optout_state(record['optout'], data_group)}</div>"
         f"<h4>Its own addresses</h4>{addresses}"
