@@ -51,6 +51,7 @@ class InvitationsView(View):
         self.selection_path, self.connect = selection_path, connect
         self.key = key if key is not None else _signing_key(settings)
         self.contact_ids: list[int] = []
+        self.planned: list = []  # the plan of what was loaded last (load, preview, send ask)
         self.outlet_ids: list[int] = []  # outlets named in the ids box (``outlet:ID``)
         self.shown_ids: dict[int, str] = {}  # internal key -> the team's id, as shown
         self.shown_outlets: dict[int, str] = {}  # the same for outlets
@@ -245,8 +246,8 @@ class InvitationsView(View):
         self.outlet_ids = list(dict.fromkeys(self._chosen_outlets()))
         self.shown_ids = self.store.external_ids(self.contact_ids)
         self.shown_outlets = self.store.outlet_external_ids(self.outlet_ids)
-        planned = self._plan(self.contact_ids, self.outlet_ids)
-        self.who_html.value = who_summary(planned, self.language.value, self._label)
+        self.planned = self._plan(self.contact_ids, self.outlet_ids)
+        self.who_html.value = who_summary(self.planned, self.language.value, self._label)
         return self.contact_ids
 
     def _plan(self, contacts, outlets):
@@ -277,7 +278,8 @@ class InvitationsView(View):
                                     self.subject.value, self.comments.value, self.language.value)
 
     def _ids_or_load(self) -> list[int]:
-        """The contacts shown now, resolved again (a filter may match others by now)."""
+        """The contacts shown now, resolved and planned again (a filter may match others by
+        now); ``self.planned`` is their plan."""
         self.load_contacts()
         if not self.contact_ids and not self.outlet_ids:
             raise InvalidField("no contacts chosen: load a selection, a filter or contact ids")
@@ -286,8 +288,8 @@ class InvitationsView(View):
     def show_preview(self, _button=None) -> None:
         """Render the messages the first contacts to be mailed would get (the send's renderer);
         who is skipped, and why, is in the list under "Who"."""
-        ids = self._ids_or_load()
-        planned = self._plan(ids, self.outlet_ids)
+        self._ids_or_load()
+        planned = self.planned
         mailed = [row["contact_id"] for row, reason in planned
                   if reason is None and row["contact_id"] is not None]
         outlets = [row["outlet_id"] for row, reason in planned
@@ -310,7 +312,7 @@ class InvitationsView(View):
         """Check the fields (a refused field stops here) and ask for confirmation."""
         fields = inv.check_fields(self.fields(), self.settings)
         ids = self._ids_or_load()
-        planned = self._plan(ids, self.outlet_ids)
+        planned = self.planned
         mailed = sum(1 for _, reason in planned if reason is None)
         subject = esc(fields.subject) if fields.subject else "the default subject"
         language = ("each in the contact's own language" if fields.language == inv.EACH
