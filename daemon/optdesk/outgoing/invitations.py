@@ -155,13 +155,24 @@ def check_header(field: str, value: str, limit: int | None = None) -> str:
     return value
 
 
+PLAIN_HEADER = 900  # characters: a plain value this short needs no folding check
+
+
 def check_writable(field: str, header: str, value: str | Address) -> None:
     """The value as the email package holds it in that header: HeaderInjection naming the field
     when it reads a control character there (its address parser decodes more than a subject's),
     InvalidField when it cannot write the header out (a rare mix of characters makes its
-    folder raise)."""
+    folder raise). A short value of printable characters only (no tab, no line or format
+    character) and without an encoded word is always written: it skips the email package's
+    parse and fold, which cost one to two milliseconds a contact."""
+    text = str(value)
+    if text.isprintable() and "=?" not in text and len(text) <= PLAIN_HEADER:
+        return
     msg = EmailMessage(policy=SMTP)
-    msg[header] = value
+    try:
+        msg[header] = value  # the address parser refuses a line break an encoded word decodes to
+    except ValueError as exc:
+        raise HeaderInjection(f"{field}: {exc}") from None
     try:
         check_headers(msg)
     except HeaderInjection as exc:
