@@ -347,13 +347,14 @@ def plan(store, data_group: str, contact_ids: Iterable[int], *, cooloff_days: in
 
 def recipient_problem(row: dict) -> str | None:
     """Why the contact's name or primary address cannot go into the To header, or None."""
-    problem = addresses.problem(row["email"])
-    if problem:
+    try:
+        address = addresses.parse(row["email"])
+    except addresses.InvalidAddress as problem:
         which = "the outlet's address" if row.get("contact_id") is None else "primary address"
         return f"{which} {row['email']!r} is not an email address: {problem}; fix it first"
     try:  # the To header as build_message writes it
         name = check_header("contact name", row["name"] or "", MAX_NAME)
-        check_writable("contact name", "To", addresses.parse(row["email"]).header(name))
+        check_writable("contact name", "To", address.header(name))
     except HeaderInjection:
         return "the contact's name contains a line break or control character; fix it first"
     except InvalidField as exc:  # too long, or not writable as a header
