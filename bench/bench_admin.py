@@ -39,7 +39,7 @@ TARGET_MS = 200.0
 
 STORE_CALLS = ("invitation_candidates", "invitations", "invitation_counts", "external_ids",
                "contact_keys", "find_contacts", "search_contacts", "contact", "opted_out", "opt_out", "outlets",
-               "review_queue", "resolve_review", "reopen_review", "review_notes", "lists",
+               "review_queue", "resolve_review", "reopen_review", "review_notes", "lists", "list_names",
                "countries", "languages", "primary_emails", "undoable_opt_out", "undo_opt_out",
                "list_removals", "opted_out_export")
 

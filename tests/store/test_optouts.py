@@ -174,3 +174,8 @@ def test_a_page_is_the_same_in_one_pass_and_sorted_narrow_first(demo_store, monk
             assert one.height == 7
             assert one.drop("last_engaged").equals(narrow.drop("last_engaged")), (ask, descending)
             assert one["total"][0] == s.opted_out("demo", limit=None, **ask).height
+
+
+def test_list_names_are_the_lists_names_in_order(demo_store):
+    assert demo_store.list_names("demo") == demo_store.lists("demo")["name"].to_list()
+    assert demo_store.list_names("no-such-group") == []

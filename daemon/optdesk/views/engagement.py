@@ -75,7 +75,7 @@ class EngagementView(View):
     def load_choices(self) -> None:
         group = self.group.value
         names = self.store.distributions(group)["distribution"].to_list()
-        lists = self.store.lists(group)["name"].to_list()
+        lists = self.store.list_names(group)
         self.lists.options = lists
         self.list_name.options = lists
         self.distribution.options = names
@@ -117,6 +117,6 @@ class EngagementView(View):
         result = self.store.add_to_list(self.group.value, name, ids)
         how = "created" if result["created"] else "existing list"
         self.status.ok(f"{name.strip()} ({how}): {result['added']:,} contacts added.")
-        lists = self.store.lists(self.group.value)["name"].to_list()
+        lists = self.store.list_names(self.group.value)
         self.lists.options, self.list_name.options = lists, lists
         return result

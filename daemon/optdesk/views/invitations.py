@@ -169,7 +169,7 @@ class InvitationsView(View):
         if chosen == SOURCES[0]:
             self._show_selection()
         if chosen == SOURCES[1]:
-            names = self.store.lists(self.data_group)["name"].to_list()
+            names = self.store.list_names(self.data_group)
             self.list_filter.options = [ANY, *names]
             self.list_filter.value = ANY
 
