@@ -287,8 +287,11 @@ class InvitationsView(View):
 
     def show_preview(self, _button=None) -> None:
         """Render the messages the first contacts to be mailed would get (the send's renderer);
-        who is skipped, and why, is in the list under "Who"."""
-        self._ids_or_load()
+        who is skipped, and why, is in the list under "Who". What Load planned is used while the
+        filter or ids on screen are unchanged (any change empties it); a selection made in
+        another notebook is read again, as it may have changed there."""
+        if self.source.value == SOURCES[0] or not (self.contact_ids or self.outlet_ids):
+            self._ids_or_load()
         planned = self.planned
         mailed = [row["contact_id"] for row, reason in planned
                   if reason is None and row["contact_id"] is not None]
