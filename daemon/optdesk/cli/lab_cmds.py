@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="contacts of the demo store made when the store does not exist")
     p.set_defaults(func=cmd_lab)
 
-    p = sub.add_parser("desk", help="the analysts' desk: the five notebooks as an app (Voilà)")
+    p = sub.add_parser("desk", help="the analysts' desk: the notebooks as an app (Voilà)")
     p.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"),
                    help="folder of the notebooks (default: the repository's notebooks/)")
     p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
