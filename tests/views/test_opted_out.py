@@ -381,3 +381,13 @@ def test_outlets_opted_out_are_listed_and_searched(demo_store):
     assert html.escape(outlet["name"]) in view.outlets_html.value
     view.filters.text.value = "zzzz-no-such-outlet"
     assert view.outlets_html.value == ""
+
+
+def test_the_list_to_remove_from_starts_unchosen_and_says_so(demo_store, tmp_path):
+    view = view_of(demo_store, tmp_path)
+    box = view.actions.remove_list
+    assert (box.label, box.value) == ("choose a list…", None)
+    view.select(view.page_ids[:2])
+    view.actions.ask_remove()
+    assert "Select contacts and a list first" in view.actions.status.text
+    assert view.actions.confirm_box.layout.display == "none"

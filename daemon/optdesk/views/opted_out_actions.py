@@ -17,6 +17,7 @@ from optdesk.views.selection import set_selection
 
 ORIGIN = "02-opted-out-contacts"
 INVITATIONS_NOTEBOOK = "03-opt-in-invitations.ipynb"
+CHOOSE_LIST = "choose a list…"  # the list box's first entry: no list until one is chosen
 
 
 class SelectionActions:
@@ -69,10 +70,12 @@ class SelectionActions:
         """The lists to remove from: the ones the filters loaded last (no second query)."""
         lists = self.view.filters.list_frame
         keep = self.remove_list.value
-        self.remove_list.options = [(str(r["name"]), int(r["list_id"]))
-                                    for r in lists.iter_rows(named=True)]
+        self.remove_list.options = [(CHOOSE_LIST, None)] + [
+            (str(r["name"]), int(r["list_id"])) for r in lists.iter_rows(named=True)]
         if keep is not None and keep in lists["list_id"].to_list():
             self.remove_list.value = keep
+        else:
+            self.remove_list.index = 0  # "choose a list…"
 
     def enable(self, on: bool) -> None:
         for b in (self.clear_button, self.export_button, self.invite_button, self.remove_button):
