@@ -369,14 +369,15 @@ def test_the_engaged_filter_and_column(demo_store, tmp_path):
 
 
 def test_outlets_opted_out_are_listed_and_searched(demo_store):
-    outlet = demo_store.db.frame("SELECT outlet_id, name FROM outlets ORDER BY outlet_id"
-                                 " LIMIT 1").row(0, named=True)
+    outlet = demo_store.db.frame("SELECT outlet_id, name, external_id FROM outlets"
+                                 " ORDER BY outlet_id LIMIT 1").row(0, named=True)
     demo_store.opt_out_outlet(outlet["outlet_id"], "demo", source="manual", actor="ana",
                               reason="<i>asked</i>", with_contacts=True)
     view = OptedOutView(demo_store, "demo", actor="ana", debounce=0)
     shown = view.outlets_html.value
     assert "Outlets opted out" in shown and html.escape(outlet["name"]) in shown
     assert "&lt;i&gt;asked&lt;/i&gt;" in shown and "with its contacts" in shown
+    assert f"<td>{html.escape(outlet['external_id'])}</td>" in shown  # the team's outlet id
     view.filters.text.value = outlet["name"]
     assert html.escape(outlet["name"]) in view.outlets_html.value
     view.filters.text.value = "zzzz-no-such-outlet"

@@ -171,14 +171,16 @@ def opted_out_outlets(frame: pl.DataFrame, shown: int) -> str:
     """The outlets opted out (02, above the contacts): newest first, at most ``shown``."""
     if frame.height == 0:
         return ""
-    rows = [[esc(r["name"]), esc(r["type"]), source_label(r["source"]), esc(r["actor"]),
+    rows = [[esc(r.get("external_id")), esc(r["name"]), esc(r["type"]), source_label(r["source"]),
+             esc(r["actor"]),
              esc(r["reason"]),
              (f"with its contacts ({fmt_int(r['contacts_opted_out'])})" if r["with_contacts"]
               else "its own addresses only"), fmt_when(r["opted_out_at"])]
             for r in frame.head(shown).iter_rows(named=True)]
     more = " (the newest shown)" if frame.height > shown else ""
     return (f"<div class='optdesk-outlets'><b>Outlets opted out</b>{esc(more, '')}"
-            + table(["outlet", "type", "source", "by", "reason", "covers", "when (UTC)"], rows)
+            + table(["id", "outlet", "type", "source", "by", "reason", "covers", "when (UTC)"],
+                    rows)
             + "</div>")
 
 
