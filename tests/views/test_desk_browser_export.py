@@ -73,12 +73,7 @@ def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
     page.evaluate(WATCH)
     started = time.monotonic()
     page.locator(".widget-button", has_text="Export selection to CSV").click()
-    try:  # the progress, if the export is still running when the picture is taken
-        page.locator(".widget-vbox:has(> .widget-hbox .widget-button:text('Export selection'))"
-                     ).last.screenshot(path=str(ARTIFACTS / "desk-02-exporting-1m.png"),
-                                       timeout=3_000)
-    except PlaywrightError:
-        pass
+    shoot_progress(page, "desk-02-exporting-1m")
     link = page.locator("a.optdesk-download")
     link.wait_for(timeout=60_000)
     took = time.monotonic() - started
@@ -109,6 +104,44 @@ def test_02_export_everyone_at_1m_and_download_it(desk_1m, browser_page):
     print(f"export of {selected:,} contacts: click to link {took:.1f} s, {written}")
 
 
+def shoot_progress(page, name: str) -> None:
+    """The export's progress, if it is still running when the picture is taken."""
+    try:
+        page.locator(".widget-vbox:has(> .widget-hbox .widget-button:text('Export selection'))"
+                     ).last.screenshot(path=str(ARTIFACTS / f"{name}.png"), timeout=3_000)
+    except PlaywrightError:
+        pass
+
+
+def start_plain(kind, cmd: list[str], url: str, token: str, root, db, base, ready: str):
+    """Start a Jupyter server as an analyst might (not through optdesk): no OPTDESK_FILES_URL
+    or export folder, the store and actor in the environment; return once ``ready`` answers."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPTDESK_FILES_URL", "OPTDESK_EXPORT_DIR", "OPTDESK_CONFIG")}
+    env.update(OPTDESK_DB=str(db), OPTDESK_DATA_GROUP="demo", OPTDESK_ACTOR="browser-analyst",
+               OPTDESK_SELECTION=str(base / "selection.json"),
+               PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = base / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    server = kind(url, token, root, db, proc, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.get(ready)
+            return server
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                server.stop()
+                raise RuntimeError(f"{cmd[2]} did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def plain_lab(tmp_path_factory):
     """JupyterLab started as an analyst might (`jupyter lab`, not `optdesk lab`): served root
@@ -116,7 +149,6 @@ def plain_lab(tmp_path_factory):
     import os
     import secrets
     import shutil
-    import subprocess
     import sys
 
     from fixtures.jupyter import Lab, free_port
@@ -132,31 +164,12 @@ def plain_lab(tmp_path_factory):
     store.init_demo(2000)
     store.release()
     port, token = free_port(), secrets.token_hex(8)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPTDESK_FILES_URL", "OPTDESK_EXPORT_DIR", "OPTDESK_CONFIG")}
-    env.update(OPTDESK_DB=str(db), OPTDESK_DATA_GROUP="demo", OPTDESK_ACTOR="browser-analyst",
-               OPTDESK_SELECTION=str(base / "selection.json"),
-               PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    log = base / "lab.log"
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
            f"--IdentityProvider.token={token}", "--no-browser"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, db, proc, log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            lab.get("/api/status")
-            break
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                lab.stop()
-                raise RuntimeError(f"jupyter lab did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    lab = start_plain(Lab, cmd, f"http://127.0.0.1:{port}", token, root, db, base, "/api/status")
     yield lab
     lab.stop()
 
@@ -170,12 +183,7 @@ def test_02_in_a_plain_jupyter_lab_the_export_links_through_its_files_handler(pl
     page.locator(".widget-button", has_text="Select page").click()
     page.get_by_text("24 selected").wait_for(timeout=15_000)
     page.locator(".widget-button", has_text="Export selection to CSV").click()
-    try:  # the progress, if the export is still running when the picture is taken
-        page.locator(".widget-vbox:has(> .widget-hbox .widget-button:text('Export selection'))"
-                     ).last.screenshot(path=str(ARTIFACTS / "desk-02-exporting-1m.png"),
-                                       timeout=3_000)
-    except PlaywrightError:
-        pass
+    shoot_progress(page, "lab-02-exporting")
     link = page.locator("a.optdesk-download")
     link.wait_for(timeout=30_000)
     href = link.get_attribute("href")
@@ -192,10 +200,8 @@ def test_02_in_a_plain_jupyter_lab_the_export_links_through_its_files_handler(pl
 def plain_voila(tmp_path_factory):
     """A stand-alone `voila` (not `optdesk desk`) over a folder with 02, told to serve exports/
     *.csv (its file_allowlist), a 2,000-contact demo store, no OPTDESK_FILES_URL."""
-    import os
     import secrets
     import shutil
-    import subprocess
     import sys
 
     from fixtures.jupyter import Desk, free_port
@@ -210,29 +216,10 @@ def plain_voila(tmp_path_factory):
     store.init_demo(2000)
     store.release()
     port, token = free_port(), secrets.token_hex(8)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPTDESK_FILES_URL", "OPTDESK_EXPORT_DIR", "OPTDESK_CONFIG")}
-    env.update(OPTDESK_DB=str(db), OPTDESK_DATA_GROUP="demo", OPTDESK_ACTOR="browser-analyst",
-               OPTDESK_SELECTION=str(base / "selection.json"),
-               PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    log = base / "voila.log"
     cmd = [sys.executable, "-m", "voila", str(root), "--Voila.ip=127.0.0.1", f"--port={port}",
            "--Voila.port_retries=0", "--no-browser", f"--token={token}",
            r"--VoilaConfiguration.file_allowlist=.*exports/[^/]+\.csv$"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    voila = Desk(f"http://127.0.0.1:{port}", token, root, db, proc, log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            voila.get("/")
-            break
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                voila.stop()
-                raise RuntimeError(f"voila did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    voila = start_plain(Desk, cmd, f"http://127.0.0.1:{port}", token, root, db, base, "/")
     yield voila
     voila.stop()
 
