@@ -136,37 +136,41 @@ class OptOutOps:
             where.append("o.contact_id IN (SELECT contact_id FROM engagers WHERE data_group = ?"
                          " AND last_event >= ?)")
             params += [data_group, utcnow() - dt.timedelta(days=int(engaged_within_days))]
-        direction = "DESC" if descending else "ASC"
-        matching = (
-            " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
-            " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
-            f" WHERE {' AND '.join(where)}"
-        )
-        whole = f"{_COLUMNS}{matching} ORDER BY {SORTS[sort_by]} {direction} NULLS LAST, c.contact_id"
         with self.db.connection():
-            if limit is None:
-                page = self.db.frame(whole, params)
-                total = page.height
-            else:
-                # filters on the opt-outs alone need no contact row to count, and a few such
-                # rows are sorted in one pass; a filter on the contacts' columns, or many rows,
-                # sort narrow rows first (DuckDB scans the contacts first for such a filter)
-                on_contacts = bool(outlets or countries or languages)
-                counted = matching if on_contacts else f" FROM optouts o WHERE {' AND '.join(where)}"
-                total = self.db.scalar(f"SELECT count(*){counted}", params)
-                if not on_contacts and total <= SINGLE_PASS:
-                    page = self.db.frame(f"{whole} LIMIT ? OFFSET ?",
-                                         [*params, int(limit), int(offset)])
-                else:
-                    page = self.db.frame(
-                        _page_sql(matching, SORTS[sort_by], direction),
-                        [*params, int(limit), int(offset), data_group])
+            page, total = self._opted_out_page(
+                where, params, data_group, SORTS[sort_by], "DESC" if descending else "ASC",
+                limit, offset, on_contacts=bool(outlets or countries or languages))
             engaged = self.last_engaged(page["contact_id"].to_list(), data_group)
         return page.with_columns(
             pl.col("contact_id").replace_strict(engaged, default=None,
                                                 return_dtype=pl.Datetime("us"))
             .alias("last_engaged"),
             pl.lit(total, dtype=pl.Int64).alias("total"))
+
+    def _opted_out_page(self, where: list[str], params: list, data_group: str, key: str,
+                        direction: str, limit: int | None, offset: int, *,
+                        on_contacts: bool) -> tuple[pl.DataFrame, int]:
+        """(the rows of one page, or all with ``limit`` None; the count of all matching).
+
+        Filters on the opt-outs alone need no contact row to count, and a few such rows are
+        sorted in one pass; a filter on the contacts' columns (``on_contacts``), or many rows,
+        sort narrow rows first (DuckDB scans the contacts first for such a filter)."""
+        matching = (
+            " FROM optouts o JOIN contacts c ON c.contact_id = o.contact_id"
+            " LEFT JOIN outlets ot ON ot.outlet_id = c.outlet_id"
+            f" WHERE {' AND '.join(where)}"
+        )
+        whole = f"{_COLUMNS}{matching} ORDER BY {key} {direction} NULLS LAST, c.contact_id"
+        if limit is None:
+            page = self.db.frame(whole, params)
+            return page, page.height
+        counted = matching if on_contacts else f" FROM optouts o WHERE {' AND '.join(where)}"
+        total = self.db.scalar(f"SELECT count(*){counted}", params)
+        if not on_contacts and total <= SINGLE_PASS:
+            return self.db.frame(f"{whole} LIMIT ? OFFSET ?",
+                                 [*params, int(limit), int(offset)]), total
+        return self.db.frame(_page_sql(matching, key, direction),
+                             [*params, int(limit), int(offset), data_group]), total
 
     def last_engaged(self, contact_ids, data_group: str) -> dict[int, dt.datetime]:
         """contact → its last open or click in any distribution of the group (``engagers``)."""
