@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q daemon/optdesk  # what a wheel install does; -e leaves it out
 	$(BIN)/python scripts/lab_settings.py
 	touch $(STAMP)
 

@@ -13,7 +13,14 @@ import pytest
 
 from optdesk import domains
 from optdesk.classify import Classifier, load_rules
-from optdesk.classify.prepared import LazyPattern, cache_dir, prepared_rules, rules_key
+from optdesk.classify.prepared import (
+    LazyPattern,
+    _compiled_state,
+    _restored,
+    cache_dir,
+    prepared_rules,
+    rules_key,
+)
 from optdesk.errors import RuleError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -54,7 +61,8 @@ def test_decisions_from_the_cache_are_those_of_the_files(cache, rules_dir):
     assert list(cache.glob("rules-*.pickle")), "nothing stored"
     read = prepared_rules(rules_dir)  # read from the cache
     assert read is not built
-    assert any(isinstance(p, LazyPattern) for r in read.rules for p in r.patterns)
+    # the patterns come back compiled, from the engine's stored instructions
+    assert all(isinstance(p, re.Pattern) for r in read.rules for p in getattr(r, "patterns", None) or ())
     assert len(expected) > 100
     assert _decisions(built) == expected
     assert _decisions(read) == expected
@@ -126,3 +134,38 @@ def test_a_lazy_pattern_is_a_pattern():
     again = pickle.loads(pickle.dumps(lazy))
     assert again.pattern == lazy.pattern and again.flags == lazy.flags
     assert again.match("stop")
+
+
+def _all_patterns(rules) -> list[re.Pattern]:
+    found = [p for r in rules.rules for p in getattr(r, "patterns", None) or ()]
+    q = rules.quoting
+    found += [v for v in vars(q).values() if isinstance(v, re.Pattern)]
+    return found
+
+
+def test_a_restored_pattern_is_the_compiled_pattern():
+    """Every pattern of the rules, rebuilt from its stored state, is the pattern re.compile
+    makes: same source, flags, groups, and the same matches on every corpus message."""
+    patterns = _all_patterns(load_rules(ROOT / "rules"))
+    assert len(patterns) > 300
+    texts = [p.read_bytes().decode("utf-8", "replace")[:20_000] for p in _messages()[::3]]
+    for original in patterns:
+        state = _compiled_state(original)
+        assert state is not None, original.pattern
+        again = pickle.loads(pickle.dumps(_restored(*state)))  # a real re.Pattern pickles too
+        restored = _restored(*state)
+        assert isinstance(restored, re.Pattern)
+        assert (restored.pattern, restored.flags, restored.groups, restored.groupindex) == (
+            original.pattern, original.flags, original.groups, original.groupindex)
+        assert again.pattern == original.pattern
+        for text in texts:
+            mine, theirs = restored.search(text), original.search(text)
+            assert (mine and mine.span()) == (theirs and theirs.span()), original.pattern
+
+
+def test_a_stored_pattern_the_engine_refuses_is_compiled_from_its_source():
+    state = list(_compiled_state(re.compile(r"(?P<w>st[o0]p)\b", re.IGNORECASE)))
+    state[2] = b"\xff\xff\xff\xff" * 3  # instructions the engine rejects
+    fallback = _restored(*state)
+    assert isinstance(fallback, LazyPattern)
+    assert fallback.search("please STOP now").group("w") == "STOP"

@@ -58,14 +58,15 @@ def classify_files(clf: Classifier, names: Iterable[str], render: Render,
                    jobs: int = 1) -> Iterator[str]:
     """``render(name, decision)`` for each file of ``names``, in order, on ``jobs`` processes."""
     names = list(names)
-    if jobs <= 1 or len(names) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        for name in names:
-            yield render(name, decide_file(clf, name))
-        return
     global _STATE
-    _STATE = (clf, render)
-    gc.freeze()  # the loaded rules are never collected: the workers' collectors leave their pages
+    # the loaded rules are never collected: the collector (and each worker's) leaves them alone
+    gc.freeze()
     try:
+        if jobs <= 1 or len(names) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+            for name in names:
+                yield render(name, decide_file(clf, name))
+            return
+        _STATE = (clf, render)
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             yield from pool.imap(_line, names, chunksize=CHUNK)
     finally:

@@ -1,9 +1,9 @@
 """optdesk keeps a PR team's opt-outs: it reads the team's mailbox, applies every opt-out,
 bounce and complaint to the store, and serves the analysts' lists, invitations and reports.
 
-(For developers: one module per group of subcommands, listed in COMMAND_MODULES.)
+(For developers: one module per group of subcommands, listed in COMMANDS.)
 
-Each module in COMMAND_MODULES has ``register(subparsers)``; every subcommand sets
+Each module in COMMANDS has ``register(subparsers)``; every subcommand sets
 ``func(args, settings) -> int``. Commands are thin: one library call each. Domain errors are
 translated here, at the edge, into one line on stderr and exit status 2.
 """
@@ -18,18 +18,34 @@ import sys
 from optdesk.errors import OptdeskError
 from optdesk.settings import load_settings
 
-COMMAND_MODULES = (
-    # one line per command module; keep sorted
-    "optdesk.cli.classify_cmds",
-    "optdesk.cli.daemon_cmds",
-    "optdesk.cli.engagement_cmds",
-    "optdesk.cli.invite_cmds",
-    "optdesk.cli.lab_cmds",
-    "optdesk.cli.outlet_cmds",
-    "optdesk.cli.report_cmds",
-    "optdesk.cli.serve_cmds",
-    "optdesk.cli.store_cmds",
-)
+# every command, by the module that registers it (a test holds the two to agree): a run builds
+# the parser of its own command only, so `optdesk classify` imports none of the store's modules
+COMMANDS = {
+    "classify": "optdesk.cli.classify_cmds",
+    "list-unsubscribe": "optdesk.cli.classify_cmds",
+    "rules": "optdesk.cli.classify_cmds",
+    "demo-mailbox": "optdesk.cli.daemon_cmds",
+    "run": "optdesk.cli.daemon_cmds",
+    "status": "optdesk.cli.daemon_cmds",
+    "engagement": "optdesk.cli.engagement_cmds",
+    "invitations": "optdesk.cli.invite_cmds",
+    "invite": "optdesk.cli.invite_cmds",
+    "desk": "optdesk.cli.lab_cmds",
+    "lab": "optdesk.cli.lab_cmds",
+    "outlet": "optdesk.cli.outlet_cmds",
+    "report": "optdesk.cli.report_cmds",
+    "serve": "optdesk.cli.serve_cmds",
+    "contact": "optdesk.cli.store_cmds",
+    "export": "optdesk.cli.store_cmds",
+    "import": "optdesk.cli.store_cmds",
+    "init": "optdesk.cli.store_cmds",
+    "opt-out": "optdesk.cli.store_cmds",
+    "suppressions": "optdesk.cli.store_cmds",
+    "undo-opt-out": "optdesk.cli.store_cmds",
+}
+COMMAND_MODULES = tuple(sorted(set(COMMANDS.values())))
+# the global options that take a value (`--db FILE`): the command is the first other word
+_VALUED = ("--config", "--db", "--mailbox", "--data-group")
 
 log = logging.getLogger("optdesk")
 SUMMARY = "optdesk.summary"  # the logger of the lines shown without -v (optdesk.daemon.scheduler)
@@ -71,16 +87,38 @@ def _leaves(parser: argparse.ArgumentParser):
             yield from _leaves(child)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optdesk", description=__doc__.split("\n\n")[0])
     _global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     for leaf in _leaves(parser):
         if leaf is not parser:
             _global_options(leaf, defaults=False)
     return parser
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command word of a command line (``classify`` in ``--db x classify M``); None when
+    an option argparse must read comes first (``--help``) or the word is no command."""
+    args = iter(argv)
+    for word in args:
+        if word in _VALUED:
+            next(args, None)
+        elif word.split("=", 1)[0] in _VALUED or word == "--verbose" or (
+                len(word) > 1 and word.strip("-v") == "" and word.startswith("-v")):
+            continue
+        else:
+            return word if word in COMMANDS else None
+    return None
+
+
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser of the command being run only (its module alone is imported); the whole
+    parser for help, a misspelt command or none, so that argparse lists every command."""
+    command = command_of(argv)
+    return build_parser((COMMANDS[command],)) if command else build_parser()
 
 
 def commands(parser: argparse.ArgumentParser | None = None, prefix: str = "") -> list[str]:
@@ -109,8 +147,8 @@ def configure_logging(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser_for(argv).parse_args(argv)
     configure_logging(args.verbose)
     try:
         settings = load_settings(
