@@ -1,10 +1,11 @@
-"""The reply corpus (tests/classify/corpus/replies/<lang>/{dev,holdout}/*.eml, expected.json) and
+"""The reply corpus (tests/classify/corpus/replies/<lang>/<part>/*.eml, expected.json; parts dev,
+holdout, fresh, blind — see docs/benchmarks/classify.md) and
 the invitation answers (corpus/invitation-answers/): loading, classifying and scoring.
 
 The messages were written by people who had not seen the rules or the code (see the corpus
 README). Used by tests/classify/test_reply_corpus.py and bench/bench_classify.py.
 
-    .venv/bin/python tests/classify/reply_corpus.py [--part dev|holdout] [--show missed,false,review]
+    .venv/bin/python tests/classify/reply_corpus.py [--part dev|holdout|fresh|blind] [--show missed,false,review]
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def _row(label: str, t: Counter) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=("dev", "holdout"))
+    ap.add_argument("--part", choices=("dev", "holdout", "fresh", "blind"))
     ap.add_argument("--language")
     ap.add_argument("--show", default="missed,false,silent,auto-missed,review,review-noise")
     ap.add_argument("--answers", action="store_true")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from optdesk.classify.lexicon import Hit
-from optdesk.classify.words import ADDRESS_TOKEN, LINK_TOKEN, Token
+from optdesk.classify.words import ADDRESS_TOKEN, LINK_TOKEN, OTHER_ADDRESS_TOKEN, Token
 
 NEG_BEFORE, NEG_AFTER = 6, 3
 ACTION = ("unsubscribe", "remove", "stop", "send", "receive", "want", "nouns", "no_more", "objection",
@@ -46,6 +46,10 @@ class ClauseView:
                      if h.language == self.language or h.language in spoken or h.end - h.start > 1
                      or len(self.words[h.start]) >= 4]
         self.selfs = self.cat("self", self.hits)
+        # "não tenho interesse, favor remover meu email": a "please" between ends the negation
+        self.asks = [h for h in self.hits if h.category in ("politeness", "requests")
+                     and h.end - h.start == 1 and len(self.words[h.start]) >= 5
+                     and h.language == self.language]
         self.targets = self.cat("targets")
         self.mores = self.cat("more")
         noun_at = {t.start for t in self.cat("targets", self.hits)}
@@ -64,10 +68,20 @@ class ClauseView:
         a foreign word in between takes it ("do not hesitate to send me")."""
         return any(h.start - NEG_BEFORE <= n.start < h.start
                    and not (strict and any(n.end <= f < h.start for f in self.foreign))
+                   and not any(n.end <= p.start and p.end <= h.start for p in self.asks)
                    for n in self.negs)
 
     def negated(self, h: Hit) -> bool:
         return self.negated_before(h) or any(h.start < n.start < h.end + NEG_AFTER for n in self.negs)
+
+    def unknown_here(self, i: int) -> bool:
+        """No lexicon's word and no function word of this language (``foreign`` leaves out the
+        function words of every language: Swedish "nummer" is not Dutch)."""
+        from optdesk.classify.intent import stopwords_by_language
+
+        word = self.words[i]
+        return (not any(h.start <= i < h.end for h in self.raw) and len(word) > 1 and not word.isdigit()
+                and word not in stopwords_by_language().get(self.language, ()) and word not in self.self_names)
 
     def foreign_after(self, i: int) -> bool:
         return any(f >= i for f in self.foreign)
@@ -81,7 +95,9 @@ class ClauseView:
         inside = any(h.start < f < h.end - 1 for f in foreign)
         objects = sorted(set(self_at + target_at))
         if any(h.start <= i < h.end for i in objects):
-            return inside
+            # "mijn mobiele nummer uit het persbericht halen": a thing named before the verb's span
+            return inside or (not self_at and h.start >= 2 and self.unknown_here(h.start - 1)
+                              and (self.unknown_here(h.start - 2) or h.start - 2 in foreign))
         if inside:
             return True
         if any(f in (h.start - 1, h.end) for f in foreign) and not any(
@@ -111,6 +127,11 @@ def named_person(v: ClauseView) -> Match:
     return None
 
 
+def _someone_named(v: ClauseView) -> bool:
+    """Another person's address, or a name before it ("Sanne de Vries (s.devries@…)")."""
+    return OTHER_ADDRESS_TOKEN in v.words
+
+
 def objection(v: ClauseView) -> Match:
     """A GDPR objection or erasure request."""
     for h in v.cat("objection"):
@@ -127,6 +148,8 @@ def unsubscribe(v: ClauseView) -> Match:
             return "unsubscribe", "mention"
         if v.negated(h):
             return "unsubscribe", "negation"
+        if v.target_at and not v.self_at and _someone_named(v):
+            return "unsubscribe+object", "third-party"  # "Sanne de Vries (s.devries@…) van de lijst halen"
         if v.self_at or v.target_at:
             return "unsubscribe+object", "other-object" if v.object_slot_foreign(h) else None
         if v.foreign and not v.cat("want"):
@@ -146,7 +169,7 @@ def remove(v: ClauseView) -> Match:
             return "remove", "other-object"
         if v.self_at and v.target_at:
             return "remove+self+list", None
-        if not v.self_at and any(v.tokens[f].capital and f > h.start for f in v.foreign):
+        if not v.self_at and (_someone_named(v) or any(v.tokens[f].capital and f > h.start for f in v.foreign)):
             return "remove+list", "third-party"  # "remove Ms Nowak from the list"
         return ("remove+self" if v.self_at else "remove+list"), None
     return None
@@ -171,7 +194,9 @@ def stop_or_send(v: ClauseView) -> Match:
         # verb-second languages put the negation last: "Stuur me dit niet meer"
         after = [n.start for n in v.negs if s.end <= n.start < s.end + NEG_AFTER
                  or (n.start > s.end and any(n.start < m.start <= n.start + 2 for m in v.mores))]
-        by_self = after and any(s.end <= i < after[0] for i in v.self_at)
+        # "Stuur me dit niet meer", "už posílat nemusíte": the negation after the verb, with the
+        # writer between or "more" in the clause
+        by_self = after and (any(s.end <= i < after[0] for i in v.self_at) or bool(v.mores))
         if ((v.negated_before(s, strict=True) or by_self) and (v.self_at or v.target_at or not v.foreign)
                 and (v.mores or v.targets or not v.foreign_after(s.end))):
             return "negated-send", None
@@ -181,15 +206,19 @@ def stop_or_send(v: ClauseView) -> Match:
 def negated_want(v: ClauseView) -> Match:
     """"I no longer wish to receive", "je ne veux plus vos communiqués"."""
     for w in v.cat("want"):
-        if not v.negated(w):
-            continue
         receives = [r for r in v.cat("receive") if r.start > w.start - 3]
+        # German puts the negation at the end, by the verb: "ich möchte Ihre Mitteilungen
+        # künftig nicht mehr erhalten"
+        late = receives and any(w.end <= n.start < receives[0].start and receives[0].start - n.end <= 2
+                                for n in v.negs)
+        if not (v.negated(w) or late):
+            continue
         if receives and any(w.start < x.start < receives[0].start for x in v.cat("stop")):
             return "negated-want+stop", "negation"  # "I don't want to stop receiving"
         if receives and (v.targets or v.mores or not v.foreign_after(receives[0].end)):
             return "negated-want+receive", None
-        if v.targets and not receives:
-            return "negated-want+list", None
+        if not receives and any(t.start > w.start for t in v.targets) and v.negated_before(w, strict=True):
+            return "negated-want+list", None  # "I don't want these" ("we can't run them like that" is not)
     return None
 
 

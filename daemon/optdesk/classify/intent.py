@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from optdesk.classify.grammar import ACTION as _ACTION
-from optdesk.classify.grammar import ClauseView, all_covered, match
+from optdesk.classify.grammar import ClauseView, all_covered, first_content, match
 from optdesk.classify.lexicon import Hit, Lexicon
 from optdesk.classify.words import (
     ADDRESS_TOKEN,
@@ -56,6 +56,9 @@ def stopwords() -> frozenset[str]:
     return frozenset().union(*stopwords_by_language().values())
 
 
+# faces that turn a "yes" into sarcasm or anger ("Ja, absolut – precis vad jag har saknat 🙄")
+ROLLED_EYES = ("\U0001f644", "\U0001f612", "\U0001f643", "\U0001f624", "\U0001f620", "\U0001f621",
+               "\U0001f92c", "\U0001f926", "\U0001f611", "\U0001f60f")
 PLAUSIBLE_MIN_WORDS = 5
 READ_CACHE = 50_000  # clauses remembered
 _PREFERENCE = {lang: i for i, lang in enumerate(STOPWORD_LANGUAGES)}  # ties: the common languages first
@@ -154,6 +157,7 @@ class Reader:
     def __init__(self, lexicon: Lexicon, stopwords: frozenset[str]) -> None:
         self.lex = lexicon
         self.stopwords = stopwords
+        self.fillers = frozenset(e.text for e in lexicon.by_category.get("politeness", ()))
         self._readings: dict[tuple, list[Reading]] = {}
 
     # -- one clause ---------------------------------------------------------------------------
@@ -196,9 +200,10 @@ class Reader:
 
     def _read(self, clause: Clause, where: str, names: frozenset[str]) -> list[Reading]:
         tokens, hits, raw = self.hits(clause)
+        known = {i for h in raw for i in ((h.start, h.end - 1) if _has_gap(h) else range(h.start, h.end))}
         if any(t.text == ADDRESS_TOKEN for t in tokens) and any(
-                i > 0 and t.capital and t.text not in self.lex.words and t.text not in self.stopwords
-                and t.text not in names for i, t in enumerate(tokens)):
+                i > 0 and t.capital and i not in known and t.text not in self.lex.words
+                and t.text not in self.stopwords and t.text not in names for i, t in enumerate(tokens)):
             # "dad de baja a Carmen (cruiz@…)": a named colleague's address, not the writer's
             tokens = [replace(t, text=OTHER_ADDRESS_TOKEN, raw=OTHER_ADDRESS_TOKEN)
                       if t.text == ADDRESS_TOKEN else t for t in tokens]
@@ -243,6 +248,9 @@ class Reader:
         found = match(view)
         if found is None:
             self._no_request(reading, view)
+            if self._only_some(view):  # "send me only the culture releases": one list, not all
+                reading.verdict, reading.blocked_by, reading.pattern = "blocked", "restriction", "only-some"
+                reading.restricted_to = _list_words(view.words, hits, foreign)
             return reading
         pattern, blocked = found
         own, self_at = view.own, view.self_at
@@ -273,9 +281,22 @@ class Reader:
                 and not any(v.negated(h) for h in sends + keeps):
             reading.asks_for_mail = True
 
+    @staticmethod
+    def _only_some(v: ClauseView) -> bool:
+        """Mail asked for, but only some of it: a sending, receiving or wanting verb with "only"
+        and the writer or a list ("bitte schicken Sie mir nur noch die Kultur-Meldungen",
+        "a mí solo me interesan las notas de movilidad") — a request about the other lists."""
+        verbs = v.cat("send") + v.cat("want")  # "we only receive regional news" is a reason
+        if not verbs or not v.cat("restriction", v.hits) or any(v.negated(h) for h in verbs):
+            return False
+        lead = first_content(v.tokens, v.hits, v.stopwords)
+        return bool(v.self_at or v.target_at or any(h.start == lead for h in v.cat("send")))
+
     def _block(self, clause: Clause, tokens: list[Token], hits: list[Hit], own: list[Hit]) -> str | None:
         def any_cat(name):
             return [h for h in hits if h.category == name]
+
+        own_language = own[0].language if own else None
 
         if any(h.start <= 1 for h in any_cat("hedges")) and (any_cat("send") or any_cat("receive")):
             return "conditional"  # "If you keep sending these I'll unsubscribe": a threat
@@ -284,7 +305,10 @@ class Reader:
         if clause.question and (any(h.start <= 2 for h in any_cat("question_words"))
                                 or not (any_cat("requests") or _leads(tokens, hits, own))):
             return "question"
-        if any_cat("third_party"):
+        # another language's short third-party word is this one's own: Danish "det her" (this)
+        # is not English "her"
+        if any(h.language == own_language or sum(len(t.text) for t in tokens[h.start:h.end]) >= 4
+               for h in any_cat("third_party")):
             return "third-party"
         if any_cat("restriction"):
             return "restriction"
@@ -295,7 +319,7 @@ class Reader:
     # -- a whole text --------------------------------------------------------------------------
 
     def clauses(self, text: str, sender: str | None = None) -> list[Clause]:
-        return clauses(text, self.lex.breaks, self.lex.joined_set, sender)
+        return clauses(text, self.lex.breaks, self.lex.joined_set, sender, self.lex.unbroken)
 
     def read_text(self, text: str, where: str, names: frozenset[str],
                   sender: str | None = None) -> list[Reading]:
@@ -306,6 +330,7 @@ class Reader:
                 out.append(reading)
         _stop_then_send(out)
         _block_by_neighbours(out)
+        _conditional_threats(out)
         links = {r.index for r in out if [t.text for t in r.tokens] == [LINK_TOKEN]}
         for r in out:  # "Unsubscribe from our newsletter:" followed by its link
             if r.verdict == "request" and r.index + 1 in links and r.pattern and r.pattern.startswith("unsubscribe"):
@@ -392,6 +417,11 @@ class Reader:
 
     # -- invitation answers ----------------------------------------------------------------------
 
+    def _weak(self, h: Hit) -> bool:
+        """A yes-word that is also a filler ("ok", "vale", "gerne"): with "received" after it, an
+        acknowledgement, not an answer."""
+        return h.entry.text in self.fillers
+
     def answer(self, body: str, names: frozenset[str] = frozenset(),
                subject: str | None = None) -> tuple[str, str, list[Reading], str | None]:
         """(accept | decline | review, reason, readings, language) for a reply to an invitation.
@@ -427,6 +457,11 @@ class Reader:
             if found:
                 return "review", f"{reason}: {found[0].entry.text!r}", readings, found[0].language
         affirms = [h for _, h in all_hits if h.category == "affirm"]
+        if any(mark in body for mark in ROLLED_EYES):
+            return "review", "an eye-roll or an angry face: sarcasm?", readings, None
+        acknowledged = [h for _, h in all_hits if h.category == "acknowledge"]
+        if acknowledged and all(self._weak(h) for h in affirms):
+            return "review", f"acknowledges, says no yes: {acknowledged[0].entry.text!r}", readings, None
         if affirms:
             counts: dict[str, int] = {}
             for _, h in all_hits:
@@ -481,6 +516,35 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
         if r.index - 1 in marks or (r.index - 1 in named and r.where == "body"
                                     and (r.pattern or "").startswith("remove") and not r.self_near):
             r.verdict, r.blocked_by = "blocked", "third-party"
+
+
+def _conditional_threats(readings: list[Reading]) -> None:
+    """A request under a condition put before it is a threat, not a request: "Wenn das so
+    weitergeht, melde ich mich ab", "Se mi arriva un altro comunicato sul vino mi cancello"
+    (review). "If you could remove me" and "if possible, please take me off" ask: the
+    condition holds nothing but the request and its politeness."""
+    by_index = {(r.where, r.index): r for r in readings}
+    for r in readings:
+        if r.verdict != "request" or any(  # "please", "could you": it asks (not "je", "Sie")
+                h.category in ("politeness", "requests") and h.language == r.language
+                and sum(len(t.text) for t in r.tokens[h.start:h.end]) >= 4 for h in r.hits):
+            continue
+        actions = [h.start for h in r.hits if h.category in _ACTION and h.language == r.language]
+        if not actions:
+            continue
+        first = min(actions)
+        foreign = set(r.foreign)
+        hedges = [h for h in r.hits if h.category == "hedges" and h.start <= 1 and h.end <= first]
+        within = any(any(t.text in foreign for t in r.tokens[h.end:first]) for h in hedges)
+        before = by_index.get((r.where, r.index - 1))
+        # the condition names something of its own ("das so weitergeht") or more mail ("si vous
+        # continuez à m'écrire"); "si vous le pouvez, retirez-moi" only softens the request
+        carried = (r.clause.continues and before is not None
+                   and (before.foreign or any(h.category in ("send", "receive", "keep") for h in before.hits))
+                   and before.verdict in (None, "blocked") and before.blocked_by in (None, "conditional")
+                   and any(h.category == "hedges" and h.start <= 1 for h in before.hits))
+        if within or carried:
+            r.verdict, r.blocked_by = "blocked", "conditional"
 
 
 def _has_gap(h: Hit) -> bool:

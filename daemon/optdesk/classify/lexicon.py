@@ -51,6 +51,7 @@ CATEGORIES = {
     "affirm": "yes-words and phrases of an invitation answer",
     "decline": "no-words and refusals of an invitation answer",
     "hedges": "maybe, perhaps, if: an invitation answer that is not yet a yes",
+    "acknowledge": "received, noted: an invitation answer that only acknowledges ('Ok, received') is no yes",
     "clitics": "pronoun endings joined to a verb that mean me/us (es: -me, it: -mi, pt: -me)",
 }
 STEM_CATEGORIES = {"unsubscribe", "remove", "stop", "send", "receive", "want", "targets"}
@@ -144,7 +145,9 @@ class Lexicon:
                 if stem:
                     self.stems[entry.language][stem].append(entry)
             if entry.category in TYPO_CATEGORIES and len(first.text) >= TYPO_MIN:
-                for variant in _deletions(first.text):
+                # the word's deletions meet a token's: a letter changed or missing ("afmlden");
+                # the word itself meets a token's deletion: a letter added ("afmeleden")
+                for variant in _deletions(first.text) | {first.text}:
                     self.typos[variant].append((first.text, entry))
         for entry in self.entries:
             for part in entry.text.split():
@@ -165,6 +168,12 @@ class Lexicon:
         self.breaks = frozenset((e.words[0].raw or e.words[0].text) if len(e.words[0].text) <= SHORT
                                 else e.words[0].text for e in self.by_category["clause_breaks"]
                                 if len(e.words) == 1 and not e.words[0].prefix)
+        # a break word that is a particle after some words: Dutch "haal me maar van de lijst",
+        # "dan maar afmelden" (politeness pairs ending in a break word keep the clause whole)
+        self.unbroken = frozenset(
+            f"{e.words[0].text} {e.words[1].raw or e.words[1].text}" for e in self.by_category["politeness"]
+            if len(e.words) == 2 and not any(w.gap or w.prefix or w.suffix for w in e.words)
+            and (e.words[1].raw or e.words[1].text) in self.breaks)
         clitics: dict[str, set[str]] = defaultdict(set)
         for e in self.by_category["clitics"]:
             clitics[e.language].add(e.words[0].text)

@@ -69,6 +69,13 @@ def _footer_keyword(ctx: Context) -> tuple[str, str] | None:
     return None
 
 
+def _contradicted(intent: Intent) -> bool:
+    """The reply also says otherwise: a negated, reported, conditional, third-party or one-list
+    request beside the footer's word."""
+    return intent.verdict == "review" and intent.reading is not None and intent.reading.blocked_by in (
+        "negation", "reported-speech", "third-party", "restriction", "conditional", "question")
+
+
 def read_intent(ctx: Context) -> Intent:
     """The intent engine's reading of the reply's new text and its own subject."""
     return ctx.rules.reader.opt_out(ctx.new_text[:20_000], ctx.own_subject, ctx.names, ctx.mail.sender)
@@ -83,13 +90,15 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if decision is not None:
         return decision, evidence
     keyword = _footer_keyword(ctx)
-    if keyword is not None:
+    intent = read_intent(ctx)
+    if keyword is not None and not _contradicted(intent):
         evidence = {"matched": keyword[1], "in": keyword[0], "reason": "the reply is the word our footer asks for",
                     "footer_keywords": sorted(ctx.footer_keywords)}
-        language = read_intent(ctx).language or ctx.language
+        language = intent.language or ctx.language
         return Decision("opt_out", STAGE, rule="footer-keyword", confidence=0.95,
                         addresses=(ctx.mail.sender,), evidence=evidence, language=language), evidence
-    intent = read_intent(ctx)
+    # the footer's word beside a negated or reported one ("RE: SAIR" over "NÃO QUEREMOS SER
+    # DESCADASTRADOS"): the reading's review stands
     details = {"new_text_cut": ctx.new.cut_reason, **intent.evidence()}
     if intent.verdict == "none":
         return None, details

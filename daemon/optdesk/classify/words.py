@@ -71,12 +71,33 @@ class Clause:
     tokens: tuple[Token, ...]
     question: bool  # ends with a question mark
     offset: int  # where it starts in the whole text
+    continues: bool = False  # goes on the sentence of the clause before (after a comma or a "but")
+
+
+def _single_quote_end(text: str, i: int) -> int:
+    """Where a single quotation mark opened at ``i`` closes; -1 when the mark is an apostrophe
+    (inside or before a word: "don't", "l'avis", Dutch "'s avonds") or never closes."""
+    opener = text[i]
+    if (i and not (text[i - 1].isspace() or text[i - 1] in "(:[")) or not text[i + 1:i + 2].isalpha() \
+            or text[i + 1:i + 3] in ("s ", "t "):
+        return -1
+    closer = "’" if opener == "‘" else opener
+    j = text.find(closer, i + 2)
+    while j > 0 and (text[j - 1].isspace() or text[j + 1:j + 2].isalnum()):
+        j = text.find(closer, j + 1)  # an apostrophe inside a word ("ik wil 't niet", "don't")
+    return j
 
 
 def _quoted_spans(text: str) -> list[tuple[int, int]]:
     spans, i = [], 0
     while i < len(text):
         ch = text[i]
+        if ch in "'‘":  # 'haal me van jullie lijst' — single quotation marks
+            j = _single_quote_end(text, i)
+            if 0 < j - i < 400 and "\n\n" not in text[i:j]:
+                spans.append((i, j))
+                i = j + 1
+                continue
         if ch in _OPEN_QUOTES:
             close = _CLOSE_FOR.get(ch, ch)
             j = text.find(close, i + 1)
@@ -147,7 +168,8 @@ def _address_word(address: str, sender: str | None) -> str:
 
 
 def clauses(text: str, breaks: frozenset[str] = frozenset(),
-            joined: frozenset[str] = frozenset(), sender: str | None = None) -> list[Clause]:
+            joined: frozenset[str] = frozenset(), sender: str | None = None,
+            unbroken: frozenset[str] = frozenset()) -> list[Clause]:
     """The clauses of ``text`` (see the module docstring). An e-mail address reads as one word:
     the writer's own (same domain as ``sender``) or another's."""
     text = _join_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -157,20 +179,21 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
     found: list[Clause] = []
     pos = 0
     pieces = []
+    before = ""  # the punctuation that ended the piece before
     for m in _CLAUSE_PUNCT.finditer(text):
         if m.group(0) == "." and m.end() < len(text) and text[m.end():m.end() + 1] == " ":
-            before = _TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start())
-            if before and before.group(1).lower() in _TITLES:
+            title = _TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start())
+            if title and title.group(1).lower() in _TITLES:
                 continue
-        pieces.append((pos, m.start(), "?" in m.group(0)))
-        pos = m.end()
-    pieces.append((pos, len(text), False))
-    for lo, hi, question in pieces:
+        pieces.append((pos, m.start(), "?" in m.group(0), before.strip() == ","))
+        pos, before = m.end(), m.group(0)
+    pieces.append((pos, len(text), False, before.strip() == ","))
+    for lo, hi, question, after_comma in pieces:
         chunk = text[lo:hi]
         if not chunk.strip():
             if question and found:  # "remove me?" split before the mark
                 last = found[-1]
-                found[-1] = Clause(last.text, last.tokens, True, last.offset)
+                found[-1] = Clause(last.text, last.tokens, True, last.offset, last.continues)
             continue
         if "\n" in chunk:  # a line break left after joining ends a sentence
             sub, start = [], 0
@@ -180,25 +203,28 @@ def clauses(text: str, breaks: frozenset[str] = frozenset(),
             sub[-1] = (sub[-1][0], sub[-1][1], question)
         else:
             sub = [(lo, hi, question)]
-        for a, b, q in sub:
+        for n, (a, b, q) in enumerate(sub):
             words = split_words(text[a:b], joined)
             if not words:
                 continue
             current: list[Token] = []
             cstart = a
+            goes_on = after_comma and n == 0
             for word, s, e, cap in words:
                 written = text[a + s : a + e].lower()
-                if (written if len(word) <= 3 else word) in breaks and current:
-                    found.append(_clause(text, cstart, a + s, current, False))
-                    current, cstart = [], a + s
+                form = written if len(word) <= 3 else word
+                if form in breaks and current and f"{current[-1].text} {form}" not in unbroken:
+                    found.append(_clause(text, cstart, a + s, current, False, goes_on))
+                    current, cstart, goes_on = [], a + s, True
                 rep = bool(quoted) and any(qs < a + s < qe for qs, qe in quoted)
                 current.append(Token(word, a + s - cstart, a + e - cstart, cap, rep,
                                      written if fold(written) == word else word))
             if current:
-                found.append(_clause(text, cstart, b, current, q))
+                found.append(_clause(text, cstart, b, current, q, goes_on))
     return found
 
 
-def _clause(text: str, start: int, end: int, tokens: list[Token], question: bool) -> Clause:
+def _clause(text: str, start: int, end: int, tokens: list[Token], question: bool,
+            continues: bool = False) -> Clause:
     # offsets of tokens are relative to ``start``
-    return Clause(text[start:end].strip(), tuple(tokens), question, start)
+    return Clause(text[start:end].strip(), tuple(tokens), question, start, continues)

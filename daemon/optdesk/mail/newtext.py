@@ -49,7 +49,10 @@ class Quoting:
         def alt(key: str) -> str:
             return "|".join(f"(?:{p})" for p in lists.get(key, ()))
 
-        self.attribution = re.compile(rf"(?:^|[\s,)>])(?:{alt('wrote')})(?:\s[^:]{{0,120}})?\s*:\s*$", _I)
+        # the verb may come before the date, whose time has a colon of its own: Gmail's
+        # "Press Office <…> escreveu no dia terça, 5/05/2026 à(s) 09:00:"
+        self.attribution = re.compile(
+            rf"(?:^|[\s,)>])(?:{alt('wrote')})(?:\s(?:[^:]|(?<=\d):(?=\d\d)){{0,120}})?\s*:\s*$", _I)
         self.attribution_start = re.compile(rf"^\s*(?:{alt('attribution_start') or '(?!x)x'})\b", _I)
         self.header_from = re.compile(rf"^\s*\*?(?:{alt('header_from')})\s*\*?\s*:", _I)
         self.header_next = re.compile(rf"^\s*\*?(?:{alt('header_fields')})\s*\*?\s*:", _I)
