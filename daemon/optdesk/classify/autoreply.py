@@ -74,6 +74,17 @@ def _to_unsubscribe_address(ctx: Context) -> bool:
     return False
 
 
+def _own_request(reading) -> bool:
+    """A person's own request beside out-of-office words ("ich bin in Elternzeit – schick mir
+    bitte nix mehr"): to be removed, or to be sent nothing more (the writer and "more" in the
+    clause; "do not send me attachments while I am away" is no goodbye)."""
+    pattern = reading.pattern or ""
+    if pattern.startswith(("unsubscribe", "remove", "objection", "noun")):
+        return True
+    return reading.self_near and any(h.category in ("more", "no_more") for h in reading.hits) and pattern.startswith(
+        ("no-more", "negated-send", "stop+send", "negated-want"))
+
+
 def run(ctx: Context) -> tuple[Decision | None, dict]:
     if ctx.bounce_like:
         return None, {"reason": "looks like a bounce without failed recipients; left for people"}
@@ -100,8 +111,7 @@ def run(ctx: Context) -> tuple[Decision | None, dict]:
     if not headers and not subjects:
         intent = ctx.rules.reader.opt_out(ctx.new_text[:20_000], None, ctx.names, ctx.mail.sender)
         leaver_only = all(h.get("leaver") for h in bodies)
-        if intent.verdict == "opt_out" and ((intent.reading.pattern or "").startswith(
-                ("unsubscribe", "remove", "objection", "noun")) or leaver_only):  # a person's own request
+        if intent.verdict == "opt_out" and (_own_request(intent.reading) or leaver_only):
             return None, {"reason": "out-of-office wording only, and a request to be removed",
                           "signals": hits}
         if intent.verdict != "none":

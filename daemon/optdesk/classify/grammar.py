@@ -144,7 +144,7 @@ def unsubscribe(v: ClauseView) -> Match:
         mention = [m for m in v.cat("mentions", v.hits) if h.start - 2 <= m.start <= h.end + 1]
         if LINK_TOKEN in v.words:  # "Unsubscribe from our newsletter: example.org/unsub"
             mention = mention or [h]
-        if mention and not v.self_at:
+        if mention and not v.selfs:  # an address there is where to write ("escribe a boletin@…")
             return "unsubscribe", "mention"
         if v.negated(h):
             return "unsubscribe", "negation"
@@ -205,7 +205,10 @@ def stop_or_send(v: ClauseView) -> Match:
 
 def negated_want(v: ClauseView) -> Match:
     """"I no longer wish to receive", "je ne veux plus vos communiqués"."""
+    hedges = v.cat("hedges", v.hits)
     for w in v.cat("want"):
+        if any(n.start < hd.start < w.start for n in v.negs for hd in hedges):
+            return "negated-want", "hedge"  # "no sé si quiero seguir en la lista": doubt, not a no
         receives = [r for r in v.cat("receive") if r.start > w.start - 3]
         # German puts the negation at the end, by the verb: "ich möchte Ihre Mitteilungen
         # künftig nicht mehr erhalten"

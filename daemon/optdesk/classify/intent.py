@@ -25,7 +25,14 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from optdesk.classify.grammar import ACTION as _ACTION
-from optdesk.classify.grammar import ClauseView, all_covered, first_content, match
+from optdesk.classify.grammar import (
+    NEG_AFTER,
+    NEG_BEFORE,
+    ClauseView,
+    all_covered,
+    first_content,
+    match,
+)
 from optdesk.classify.lexicon import Hit, Lexicon
 from optdesk.classify.words import (
     ADDRESS_TOKEN,
@@ -277,8 +284,16 @@ class Reader:
             reading.other_object = True
         sends = [h for h in v.cat("send") if not any(t.start == h.start for t in v.cat("targets", v.hits))]
         keeps = v.cat("keep", v.hits)
+
+        def governs(k: Hit) -> bool:
+            # "keep me", "continuate a mandarmeli", "posílejte mi prosím dál": the keep verb with the
+            # writer or a sending verb right after it, or a sending verb just before it ("I'm
+            # trying to keep this inbox for commissions" asks for nothing)
+            return (any(k.start <= i <= k.end + 1 for i in v.self_at)
+                    or any(k.start <= s.start <= k.end + 2 or k.start - 3 <= s.start < k.start for s in sends))
+
         if keeps and not v.cat("stop") and ((sends and (v.self_at or v.target_at)) or (v.self_at and not sends)) \
-                and not any(v.negated(h) for h in sends + keeps):
+                and any(governs(k) for k in keeps) and not any(v.negated(h) for h in sends + keeps):
             reading.asks_for_mail = True
 
     @staticmethod
@@ -287,7 +302,11 @@ class Reader:
         and the writer or a list ("bitte schicken Sie mir nur noch die Kultur-Meldungen",
         "a mí solo me interesan las notas de movilidad") — a request about the other lists."""
         verbs = v.cat("send") + v.cat("want")  # "we only receive regional news" is a reason
-        if not verbs or not v.cat("restriction", v.hits) or any(v.negated(h) for h in verbs):
+        only = v.cat("restriction", v.hits)
+        # the negation of French "ne … que" (only) is part of the restriction
+        negs = [n for n in v.negs if not any(o.start <= n.start < o.end for o in only)]
+        if not verbs or not only or any(
+                any(h.start - NEG_BEFORE <= n.start < h.end + NEG_AFTER for n in negs) for h in verbs):
             return False
         lead = first_content(v.tokens, v.hits, v.stopwords)
         return bool(v.self_at or v.target_at or any(h.start == lead for h in v.cat("send")))
@@ -357,8 +376,13 @@ class Reader:
         readings = body_readings + subject_readings
         requests = [r for r in readings if r.verdict == "request"]
         blocked = [r for r in readings if r.verdict == "blocked"]
+        # reported speech beside the writer's own request is no conflict ("I replied 'unsubscribe'
+        # in January. Take me off now"); a negation beside a reported one still is
         conflicts = [r for r in blocked if r.blocked_by in
-                     ("negation", "reported-speech", "third-party", "restriction", "conditional")]
+                     ("negation", "third-party", "restriction", "conditional")
+                     # "si me llegan cinco por semana, termino sin ver nada" explains; it threatens
+                     # nothing (a threat holds its own action: "… me doy de baja")
+                     and r.pattern != "conditional-send"]
         if requests and conflicts:
             return Intent("review", f"a request, but also {conflicts[0].blocked_by}", conflicts[0], readings)
         decided = {(r.where, r.index) for r in readings if r.verdict}
@@ -513,7 +537,8 @@ def _block_by_neighbours(readings: list[Reading]) -> None:
         if r.verdict != "request":
             continue
         # "Marie Dufour a quitté la rédaction. Merci de la retirer de vos listes": her, not me
-        if r.index - 1 in marks or (r.index - 1 in named and r.where == "body"
+        # ("… bekommt sie es doppelt. Bitte nehmt mich raus": me)
+        if (r.index - 1 in marks and not r.self_near) or (r.index - 1 in named and r.where == "body"
                                     and (r.pattern or "").startswith("remove") and not r.self_near):
             r.verdict, r.blocked_by = "blocked", "third-party"
 
@@ -523,7 +548,18 @@ def _conditional_threats(readings: list[Reading]) -> None:
     weitergeht, melde ich mich ab", "Se mi arriva un altro comunicato sul vino mi cancello"
     (review). "If you could remove me" and "if possible, please take me off" ask: the
     condition holds nothing but the request and its politeness."""
-    by_index = {(r.where, r.index): r for r in readings}
+    by_index: dict[tuple[str, int], list[Reading]] = {}
+    for r in readings:
+        by_index.setdefault((r.where, r.index), []).append(r)
+
+    def condition(before: Reading) -> bool:
+        # a condition of its own ("wenn noch eine kommt", "se continuarem a mandar tudo"), not
+        # a softener ("si vous le pouvez")
+        return (before.verdict in (None, "blocked") and before.blocked_by in (None, "conditional")
+                and any(h.category == "hedges" and h.start <= 1 for h in before.hits)
+                and (len(before.tokens) >= 3 or bool(before.foreign)
+                     or any(h.category in ("send", "receive", "keep") for h in before.hits)))
+
     for r in readings:
         if r.verdict != "request" or any(  # "please", "could you": it asks (not "je", "Sie")
                 h.category in ("politeness", "requests") and h.language == r.language
@@ -536,13 +572,7 @@ def _conditional_threats(readings: list[Reading]) -> None:
         foreign = set(r.foreign)
         hedges = [h for h in r.hits if h.category == "hedges" and h.start <= 1 and h.end <= first]
         within = any(any(t.text in foreign for t in r.tokens[h.end:first]) for h in hedges)
-        before = by_index.get((r.where, r.index - 1))
-        # the condition names something of its own ("das so weitergeht") or more mail ("si vous
-        # continuez à m'écrire"); "si vous le pouvez, retirez-moi" only softens the request
-        carried = (r.clause.continues and before is not None
-                   and (before.foreign or any(h.category in ("send", "receive", "keep") for h in before.hits))
-                   and before.verdict in (None, "blocked") and before.blocked_by in (None, "conditional")
-                   and any(h.category == "hedges" and h.start <= 1 for h in before.hits))
+        carried = r.clause.continues and any(condition(b) for b in by_index.get((r.where, r.index - 1), ()))
         if within or carried:
             r.verdict, r.blocked_by = "blocked", "conditional"
 
