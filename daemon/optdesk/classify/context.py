@@ -19,6 +19,19 @@ _QUOTE_MARKS = re.compile(r"^[> \t]+", re.MULTILINE)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _CAPS_WORDS = re.compile(r"\b[^\W\d_a-z]{2,}(?:\s+[^\W\d_a-z]{2,})?\b")
 _QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
+_ANCHORED: dict[int, tuple[re.Pattern[str], Any]] = {}
+
+
+def anchored(pattern: re.Pattern[str]):
+    """``pattern`` tried only where it may start (bounce/anchors.py's ``Anchored``): the same
+    matches, ``search`` and ``finditer``."""
+    entry = _ANCHORED.get(id(pattern))
+    if entry is None or entry[0] is not pattern:
+        from optdesk.classify.bounce.anchors import Anchored  # bounce imports this module
+
+        entry = (pattern, Anchored(pattern))
+        _ANCHORED[id(pattern)] = entry
+    return entry[1]
 
 
 def _bare(text: str) -> str:
@@ -95,7 +108,7 @@ class Context:
         # one paragraph a line, quote marks gone, its lines joined by single spaces
         flat = "\n".join(" ".join(p.split()) for p in _BLANK_LINE.split(
             _QUOTE_MARKS.sub("", self.mail.text[:100_000])))
-        for m in self.rules.quoting.release_footer.finditer(flat):
+        for m in anchored(self.rules.quoting.release_footer).finditer(flat):
             start = max(flat.rfind("\n", 0, m.start()) + 1, m.start() - 120)
             end = flat.find("\n", m.end())
             sentence = flat[start: min(m.end() + 120, len(flat) if end < 0 else end)]
