@@ -18,25 +18,22 @@ InvitationLookup = Callable[[str], dict[str, Any] | None]
 _QUOTE_MARKS = re.compile(r"^[> \t]+", re.MULTILINE)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _CAPS_WORDS = re.compile(r"\b[^\W\d_a-z]{2,}(?:\s+[^\W\d_a-z]{2,})?\b")
+_NOT_WORD = re.compile(r"[^\w\s]")
+_SUBJECT_PARTS = re.compile(r"\s+[-–—|/:]+\s+|\s*[|]\s*")
 _QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
-_ANCHORED: dict[int, tuple[re.Pattern[str], Any]] = {}
 
 
 def anchored(pattern: re.Pattern[str]):
     """``pattern`` tried only where it may start (bounce/anchors.py's ``Anchored``): the same
     matches, ``search`` and ``finditer``."""
-    entry = _ANCHORED.get(id(pattern))
-    if entry is None or entry[0] is not pattern:
-        from optdesk.classify.bounce.anchors import Anchored  # bounce imports this module
+    from optdesk.classify.bounce.anchors import anchored as _anchored  # bounce imports this module
 
-        entry = (pattern, Anchored(pattern))
-        _ANCHORED[id(pattern)] = entry
-    return entry[1]
+    return _anchored(pattern)
 
 
 def _bare(text: str) -> str:
     """Folded letters and single spaces only: "STOP!" and "stop" read alike."""
-    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+    return " ".join(_NOT_WORD.sub(" ", fold(text)).split())
 
 
 @dataclass
@@ -86,7 +83,7 @@ class Context:
         whole = fold(" ".join(self.mail.text[:50_000].split()))
         new = fold(" ".join(self.new.text.split()))
         kept = []
-        for part in re.split(r"\s+[-–—|/:]+\s+|\s*[|]\s*", subject):
+        for part in _SUBJECT_PARTS.split(subject):
             words = part.split()
             folded = fold(" ".join(words))
             if len(words) >= 2 and folded in whole and folded not in new:
