@@ -22,6 +22,8 @@ MAX_BODY_CHARS = 200_000
 
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 _MSGID = re.compile(r"<[^<>\s]+>")
+_LINE_BREAK = re.compile(r"\s*\r?\n\s*")
+_PARENS = re.compile(r"[()]")
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 
 
@@ -103,7 +105,9 @@ def _clean(text: str) -> str:
     if not text.isascii():  # raw 8-bit bytes come in as surrogates: UTF-8, else Latin-1
         text = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
         text = text.encode("utf-8", "replace").decode("utf-8")
-    return re.sub(r"\s*\r?\n\s*", " ", text).strip()
+    if "\n" not in text:  # every match of _LINE_BREAK holds a "\n"
+        return text.strip()
+    return _LINE_BREAK.sub(" ", text).strip()
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -154,7 +158,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
                 continue
             m = _BARE.search(chunk)
             if m:
-                name = re.sub(r"[()]", "", chunk[m.end():]).strip()
+                name = _PARENS.sub("", chunk[m.end():]).strip()
                 out.append((name, m.group(1).lower().strip(".")))
     return out
 
