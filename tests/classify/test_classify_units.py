@@ -58,6 +58,18 @@ def test_prefilter_never_hides_a_match():
     assert matched > 200
 
 
+def test_may_match_is_the_in_test_of_each_literal():
+    """Many literals are looked for with one regex: the same answer as an ``in`` per literal."""
+    literal_sets = [frozenset(f"w{i}x" for i in range(20)) | {"a.b", "(c)", "de", "def", "d"},
+                    frozenset(["stop", "stopp", "unsubscribe", "un", "[x]", "a+b", "\\n", "x|y", "ü"])]
+    for literals in literal_sets:
+        assert len(literals) > 8  # past the few that are tested one by one
+        for text in _texts()[:40] + ["", "d", "w19x", "...a.b", "xy", "x|", "x|y", "c", "(c", "(c)",
+                                     "a+", "a+b", "\\", "\\n", "u", "ü", "stopp", "uns"]:
+            lowered = text.lower()
+            assert may_match(literals, lowered) == any(lit in lowered for lit in literals)
+
+
 @pytest.mark.parametrize(("text", "lang", "expected"), [
     ("12 December 2026", "en", date(2026, 12, 12)),
     ("December 3rd", "en", date(2026, 12, 3)),
@@ -154,3 +166,4 @@ def test_fold_fast_paths_agree_with_the_plain_definition():
     assert [c for c in chars if fold(c) != plain(c)] == []
     for text in ("Łódź Müller ŒUVRE Straße", "e\u0301te\u0301 \u034f x", "Ὀδυσσεύς Ёжик", "ascii `quote`"):
         assert fold(text) == plain(text)
+
