@@ -167,3 +167,30 @@ def test_fold_fast_paths_agree_with_the_plain_definition():
     for text in ("Łódź Müller ŒUVRE Straße", "e\u0301te\u0301 \u034f x", "Ὀδυσσεύς Ёжик", "ascii `quote`"):
         assert fold(text) == plain(text)
 
+
+def test_parsed_parts_tell_their_content_type_as_the_stdlib_does():
+    """The parts' content type is worked out once, and forgotten when a header changes."""
+    import email
+    from email.message import Message
+
+    raw = (b"From: a@example.org\nContent-Type: multipart/digest; boundary=b\n\n--b\n\nHi\n"
+           b"--b\nContent-Type: TEXT/HTML\n\n<p>x</p>\n--b--\n")
+    mail = parse_message(raw)
+    plain = email.message_from_bytes(raw)
+    types = [p.get_content_type() for p in mail.msg.walk()]
+    assert types == [p.get_content_type() for p in plain.walk()]
+    assert types[:2] == ["multipart/digest", "message/rfc822"] and types[-1] == "text/html"
+    part = mail.msg.get_payload()[1]
+    assert isinstance(part, Message)
+    part.replace_header("content-type", "text/plain")
+    assert part.get_content_type() == "text/plain"
+    del part["content-type"]
+    assert part.get_content_type() == "message/rfc822"  # a digest's part, by default
+    part.set_default_type("text/plain")
+    assert part.get_content_type() == "text/plain"
+    part["Content-Type"] = "image/png"
+    assert part.get_content_type() == "image/png"
+    part._headers.append(("Content-Type", "text/x-first-wins"))  # a direct change of the list
+    assert part.get_content_type() == "image/png"
+    part._headers.insert(0, ("Content-Type", "text/x-first"))
+    assert part.get_content_type() == "text/x-first"

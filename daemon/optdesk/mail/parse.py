@@ -27,6 +27,42 @@ _PARENS = re.compile(r"[()]")
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 
 
+class _Message(Message):
+    """The compat32 ``Message``, its content type worked out once: the classifier and
+    flufl.bounce's detectors ask each part for it a dozen times or more, and each asking scans
+    the headers. Any change to the headers or the default type forgets it."""
+
+    _content_type: tuple[object, int, str, str] | None = None
+
+    def get_content_type(self) -> str:
+        cached = self._content_type
+        headers = self._headers
+        if cached is not None and cached[0] is headers and cached[1] == len(headers) \
+                and cached[2] == self._default_type:
+            return cached[3]
+        found = super().get_content_type()
+        self._content_type = (headers, len(headers), self._default_type, found)
+        return found
+
+
+def _forgetting(name: str):
+    method = getattr(Message, name)
+
+    def changed(self, *args, **kwargs):
+        self._content_type = None
+        return method(self, *args, **kwargs)
+
+    changed.__name__ = name
+    changed.__doc__ = method.__doc__
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "add_header", "replace_header", "set_raw", "set_param",
+              "del_param", "set_type", "set_boundary", "set_charset", "set_default_type",
+              "set_payload"):
+    setattr(_Message, _name, _forgetting(_name))
+
+
 class ParsedMail:
     """What a message says, decoded on first use. ``text`` is the whole body (quotes included).
 
@@ -244,4 +280,4 @@ def _sender(mail: ParsedMail) -> tuple[str | None, str, bool]:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse raw bytes. Raises only when the stdlib parser itself gives up (very rare)."""
-    return ParsedMail(email.message_from_bytes(raw))
+    return ParsedMail(email.message_from_bytes(raw, _class=_Message))
