@@ -73,6 +73,7 @@ class ParsedMail:
     def __init__(self, msg: Message) -> None:
         self.msg = msg
         self._headers: dict[str, list] = {}
+        self._decoded: dict[str, str] = {}  # header() by lower-case name
         for name, value in msg.raw_items():  # one pass over the raw pairs, no policy calls
             self._headers.setdefault(name.lower(), []).append(value)
         self.sender, self.sender_name, self.null_sender = _sender(self)
@@ -80,8 +81,12 @@ class ParsedMail:
 
     def header(self, name: str) -> str:
         """A header's decoded value ('' when absent); the first one when repeated."""
-        values = self._headers.get(name.lower())
-        return decode_header_value(values[0]) if values else ""
+        key = name.lower()
+        decoded = self._decoded.get(key)
+        if decoded is None:  # decoded once: the stages and the gate ask for the same ones
+            values = self._headers.get(key)
+            decoded = self._decoded[key] = decode_header_value(values[0]) if values else ""
+        return decoded
 
     def headers(self, name: str) -> list[str]:
         """Every value of a header, decoded."""
