@@ -124,7 +124,7 @@ def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
     """How many lines the attribution at ``i`` spans (0: none). An attribution names a date or
     an address, and ends in the verb (and the name) and a colon."""
     line = lines[i].rstrip()
-    if _ADDRESS_ATTRIBUTION.match(line):
+    if "@" in line and _ADDRESS_ATTRIBUTION.match(line):  # every match holds an "@"
         return 1
     if (len(line) < 400 and line.endswith(":") and q.attribution.search(line)
             and (_DATED.search(line) or q.attribution_start.match(line))):
