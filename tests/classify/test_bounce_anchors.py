@@ -229,6 +229,19 @@ def test_simplematch_reads_a_notice_whose_start_line_is_late():
     assert _outcome(detectors.all_failures, raw)[1] == frozenset({b"gone@example.net"})
 
 
+def test_simplematch_block_lines_searched_only_where_they_may_match():
+    """After the start line, the address and end patterns are tried only in lines holding one
+    of their literals (cased ones in the lower-cased line): the same addresses, the same end."""
+    block = (b"A MESSAGE that you sent could not be delivered\n" + b"x" * 3000 + b"\n"
+             + b"  Gone@Example.NET\n" + b"END of message? no\n")
+    for ending in (b"---\n<later@example.net>\n", b"\n", b"-- (not the end)\nlast@example.net\n",
+                   "\u0130 \u017f \u0131\n---\nlate@example.net\n".encode()):
+        raw = (b"From: MAILER-DAEMON@example.org\nTo: us@example.com\nSubject: failure\n"
+               b"Content-Type: text/plain; charset=utf-8\n\n" + block + ending)
+        assert _outcome(detectors.all_failures, raw) == _outcome(flufl_all_failures, raw)
+    assert _outcome(detectors.all_failures, raw)[1]
+
+
 # -- the gate -------------------------------------------------------------------------------
 
 

@@ -58,6 +58,18 @@ def test_prefilter_never_hides_a_match():
     assert matched > 200
 
 
+def test_may_match_is_the_in_test_of_each_literal():
+    """Many literals are looked for with one regex: the same answer as an ``in`` per literal."""
+    literal_sets = [frozenset(f"w{i}x" for i in range(20)) | {"a.b", "(c)", "de", "def", "d"},
+                    frozenset(["stop", "stopp", "unsubscribe", "un", "[x]", "a+b", "\\n", "x|y", "ü"])]
+    for literals in literal_sets:
+        assert len(literals) > 8  # past the few that are tested one by one
+        for text in _texts()[:40] + ["", "d", "w19x", "...a.b", "xy", "x|", "x|y", "c", "(c", "(c)",
+                                     "a+", "a+b", "\\", "\\n", "u", "ü", "stopp", "uns"]:
+            lowered = text.lower()
+            assert may_match(literals, lowered) == any(lit in lowered for lit in literals)
+
+
 @pytest.mark.parametrize(("text", "lang", "expected"), [
     ("12 December 2026", "en", date(2026, 12, 12)),
     ("December 3rd", "en", date(2026, 12, 3)),
@@ -154,3 +166,31 @@ def test_fold_fast_paths_agree_with_the_plain_definition():
     assert [c for c in chars if fold(c) != plain(c)] == []
     for text in ("Łódź Müller ŒUVRE Straße", "e\u0301te\u0301 \u034f x", "Ὀδυσσεύς Ёжик", "ascii `quote`"):
         assert fold(text) == plain(text)
+
+
+def test_parsed_parts_tell_their_content_type_as_the_stdlib_does():
+    """The parts' content type is worked out once, and forgotten when a header changes."""
+    import email
+    from email.message import Message
+
+    raw = (b"From: a@example.org\nContent-Type: multipart/digest; boundary=b\n\n--b\n\nHi\n"
+           b"--b\nContent-Type: TEXT/HTML\n\n<p>x</p>\n--b--\n")
+    mail = parse_message(raw)
+    plain = email.message_from_bytes(raw)
+    types = [p.get_content_type() for p in mail.msg.walk()]
+    assert types == [p.get_content_type() for p in plain.walk()]
+    assert types[:2] == ["multipart/digest", "message/rfc822"] and types[-1] == "text/html"
+    part = mail.msg.get_payload()[1]
+    assert isinstance(part, Message)
+    part.replace_header("content-type", "text/plain")
+    assert part.get_content_type() == "text/plain"
+    del part["content-type"]
+    assert part.get_content_type() == "message/rfc822"  # a digest's part, by default
+    part.set_default_type("text/plain")
+    assert part.get_content_type() == "text/plain"
+    part["Content-Type"] = "image/png"
+    assert part.get_content_type() == "image/png"
+    part._headers.append(("Content-Type", "text/x-first-wins"))  # a direct change of the list
+    assert part.get_content_type() == "image/png"
+    part._headers.insert(0, ("Content-Type", "text/x-first"))
+    assert part.get_content_type() == "text/x-first"

@@ -135,8 +135,15 @@ _PLAIN = (str, int, float, bool, type(None))
 
 def _jsonable(value):
     """Make evidence JSON-serialisable (dates to ISO strings, tuples to lists, bytes decoded)."""
-    if type(value) in _PLAIN:
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    # the common containers first, their plain items taken as they are (the same result)
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else _jsonable(v)
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

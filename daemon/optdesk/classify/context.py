@@ -18,12 +18,22 @@ InvitationLookup = Callable[[str], dict[str, Any] | None]
 _QUOTE_MARKS = re.compile(r"^[> \t]+", re.MULTILINE)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _CAPS_WORDS = re.compile(r"\b[^\W\d_a-z]{2,}(?:\s+[^\W\d_a-z]{2,})?\b")
+_NOT_WORD = re.compile(r"[^\w\s]")
+_SUBJECT_PARTS = re.compile(r"\s+[-–—|/:]+\s+|\s*[|]\s*")
 _QUOTED_WORD = re.compile(r"[\"'“”„«‘’]\s*([^\"'“”„«»‘’\n]{2,30}?)\s*[\"'“”»‘’]")
+
+
+def anchored(pattern: re.Pattern[str]):
+    """``pattern`` tried only where it may start (bounce/anchors.py's ``Anchored``): the same
+    matches, ``search`` and ``finditer``."""
+    from optdesk.classify.bounce.anchors import anchored as _anchored  # bounce imports this module
+
+    return _anchored(pattern)
 
 
 def _bare(text: str) -> str:
     """Folded letters and single spaces only: "STOP!" and "stop" read alike."""
-    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+    return " ".join(_NOT_WORD.sub(" ", fold(text)).split())
 
 
 @dataclass
@@ -73,7 +83,7 @@ class Context:
         whole = fold(" ".join(self.mail.text[:50_000].split()))
         new = fold(" ".join(self.new.text.split()))
         kept = []
-        for part in re.split(r"\s+[-–—|/:]+\s+|\s*[|]\s*", subject):
+        for part in _SUBJECT_PARTS.split(subject):
             words = part.split()
             folded = fold(" ".join(words))
             if len(words) >= 2 and folded in whole and folded not in new:
@@ -95,7 +105,7 @@ class Context:
         # one paragraph a line, quote marks gone, its lines joined by single spaces
         flat = "\n".join(" ".join(p.split()) for p in _BLANK_LINE.split(
             _QUOTE_MARKS.sub("", self.mail.text[:100_000])))
-        for m in self.rules.quoting.release_footer.finditer(flat):
+        for m in anchored(self.rules.quoting.release_footer).finditer(flat):
             start = max(flat.rfind("\n", 0, m.start()) + 1, m.start() - 120)
             end = flat.find("\n", m.end())
             sentence = flat[start: min(m.end() + 120, len(flat) if end < 0 else end)]

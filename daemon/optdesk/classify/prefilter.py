@@ -8,6 +8,7 @@ regular expressions over every reply, and most replies contain none of the words
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 try:  # Python 3.11+
@@ -90,6 +91,24 @@ def combined(patterns: Iterable[tuple[str, int]]) -> frozenset[str] | None:
     return frozenset(out)
 
 
+_FEW = 8  # up to this many literals, ``in`` tests; more: one regex search for all of them
+_SCANS: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def _scan(literals: frozenset[str]) -> re.Pattern[str]:
+    """One case-sensitive regex that matches where one of the literals occurs (a trie)."""
+    scan = _SCANS.get(literals)
+    if scan is None:
+        from optdesk.classify.bounce.anchors import _trie  # bounce imports this module
+
+        scan = _SCANS[literals] = re.compile(_trie(sorted(literals)))
+    return scan
+
+
 def may_match(literals: frozenset[str] | None, lowered: str) -> bool:
     """False only when none of the literals occurs in the (lower-cased) text."""
-    return literals is None or any(map(lowered.__contains__, literals))
+    if literals is None:
+        return True
+    if len(literals) <= _FEW or "" in literals:
+        return any(map(lowered.__contains__, literals))
+    return _scan(literals).search(lowered) is not None

@@ -25,6 +25,9 @@ _CUT_IDS = {"appendonsend", "divrplyfwdmsg", "mail-editor-reference-message-cont
 _TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^>]*)>", re.DOTALL)
 _ATTR = re.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 MAX_DEPTH = 2000
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_LINE_SPACES = re.compile(r" *\n *")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _attrs(text: str) -> tuple[set[str], str]:
@@ -85,9 +88,9 @@ class _Walker:
 
 def _tidy(parts: list[str]) -> str:
     text = "".join(parts)
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    text = _SPACES.sub(" ", text)
+    text = _LINE_SPACES.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def html_to_text(markup: str) -> tuple[str, str]:

@@ -64,6 +64,15 @@ class Quoting:
         self.release_footer = re.compile(alt("release_footer") or r"(?!x)x", _I)
 
 
+def _anchored(pattern: re.Pattern[str]):
+    """``pattern`` tried only where it may start (classify/bounce/anchors.py's ``Anchored``,
+    the same matches): the disclaimer and footer patterns are alternations of many words that
+    the regex engine would try at every position."""
+    from optdesk.classify.bounce.anchors import anchored  # imported late: classify imports mail
+
+    return anchored(pattern)
+
+
 def load_quoting(path: pathlib.Path, name: str) -> Quoting:
     """Read and compile ``rules/mail/quoting.yaml``; errors name the file and line."""
     root = compose_file(path, name)
@@ -118,7 +127,7 @@ def _attribution(q: Quoting, lines: Sequence[str], i: int) -> int:
     """How many lines the attribution at ``i`` spans (0: none). An attribution names a date or
     an address, and ends in the verb (and the name) and a colon."""
     line = lines[i].rstrip()
-    if _ADDRESS_ATTRIBUTION.match(line):
+    if "@" in line and _ADDRESS_ATTRIBUTION.match(line):  # every match holds an "@"
         return 1
     if (len(line) < 400 and line.endswith(":") and q.attribution.search(line)
             and (_DATED.search(line) or q.attribution_start.match(line))):
@@ -212,6 +221,8 @@ def extract_new_text(
 
 
 TAIL_LIMIT = 800
+_RULE_LINE = re.compile(r"^\s*_{8,}\s*$")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _inline_answers(rest: Sequence[str], q: Quoting | None = None) -> list[str]:
@@ -219,7 +230,8 @@ def _inline_answers(rest: Sequence[str], q: Quoting | None = None) -> list[str]:
     "[AR] …"), and the short paragraphs written after the release's unsubscribe footer."""
     found = [_INLINE_MARK_PREFIX.sub("", ln) for ln in rest if _INLINE_MARK.match(ln)]
     if q is not None:
-        footer = max((i for i, ln in enumerate(rest) if q.release_footer.search(ln)), default=None)
+        release_footer = _anchored(q.release_footer)
+        footer = max((i for i, ln in enumerate(rest) if release_footer.search(ln)), default=None)
         if footer is not None:
             end = footer
             while end + 1 < len(rest) and rest[end + 1].strip():  # the footer's paragraph
@@ -239,7 +251,7 @@ def _cut_reason(q: Quoting, lines: Sequence[str], i: int, footer, markers) -> st
     line = lines[i]
     if q.original.match(line) or q.original_bare.match(line):
         return "original-message"
-    if re.match(r"^\s*_{8,}\s*$", line) and i + 1 < len(lines) and _is_outlook_block(q, lines, i + 1):
+    if _RULE_LINE.match(line) and i + 1 < len(lines) and _is_outlook_block(q, lines, i + 1):
         return "outlook-header"
     if _is_outlook_block(q, lines, i):
         return "outlook-header"
@@ -253,11 +265,12 @@ def _cut_reason(q: Quoting, lines: Sequence[str], i: int, footer, markers) -> st
 def _drop_disclaimers(q: Quoting, lines: list[str]) -> list[str]:
     out: list[str] = []
     paragraph: list[str] = []
+    disclaimer = _anchored(q.disclaimer)
     for line in [*lines, ""]:
         if line.strip():
             paragraph.append(line)
             continue
-        if paragraph and not q.disclaimer.search(" ".join(paragraph)):
+        if paragraph and not disclaimer.search(" ".join(paragraph)):
             out.extend(paragraph)
         out.append("")
         paragraph = []
@@ -265,4 +278,4 @@ def _drop_disclaimers(q: Quoting, lines: list[str]) -> list[str]:
 
 
 def _join(lines: list[str]) -> str:
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(ln.rstrip() for ln in lines)).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(ln.rstrip() for ln in lines)).strip()

@@ -22,7 +22,45 @@ MAX_BODY_CHARS = 200_000
 
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 _MSGID = re.compile(r"<[^<>\s]+>")
+_LINE_BREAK = re.compile(r"\s*\r?\n\s*")
+_PARENS = re.compile(r"[()]")
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
+
+
+class _Message(Message):
+    """The compat32 ``Message``, its content type worked out once: the classifier and
+    flufl.bounce's detectors ask each part for it a dozen times or more, and each asking scans
+    the headers. Any change to the headers or the default type forgets it."""
+
+    _content_type: tuple[object, int, str, str] | None = None
+
+    def get_content_type(self) -> str:
+        cached = self._content_type
+        headers = self._headers
+        if cached is not None and cached[0] is headers and cached[1] == len(headers) \
+                and cached[2] == self._default_type:
+            return cached[3]
+        found = super().get_content_type()
+        self._content_type = (headers, len(headers), self._default_type, found)
+        return found
+
+
+def _forgetting(name: str):
+    method = getattr(Message, name)
+
+    def changed(self, *args, **kwargs):
+        self._content_type = None
+        return method(self, *args, **kwargs)
+
+    changed.__name__ = name
+    changed.__doc__ = method.__doc__
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "add_header", "replace_header", "set_raw", "set_param",
+              "del_param", "set_type", "set_boundary", "set_charset", "set_default_type",
+              "set_payload"):
+    setattr(_Message, _name, _forgetting(_name))
 
 
 class ParsedMail:
@@ -35,6 +73,7 @@ class ParsedMail:
     def __init__(self, msg: Message) -> None:
         self.msg = msg
         self._headers: dict[str, list] = {}
+        self._decoded: dict[str, str] = {}  # header() by lower-case name
         for name, value in msg.raw_items():  # one pass over the raw pairs, no policy calls
             self._headers.setdefault(name.lower(), []).append(value)
         self.sender, self.sender_name, self.null_sender = _sender(self)
@@ -42,8 +81,12 @@ class ParsedMail:
 
     def header(self, name: str) -> str:
         """A header's decoded value ('' when absent); the first one when repeated."""
-        values = self._headers.get(name.lower())
-        return decode_header_value(values[0]) if values else ""
+        key = name.lower()
+        decoded = self._decoded.get(key)
+        if decoded is None:  # decoded once: the stages and the gate ask for the same ones
+            values = self._headers.get(key)
+            decoded = self._decoded[key] = decode_header_value(values[0]) if values else ""
+        return decoded
 
     def headers(self, name: str) -> list[str]:
         """Every value of a header, decoded."""
@@ -103,7 +146,9 @@ def _clean(text: str) -> str:
     if not text.isascii():  # raw 8-bit bytes come in as surrogates: UTF-8, else Latin-1
         text = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
         text = text.encode("utf-8", "replace").decode("utf-8")
-    return re.sub(r"\s*\r?\n\s*", " ", text).strip()
+    if "\n" not in text:  # every match of _LINE_BREAK holds a "\n"
+        return text.strip()
+    return _LINE_BREAK.sub(" ", text).strip()
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -154,7 +199,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
                 continue
             m = _BARE.search(chunk)
             if m:
-                name = re.sub(r"[()]", "", chunk[m.end():]).strip()
+                name = _PARENS.sub("", chunk[m.end():]).strip()
                 out.append((name, m.group(1).lower().strip(".")))
     return out
 
@@ -240,4 +285,4 @@ def _sender(mail: ParsedMail) -> tuple[str | None, str, bool]:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse raw bytes. Raises only when the stdlib parser itself gives up (very rare)."""
-    return ParsedMail(email.message_from_bytes(raw))
+    return ParsedMail(email.message_from_bytes(raw, _class=_Message))

@@ -291,3 +291,15 @@ class Anchored:
             out.append(m)
             pos = m.end()
         return out
+
+
+_ANCHORED: dict[int, tuple[re.Pattern[str], Anchored]] = {}
+
+
+def anchored(pattern: re.Pattern[str]) -> Anchored:
+    """The ``Anchored`` of a compiled pattern, built once (kept by the pattern's identity)."""
+    entry = _ANCHORED.get(id(pattern))
+    if entry is None or entry[0] is not pattern:
+        entry = (pattern, Anchored(pattern))
+        _ANCHORED[id(pattern)] = entry
+    return entry[1]

@@ -45,12 +45,42 @@ FAST = _DETECTORS is not None and getattr(flufl.bounce, "__version__", "") == KN
 
 _LITERALS: dict[re.Pattern, frozenset[str] | None] = {}
 _INDEXES: dict[int, tuple[list, AnchorIndex]] = {}
+_GUARDS: dict[re.Pattern, tuple[tuple[str, ...], bool] | None] = {}
 
 
 def _literals(pattern: re.Pattern) -> frozenset[str] | None:
     if pattern not in _LITERALS:
         _LITERALS[pattern] = required_literals(pattern.pattern, pattern.flags)
     return _LITERALS[pattern]
+
+
+def _guard(pattern: re.Pattern) -> tuple[tuple[str, ...], bool] | None:
+    """(strings of which a line must contain one for ``pattern`` to match in it, whether they
+    are to be looked for in the lower-cased line), None when every line must be searched.
+    The strings are the pattern's necessary literals (``prefilter``), ASCII only; without a
+    letter among them case does not matter and the line is read as it is."""
+    if pattern not in _GUARDS:
+        found = _literals(pattern)
+        guard = None
+        if found and all(s and s.isascii() for s in found):
+            guard = (tuple(sorted(found)), any(ch.isalpha() for s in found for ch in s))
+        _GUARDS[pattern] = guard
+    return _GUARDS[pattern]
+
+
+def _may(guard: tuple[tuple[str, ...], bool] | None, line: str, low: str | None) -> bool:
+    """False only when ``line`` (``low``: it lower-cased, None: unknown) cannot match."""
+    if guard is None:
+        return True
+    strings, cased = guard
+    if cased:
+        if low is None:
+            return True
+        line = low
+    for s in strings:
+        if s in line:
+            return True
+    return False
 
 
 def _index(patterns: list) -> AnchorIndex:
@@ -70,6 +100,7 @@ class _Body:
         self._lines: list[str] | None = None
         self._lowered: str | None = None  # None: lower-casing would not tell (plain_case)
         self._starts: list[int] = []  # where each line starts in the joined lines
+        self._low_lines: list[str] | None = None
         self.joined = ""
 
     @property
@@ -82,6 +113,15 @@ class _Body:
             self._lowered = lowered if plain_case(joined, lowered) else None
             self._starts = list(accumulate((len(line) for line in self._lines), initial=0))
         return self._lines
+
+    def low_line(self, number: int) -> str | None:
+        """Line ``number`` lower-cased; None when lower-casing would not tell (plain_case)."""
+        if self._lowered is None:
+            return None
+        if self._low_lines is None:
+            low, starts = self._lowered, self._starts
+            self._low_lines = [low[starts[i]:starts[i + 1]] for i in range(len(starts) - 1)]
+        return self._low_lines[number]
 
     def contains_any(self, strings) -> bool:
         """Some line contains one of ``strings`` (case kept), or they span two lines."""
@@ -109,15 +149,19 @@ def _simple(patterns, body: _Body) -> frozenset[bytes]:
         if begin is None:
             continue  # no line matches scre: the state never leaves start
         state = ParseState.start
-        # lines before ``begin`` cannot match scre: in the start state nothing else reads them
-        for line in islice(body.lines, begin, None):
+        aguard, eguard = _guard(acre), _guard(ecre)
+        # lines before ``begin`` cannot match scre: in the start state nothing else reads them.
+        # In the tag_seen state acre and ecre are searched only in lines that hold one of their
+        # necessary literals: in any other line the search finds nothing.
+        for number_, line in enumerate(islice(body.lines, begin, None), begin):
             if state is ParseState.start and scre.search(line):
                 state = ParseState.tag_seen
             if state is ParseState.tag_seen:
-                if mo := acre.search(line):
+                low = body.low_line(number_) if aguard or eguard else None
+                if _may(aguard, line, low) and (mo := acre.search(line)):
                     if address := mo.group("addr"):
                         addresses.add(_quopri_decode(address))
-                elif ecre.search(line):
+                elif _may(eguard, line, low) and ecre.search(line):
                     break
         if len(addresses) > 0:
             break
