@@ -169,3 +169,15 @@ def test_a_stored_pattern_the_engine_refuses_is_compiled_from_its_source():
     fallback = _restored(*state)
     assert isinstance(fallback, LazyPattern)
     assert fallback.search("please STOP now").group("w") == "STOP"
+
+
+def test_the_cache_brings_what_each_worker_would_build_on_its_first_messages(cache, rules_dir, monkeypatch):
+    from optdesk.classify import intent, prefilter
+
+    prepared_rules(rules_dir)  # stored
+    monkeypatch.setattr(prefilter, "_SCANS", {})
+    monkeypatch.setattr(intent, "_BY_LANGUAGE", None)
+    rules = prepared_rules(rules_dir)  # read
+    assert rules.warm["scans"] and prefilter._SCANS == rules.warm["scans"]
+    assert intent.stopwords_by_language() is rules.warm["stopwords"]  # adopted, not built again
+    assert "und" in intent.stopwords_by_language()["de"]

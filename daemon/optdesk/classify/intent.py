@@ -48,13 +48,25 @@ from optdesk.classify.words import (
 STOPWORD_LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "pl", "cs")
 
 
-@lru_cache(maxsize=1)
-def stopwords_by_language() -> dict[str, frozenset[str]]:
-    """Function words of each supported language (stopwordsiso), folded."""
-    import stopwordsiso
+_BY_LANGUAGE: dict[str, frozenset[str]] | None = None
 
-    return {language: frozenset(fold(w) for w in stopwordsiso.stopwords(language))
-            for language in STOPWORD_LANGUAGES}
+
+def stopwords_by_language() -> dict[str, frozenset[str]]:
+    """Function words of each supported language (stopwordsiso), folded; built once per process
+    (or adopted with the prepared rules: ``adopt_stopwords``)."""
+    global _BY_LANGUAGE
+    if _BY_LANGUAGE is None:
+        import stopwordsiso
+
+        _BY_LANGUAGE = {language: frozenset(fold(w) for w in stopwordsiso.stopwords(language))
+                        for language in STOPWORD_LANGUAGES}
+    return _BY_LANGUAGE
+
+
+def adopt_stopwords(by_language: dict[str, frozenset[str]]) -> None:
+    """Use the function words stored with the prepared rules (optdesk.classify.prepared)."""
+    global _BY_LANGUAGE
+    _BY_LANGUAGE = by_language
 
 
 @lru_cache(maxsize=1)

@@ -105,6 +105,20 @@ def _scan(literals: frozenset[str]) -> re.Pattern[str]:
     return scan
 
 
+def scans_for(literal_sets) -> dict[frozenset[str], re.Pattern[str]]:
+    """The scanning patterns of these literal sets (built now), to be stored with the rules."""
+    for literals in literal_sets:
+        if literals and len(literals) > _FEW and "" not in literals:
+            _scan(literals)
+    return dict(_SCANS)
+
+
+def adopt_scans(scans: dict[frozenset[str], re.Pattern[str]]) -> None:
+    """Use the scanning patterns stored with the prepared rules."""
+    for literals, scan in scans.items():
+        _SCANS.setdefault(literals, scan)
+
+
 def may_match(literals: frozenset[str] | None, lowered: str) -> bool:
     """False only when none of the literals occurs in the (lower-cased) text."""
     if literals is None:

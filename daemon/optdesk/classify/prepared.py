@@ -174,6 +174,12 @@ def _build(rules_dir: str | pathlib.Path) -> RuleSet:
         if getattr(rule, "patterns", None):
             rules.rule_literals(rule)
     rules.suffix_list = domains.suffix_list()
+    # what every process would build on its first messages: kept with the rules, so that no
+    # worker pays for it again
+    from optdesk.classify import intent, prefilter
+
+    rules.warm = {"scans": prefilter.scans_for(rules._literals.values()),
+                  "stopwords": intent.stopwords_by_language()}
     return rules
 
 
@@ -192,6 +198,12 @@ def prepared_rules(rules_dir: str | pathlib.Path) -> RuleSet:
             if path is not None:
                 _write(path, rules)
     domains.adopt(rules.suffix_list)
+    warm = getattr(rules, "warm", None)
+    if warm:
+        from optdesk.classify import intent, prefilter
+
+        prefilter.adopt_scans(warm["scans"])
+        intent.adopt_stopwords(warm["stopwords"])
     return rules
 
 
