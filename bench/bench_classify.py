@@ -197,10 +197,15 @@ def main() -> None:
                         help="the revision to compare with (the phrase rules before the intent engine)")
     parser.add_argument("--first-look", default="d451609",
                         help="the last revision before the fresh part's failures were read")
+    parser.add_argument("--blind-look", default="3d0c3ba",
+                        help="the last revision before the blind part's failures were read")
     args = parser.parse_args()
-    accuracy = (corpus_accuracy() + before_figures(args.before, "before the intent engine (phrase rules)")
+    accuracy = (corpus_accuracy()
+                + before_figures(args.before, "before the intent engine (phrase rules)", parts=PARTS)
                 + before_figures(args.first_look, "the intent engine when the fresh part was first read",
-                                 parts=("fresh",)))
+                                 parts=("fresh",))
+                + before_figures(args.blind_look, "the intent engine when the blind part was first read",
+                                 parts=("blind",)))
     print(accuracy)
     if args.accuracy_only:
         out = pathlib.Path(args.out)
