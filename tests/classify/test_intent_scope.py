@@ -46,6 +46,11 @@ def _decide(clf, lang: str, text: str):
     ("nl", "Haal me voorlopig van de lijst, ik ben met verlof.", "restriction"),
     # another person's address, named before it
     ("nl", "Kunnen jullie Pieter Smit (p.smit@krant.example) van de lijst halen?", "third-party"),
+    # a request taken back at once
+    ("en", "Please take me off the list - or not, wait. I'll ask my editor first.", "hedge"),
+    ("de", "Bitte streichen Sie mich aus dem Verteiler – oder doch nicht. Ich melde mich.", "hedge"),
+    # her, not me
+    ("pl", "Kasia prosiła, żeby ją wypisać z listy, ona już tego nie czyta.", "third-party"),
     # speech in single quotation marks
     ("en", "A reader wrote to us 'please remove me from your list' and we laughed.", "reported-speech"),
 ])
@@ -61,6 +66,9 @@ def test_a_limited_request_goes_to_review(clf, lang, text, why):
     ("en", "Could someone take my phone number out of the press release? It is my private one."),
     ("nl", "Willen jullie mijn oude telefoonnummer uit het persbericht halen?"),
     ("en", "The photos look great, but we can't print them like that."),
+    # the writer's own newsletter, asking its readers
+    ("no", "Takk, vi bruker saken. Vil du ikke lenger motta nyhetsbrevet vårt? Klikk her."),
+    ("en", "Thanks, will run it. Don't want our newsletter anymore? Manage it in your profile."),
 ])
 def test_something_else_taken_out_is_no_opt_out(clf, lang, text):
     d = _decide(clf, lang, text)
@@ -113,6 +121,7 @@ def test_a_negation_beside_the_footer_keyword_wins(clf):
     ("Ja, gerne wieder! Ihre Mail habe ich erhalten.", "accept"),  # a yes, and the receipt
     ("Sì, certo, proprio quello che mi mancava 🙄", "review"),  # the eye-roll: sarcasm
     ("Oui, avec plaisir !", "accept"),
+    ("Oh yes, absolutely, can't wait for more of these /s", "review"),
 ])
 def test_an_invitation_answer_says_yes_only_with_a_yes(clf, text, verdict):
     got, reason, _, _ = clf.rules.reader.answer(text)

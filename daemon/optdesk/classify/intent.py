@@ -21,6 +21,7 @@ same clauses (``answer``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -78,6 +79,7 @@ def stopwords() -> frozenset[str]:
 # faces that turn a "yes" into sarcasm or anger ("Ja, absolut – precis vad jag har saknat 🙄")
 ROLLED_EYES = ("\U0001f644", "\U0001f612", "\U0001f643", "\U0001f624", "\U0001f620", "\U0001f621",
                "\U0001f92c", "\U0001f926", "\U0001f611", "\U0001f60f")
+_SARCASM_TAG = re.compile(r"(?<![\w/])/s\b")  # "Oh YES. Absolutely. /s"
 PLAUSIBLE_MIN_WORDS = 5
 READ_CACHE = 50_000  # clauses remembered
 _PREFERENCE = {lang: i for i, lang in enumerate(STOPWORD_LANGUAGES)}  # ties: the common languages first
@@ -277,6 +279,8 @@ class Reader:
         reading.self_near = any(abs(i - a.start) <= 3 or abs(i - (a.end - 1)) <= 3
                                 for i in self_at for a in actions)
         reading.pattern = pattern
+        if blocked is None and clause.question and pattern.startswith("negated-want"):
+            blocked = "question"  # "Vil du ikke lenger motta nyhetsbrevet?": the writer's own footer
         if blocked is None:
             blocked = self._block(clause, tokens, hits, own)
             if blocked == "restriction":
@@ -362,6 +366,7 @@ class Reader:
         _stop_then_send(out)
         _block_by_neighbours(out)
         _conditional_threats(out)
+        _taken_back(out)
         links = {r.index for r in out if [t.text for t in r.tokens] == [LINK_TOKEN]}
         for r in out:  # "Unsubscribe from our newsletter:" followed by its link
             if r.verdict == "request" and r.index + 1 in links and r.pattern and r.pattern.startswith("unsubscribe"):
@@ -493,7 +498,7 @@ class Reader:
             if found:
                 return "review", f"{reason}: {found[0].entry.text!r}", readings, found[0].language
         affirms = [h for _, h in all_hits if h.category == "affirm"]
-        if any(mark in body for mark in ROLLED_EYES):
+        if any(mark in body for mark in ROLLED_EYES) or _SARCASM_TAG.search(body):
             return "review", "an eye-roll or an angry face: sarcasm?", readings, None
         acknowledged = [h for _, h in all_hits if h.category == "acknowledge"]
         if acknowledged and all(self._weak(h) for h in affirms):
@@ -587,6 +592,23 @@ def _conditional_threats(readings: list[Reading]) -> None:
         carried = r.clause.continues and any(condition(b) for b in by_index.get((r.where, r.index - 1), ()))
         if within or carried:
             r.verdict, r.blocked_by = "blocked", "conditional"
+
+
+def _taken_back(readings: list[Reading]) -> None:
+    """"voisitteko poistaa minut listalta – tai ei, hetkinen": a request followed by a short
+    clause of hesitation takes itself back (review)."""
+    after: dict[tuple[str, int], list[Reading]] = {}
+    for r in readings:
+        after.setdefault((r.where, r.index), []).append(r)
+    for r in readings:
+        if r.verdict != "request":
+            continue
+        for nxt in after.get((r.where, r.index + 1), ()):
+            cats = {h.category for h in nxt.hits}
+            if ("hedges" in cats and not cats & set(_ACTION) and len(nxt.tokens) <= 4 and not nxt.foreign
+                    and all_covered([t.text for t in nxt.tokens], nxt.hits)):  # not "Jos tätä ei hoideta"
+                r.verdict, r.blocked_by = "blocked", "hedge"
+                break
 
 
 def _has_gap(h: Hit) -> bool:
