@@ -251,7 +251,7 @@ def corpus_accuracy() -> str:
              "Parts: *dev* (read while building the lexicons), *holdout* (kept apart until the",
              "engine was built), *fresh* (written later by three more writers; measured before any",
              "change for it, then read to fix what it showed; that first measurement is below) and",
-             "*blind* (written last; measured, never read to change a rule).",
+             "*blind* (written last, by two more writers; measured the same way before any change for it, then read too).",
              "*applied*: an opt-out the daemon carries out; *review*: sent to the review queue",
              "(caught, not applied); *missed*: left as an ordinary reply. Negatives are ordinary",
              "replies and hard negatives, ambiguous requests (which must go to review) and",
@@ -358,7 +358,7 @@ def write_report(path: pathlib.Path, rows: list, repeats: int, fixed: tuple[floa
         f"Fixed cost: `optdesk classify` on an empty Maildir takes {fixed[0]:.2f} s wall against "
         f"{fixed[2]:.2f} s for the plain script's imports: the interpreter, the CLI and classifier",
         "modules and the prepared rules read from their cache (`optdesk.classify.prepared`; the",
-        "regular expressions are compiled when first used). The first run after a change of the",
+        "regular expressions come back compiled, from the engine's stored instructions). The first run after a change of the",
         f"rules or of optdesk loads them from the files instead: {fixed[1]:.2f} s (13 lexicons of",
         "some 10,000 entries indexed for stems and typos, about 630 regular expressions, the bounce",
         "patterns' anchors and the Public Suffix List). The timed runs above use the cache.",
